@@ -1,0 +1,55 @@
+# wattline — every target does its own set-up and is safe to run again.
+#   make demo    the whole pipeline on this machine, embedded backends, no cloud account
+#   make test    lint, type-check, and the full test suite (starts the local servers it needs)
+#   make bench   benchmarks that print throughput figures and ratios against baselines
+
+SHELL := /bin/bash
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/uv/bin/uv)
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: install servers test lint typecheck unit demo bench clean
+
+$(TOOLS)/uv/bin/uv:
+	$(PYTHON) -m venv $(TOOLS)/uv
+	$(TOOLS)/uv/bin/pip install --quiet --disable-pip-version-check uv
+
+$(BIN)/.installed: pyproject.toml uv.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml) | $(UV)
+	$(UV) sync --all-packages --group dev --python $(PYTHON)
+	touch $@
+
+uv.lock: | $(UV)
+	$(UV) lock --python $(PYTHON)
+
+install: $(BIN)/.installed
+
+# Local servers for the integration tests: mosquitto and chromium from Debian (when root), bqemulator in its
+# own venv, the Pub/Sub emulator from google-cloud-cli when present. Missing ones make their tests skip with
+# a reason; in CI (CI=true) the script fails instead, so a missing server cannot pass silently.
+servers: install
+	bash infra/local/install-servers.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy --strict shared/wattline
+
+unit: install
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+test: install servers lint typecheck
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+demo: install
+	$(BIN)/wattline demo
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .wattline .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The `wattline` command line. Each sub-module registers its commands; heavy imports stay inside commands."""

@@ -1,0 +1,69 @@
+"""Object-key layout, in one place. Every key is deterministic so that re-runs overwrite, never duplicate."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+RAW_PREFIX = "raw/"
+QUARANTINE_PREFIX = "quarantine/"
+DAILY_PREFIX = "daily/"
+DIRTY_PREFIX = "state/dirty/"
+READINGS_FILE = "readings.jsonl.gz"
+MANIFEST_FILE = "manifest.json"
+
+# Device ids become path segments: letters, digits, '-', '_', '.', not starting with '.', at most 64 chars.
+DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")
+
+_DAILY_RE = re.compile(r"^daily/dt=(\d{4}-\d{2}-\d{2})/device=([^/]+)/(readings\.jsonl\.gz|manifest\.json)$")
+_RAW_RE = re.compile(r"^raw/dt=(\d{4}-\d{2}-\d{2})/device=([^/]+)/([^/]+)$")
+
+
+def is_safe_device_id(device_id: str) -> bool:
+    return bool(DEVICE_ID_RE.match(device_id)) and ".." not in device_id
+
+
+def raw_prefix(day: date, device_id: str) -> str:
+    return f"{RAW_PREFIX}dt={day.isoformat()}/device={device_id}/"
+
+
+def raw_key(day: date, device_id: str, received_ms: int, unique: str) -> str:
+    """The key the IoT rule writes: raw/dt=YYYY-MM-DD/device=<id>/<timestamp()>-<newuuid()>.json"""
+    return f"{raw_prefix(day, device_id)}{received_ms}-{unique}.json"
+
+
+def quarantine_key(day: date, device_id: str | None, source_name: str) -> str:
+    return f"{QUARANTINE_PREFIX}dt={day.isoformat()}/device={device_id or '_unknown'}/{source_name}.jsonl"
+
+
+def daily_dir(day: date, device_id: str) -> str:
+    return f"{DAILY_PREFIX}dt={day.isoformat()}/device={device_id}/"
+
+
+def daily_readings_key(day: date, device_id: str) -> str:
+    return daily_dir(day, device_id) + READINGS_FILE
+
+
+def daily_manifest_key(day: date, device_id: str) -> str:
+    return daily_dir(day, device_id) + MANIFEST_FILE
+
+
+def dirty_key(day: date, device_id: str) -> str:
+    """Marker: this (device, day) got data after its daily file was written and must be re-aggregated."""
+    return f"{DIRTY_PREFIX}dt={day.isoformat()}/device={device_id}"
+
+
+def parse_daily_key(key: str) -> tuple[date, str, str] | None:
+    """`daily/dt=…/device=…/<file>` → (day, device_id, file name), or None for any other key."""
+    match = _DAILY_RE.match(key)
+    if not match:
+        return None
+    return date.fromisoformat(match[1]), match[2], match[3]
+
+
+def parse_raw_key(key: str) -> tuple[date, str, str] | None:
+    """`raw/dt=…/device=…/<name>` → (day, device_id, name), or None for any other key."""
+    match = _RAW_RE.match(key)
+    if not match:
+        return None
+    return date.fromisoformat(match[1]), match[2], match[3]

@@ -1,0 +1,65 @@
+"""Settings: one pydantic-settings model, env prefix WATTLINE_, validated once at start-up.
+
+Logic never reads os.environ: it receives a Settings (or the values it needs) as a parameter.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IntegrationMethod(StrEnum):
+    AUTO = "auto"
+    COUNTER = "counter"
+    TRAPEZOID = "trapezoid"
+    LOCF = "locf"
+
+
+class Settings(BaseSettings):
+    """Site-wide settings. Every field can be set as WATTLINE_<NAME> or in `<home>/wattline.toml`."""
+
+    model_config = SettingsConfigDict(env_prefix="WATTLINE_", extra="ignore")
+
+    home: Path = Field(Path(".wattline"), description="where local state lives (buckets, warehouse, outbox)")
+    timezone: str = Field("Europe/Kyiv", description="the site's IANA time zone: local days and tariff hours")
+    tariff: str = Field("ua-2zone", description="tariff preset name or path of a tariff TOML file")
+    integration_method: IntegrationMethod = IntegrationMethod.AUTO
+    max_gap_seconds: float = Field(300.0, gt=0, description="a longer interval between samples is a gap")
+    max_power_w: float = Field(25_000.0, gt=0, description="plausibility limit for counter jumps and values")
+    rated_max_power_w: float = Field(11_000.0, gt=0, description="alert when power exceeds the meter's rating")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/Kyiv") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_toml_overrides(home: Path) -> dict[str, Any]:
+    """Values from `<home>/wattline.toml`, if the file exists (environment variables still win)."""
+    path = home / "wattline.toml"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, validated once (cold start)."""
+    return Settings()
