@@ -1,0 +1,70 @@
+"""Local-day rollup of hourly energy, priced with a tariff: the rows `wattline analyze` and `wattline energy` print.
+
+Rules shared with the warehouse view `daily_energy` (so both agree exactly):
+- an hourly row belongs to the local date and zone of its hour_start in the site time zone;
+- zone energy is import_wh + estimated_wh; every zone of the tariff is listed, 0.0 when it has no energy;
+- cost = Σ zone kWh × the zone's price on that local date;
+- coverage = Σ covered_s / seconds in that local day (82,800, 86,400 or 90,000 with DST);
+- method is the single method of the day's hours, or their sorted names joined by '+';
+- kWh are rounded to 6 decimals and cost to 4, once, at the end.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from wattline.models import DailyEnergy, HourlyEnergy
+from wattline.tariffs import Tariff
+
+KWH_DECIMALS = 6
+COST_DECIMALS = 4
+
+
+def local_day_seconds(day: date, zone: ZoneInfo) -> float:
+    start = datetime.combine(day, time(), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+    # Subtract in UTC: aware datetimes sharing a tzinfo subtract as wall-clock times, ignoring DST.
+    return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
+
+
+def daily_energy(hourly: Iterable[HourlyEnergy], *, tariff: Tariff, timezone: str) -> list[DailyEnergy]:
+    """Group hourly rows by (device, channel, local date) and price them; sorted by device, channel, date."""
+    zone = ZoneInfo(timezone)
+    groups: dict[tuple[str, int, date], list[tuple[HourlyEnergy, str]]] = defaultdict(list)
+    for row in hourly:
+        local = row.hour_start.astimezone(zone)
+        groups[(row.device_id, row.channel, local.date())].append((row, tariff.zone_at(local)))
+
+    days = []
+    for (device_id, channel, day), rows in sorted(groups.items()):
+        zone_wh = dict.fromkeys(tariff.zone_names, 0.0)
+        for row, zone_name in rows:
+            zone_wh[zone_name] += row.import_wh + row.estimated_wh
+        measured = sum(row.import_wh for row, _ in rows)
+        estimated = sum(row.estimated_wh for row, _ in rows)
+        cost = sum(wh / 1000 * tariff.price(name, day) for name, wh in zone_wh.items())
+        methods = sorted({row.method for row, _ in rows})
+        days.append(
+            DailyEnergy(
+                device_id=device_id,
+                channel=channel,
+                date=day.isoformat(),
+                timezone=timezone,
+                energy_kwh=round((measured + estimated) / 1000, KWH_DECIMALS),
+                measured_kwh=round(measured / 1000, KWH_DECIMALS),
+                estimated_kwh=round(estimated / 1000, KWH_DECIMALS),
+                export_kwh=round(sum(row.export_wh for row, _ in rows) / 1000, KWH_DECIMALS),
+                zones={name: round(wh / 1000, KWH_DECIMALS) for name, wh in zone_wh.items()},
+                cost=round(cost, COST_DECIMALS),
+                currency=tariff.currency,
+                gap_seconds=round(sum(row.gap_s for row, _ in rows), 3),
+                coverage=round(sum(row.covered_s for row, _ in rows) / local_day_seconds(day, zone), KWH_DECIMALS),
+                samples=sum(row.samples for row, _ in rows),
+                method="+".join(methods),
+                counter_resets=sum(row.counter_resets for row, _ in rows),
+            )
+        )
+    return days
