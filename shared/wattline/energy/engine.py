@@ -1,0 +1,459 @@
+"""The public engine: readings or columns in, HourlyEnergy per (device, channel, local hour) out."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from wattline.energy.core import (
+    F64,
+    J_PER_WH,
+    BoolArray,
+    HourlyArrays,
+    PowerSeries,
+    integrate_series,
+    power_at,
+    signed_areas,
+)
+from wattline.energy.counters import RESET, CounterSeries, build_counter
+from wattline.energy.hours import local_hour_edges
+from wattline.models import Generation, HourlyEnergy, Reading
+
+METHODS = ("auto", "counter", "trapezoid", "locf")
+DEFAULT_MAX_GAP_S = 300.0
+DEFAULT_MAX_POWER_W = 25_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A stretch inside the series with no measurement: no power interval <= max_gap and no counter interval
+    <= max_gap covers it (energy a counter proves there is reported as estimated, never as measured)."""
+
+    device_id: str
+    channel: int
+    start: datetime
+    end: datetime
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CounterReset:
+    """A counter event. `kind` is `reset` (a decrease: `counted_wh` is what the interval contributed, the new
+    value or 0 when implausible), `jump` (an increase above the plausibility limit: counted 0) or `glitch` (a single
+    reading dipping below its neighbours, dropped). `counter` is `energy_total_wh` or `energy_returned_total_wh`."""
+
+    device_id: str
+    channel: int
+    ts: datetime
+    before_wh: float
+    after_wh: float
+    counted_wh: float
+    kind: str = RESET
+    counter: str = "energy_total_wh"
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyResult:
+    hourly: list[HourlyEnergy] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    resets: list[CounterReset] = field(default_factory=list)
+
+    def extend(self, other: EnergyResult) -> None:
+        self.hourly.extend(other.hourly)
+        self.gaps.extend(other.gaps)
+        self.resets.extend(other.resets)
+
+
+def compute_hourly(
+    readings: Iterable[Reading],
+    *,
+    tz: tzinfo | str,
+    method: str = "auto",
+    max_gap_s: float = DEFAULT_MAX_GAP_S,
+    max_power_w: float = DEFAULT_MAX_POWER_W,
+    window: tuple[datetime, datetime] | None = None,
+) -> EnergyResult:
+    """Energy per (device, channel, local hour) from canonical readings. See the package docstring and
+    docs/energy.md for the rules. Readings with channel None (device-level state) are ignored.
+
+    `window` (optional, [start, end)) keeps only hours starting inside it and clips gaps to it: pass readings
+    from a little before and after a day and the day's window to get that day's hours with their boundary
+    intervals integrated.
+    """
+    columns: dict[tuple[str, int], _Columns] = defaultdict(_Columns)
+    for reading in readings:
+        if reading.channel is None:
+            continue
+        columns[(reading.device_id, reading.channel)].add(reading)
+    result = EnergyResult()
+    for (device_id, channel), col in sorted(columns.items()):
+        result.extend(
+            compute_hourly_arrays(
+                device_id,
+                channel,
+                col.ts,
+                col.power,
+                col.total,
+                col.returned,
+                generation=col.generation,
+                received_ms=col.received,
+                tz=tz,
+                method=method,
+                max_gap_s=max_gap_s,
+                max_power_w=max_power_w,
+                window=window,
+            )
+        )
+    return result
+
+
+class _Columns:
+    __slots__ = ("generation", "power", "received", "returned", "total", "ts")
+
+    def __init__(self) -> None:
+        self.ts: list[float] = []
+        self.received: list[int] = []
+        self.power: list[float] = []
+        self.total: list[float] = []
+        self.returned: list[float] = []
+        self.generation = Generation.GEN1
+
+    def add(self, reading: Reading) -> None:
+        nan = float("nan")
+        self.ts.append(reading.ts.timestamp())
+        self.received.append(reading.received_ms)
+        self.power.append(nan if reading.power_w is None else reading.power_w)
+        self.total.append(nan if reading.energy_total_wh is None else reading.energy_total_wh)
+        self.returned.append(nan if reading.energy_returned_total_wh is None else reading.energy_returned_total_wh)
+        if reading.generation == Generation.GEN2:
+            self.generation = Generation.GEN2
+
+
+def resolve_power_method(method: str, generation: Generation | str) -> str:
+    """The power rule a method uses: trapezoid or locf as asked; for auto and counter (which uses power only to
+    place counter energy), locf for Gen2 (change-driven reports: the power stayed within the report threshold until
+    the next one) and trapezoid for Gen1 (periodic samples of a continuously varying power)."""
+    if method in ("trapezoid", "locf"):
+        return method
+    return "locf" if str(generation) == Generation.GEN2 else "trapezoid"
+
+
+def compute_hourly_arrays(
+    device_id: str,
+    channel: int,
+    ts_s: ArrayLike,
+    power_w: ArrayLike | None = None,
+    energy_total_wh: ArrayLike | None = None,
+    energy_returned_wh: ArrayLike | None = None,
+    *,
+    generation: Generation | str = Generation.GEN1,
+    tz: tzinfo | str,
+    method: str = "auto",
+    max_gap_s: float = DEFAULT_MAX_GAP_S,
+    max_power_w: float = DEFAULT_MAX_POWER_W,
+    received_ms: ArrayLike | None = None,
+    window: tuple[datetime, datetime] | None = None,
+) -> EnergyResult:
+    """The columnar fast path for one (device, channel): row i is one reading at `ts_s[i]` (Unix seconds, any
+    order); NaN (or a missing column) means the reading did not carry that quantity. `received_ms` breaks ties
+    between readings with equal timestamps (the later received wins)."""
+    method = str(method)
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
+    if not max_gap_s > 0:
+        raise ValueError("max_gap_s must be positive")
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    ts = np.asarray(ts_s, dtype=np.float64).ravel()
+    n = len(ts)
+    received = np.zeros(n) if received_ms is None else np.asarray(received_ms, dtype=np.float64).ravel()
+
+    def column(values: ArrayLike | None) -> F64:
+        if values is None:
+            return np.full(n, np.nan)
+        out = np.asarray(values, dtype=np.float64).ravel()
+        if out.shape != ts.shape:
+            raise ValueError("every column must have one value per timestamp")
+        return out
+
+    power_rule = resolve_power_method(method, generation)
+    locf = power_rule == "locf"
+    use_counters = method in ("auto", "counter")
+    p_ts, p_val = _latest_per_instant(ts, received, column(power_w))
+    power = PowerSeries.build(p_ts, p_val, locf=locf, max_gap_s=max_gap_s)
+    counters: list[tuple[str, CounterSeries]] = []
+    if use_counters:
+        for name, values in (
+            ("energy_total_wh", energy_total_wh),
+            ("energy_returned_total_wh", energy_returned_wh),
+        ):
+            c_ts, c_val = _latest_per_instant(ts, received, column(values))
+            counters.append((name, build_counter(c_ts, c_val, max_power_w=max_power_w)))
+
+    observed = [series.ts for _, series in counters if len(series.ts)]
+    if method != "counter" and len(power.ts):
+        observed.append(power.ts)
+    if not observed:
+        return EnergyResult()
+    span0 = min(float(arr[0]) for arr in observed)
+    span1 = max(float(arr[-1]) for arr in observed)
+    edges = local_hour_edges(span0, span1, zone)
+
+    has_counter_intervals = any(len(series.ts) >= 2 for _, series in counters)
+    if not has_counter_intervals and method != "counter":
+        hourly = integrate_series(power, edges)
+        estimated = np.zeros(len(edges) - 1)
+        counter_hours = np.zeros(len(edges) - 1, dtype=bool)
+        gap_starts, gap_ends = power.gap_runs()
+    else:
+        hourly, estimated, counter_hours, gap_starts, gap_ends = _with_counters(
+            power, counters, edges, span0, span1, use_power_energy=method == "auto"
+        )
+
+    resets_per_hour = np.zeros(len(edges) - 1, dtype=np.int64)
+    resets: list[CounterReset] = []
+    for name, series in counters:
+        is_reset = np.array([kind == RESET for kind in series.event_kind], dtype=bool)
+        if is_reset.any():
+            hour = np.searchsorted(edges, series.event_ts[is_reset], side="right") - 1
+            np.add.at(resets_per_hour, hour, 1)
+        resets.extend(
+            CounterReset(
+                device_id=device_id,
+                channel=channel,
+                ts=_utc(float(series.event_ts[i])),
+                before_wh=float(series.event_before[i]),
+                after_wh=float(series.event_after[i]),
+                counted_wh=float(series.event_counted[i]),
+                kind=series.event_kind[i],
+                counter=name,
+            )
+            for i in range(len(series.event_kind))
+        )
+    resets.sort(key=lambda r: (r.ts, r.counter))
+
+    base_name = "counter" if method == "counter" else power_rule
+    rows = _rows(device_id, channel, hourly, estimated, counter_hours, resets_per_hour, base_name, power_rule)
+    gaps = [
+        Gap(device_id, channel, _utc(float(s)), _utc(float(e)), float(e - s))
+        for s, e in zip(gap_starts, gap_ends, strict=True)
+    ]
+    if window is not None:
+        lo, hi = window[0].astimezone(UTC), window[1].astimezone(UTC)
+        rows = [row for row in rows if lo <= row.hour_start < hi]
+        gaps = [
+            Gap(
+                device_id,
+                channel,
+                max(g.start, lo),
+                min(g.end, hi),
+                (min(g.end, hi) - max(g.start, lo)).total_seconds(),
+            )
+            for g in gaps
+            if g.end > lo and g.start < hi
+        ]
+        resets = [r for r in resets if lo <= r.ts < hi]
+    return EnergyResult(hourly=rows, gaps=gaps, resets=resets)
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _latest_per_instant(ts: F64, received: F64, values: F64) -> tuple[F64, F64]:
+    """Rows carrying a value, sorted by time, one per timestamp: the latest received wins (exact duplicates
+    collapse; remaining ties are broken by the larger value so the result never depends on input order)."""
+    keep = np.isfinite(values)
+    t, r, v = ts[keep], received[keep], values[keep]
+    if len(t) == 0:
+        return t, v
+    order = np.lexsort((v, r, t))
+    t, v = t[order], v[order]
+    last = np.ones(len(t), dtype=bool)
+    last[:-1] = t[1:] != t[:-1]
+    return t[last], v[last]
+
+
+def _with_counters(
+    power: PowerSeries,
+    counters: list[tuple[str, CounterSeries]],
+    edges: F64,
+    span0: float,
+    span1: float,
+    *,
+    use_power_energy: bool,
+) -> tuple[HourlyArrays, F64, BoolArray, F64, F64]:
+    """Counter-based energy placed by the power shape, power integration outside counter brackets (auto).
+
+    The time line is cut at every power sample, counter reading and hour edge into elementary segments on which
+    power is linear (or constant) and each counter interval is one piece; per-segment results are summed per hour.
+    """
+    inner_edges = edges[(edges > span0) & (edges < span1)]
+    cuts = [power.ts, inner_edges, np.array([span0, span1])]
+    cuts.extend(series.ts for _, series in counters)
+    bounds = np.unique(np.concatenate(cuts))
+    bounds = bounds[(bounds >= span0) & (bounds <= span1)]
+    a, b = bounds[:-1], bounds[1:]
+    length = b - a
+    hours = len(edges) - 1
+    hour_of = np.searchsorted(edges, a, side="right") - 1
+
+    # Power on each segment.
+    n = len(power.ts)
+    if n >= 2:
+        i = np.searchsorted(power.ts, a, side="right") - 1
+        in_power = (i >= 0) & (i < n - 1)
+        p_valid = in_power & power.valid[np.clip(i, 0, n - 2)]
+        pa = np.zeros(len(a))
+        pb = np.zeros(len(a))
+        pa[p_valid] = power_at(power.ts, power.power, a[p_valid], locf=power.locf)
+        pb[p_valid] = pa[p_valid] if power.locf else power_at(power.ts, power.power, b[p_valid], locf=False)
+        imp_j, exp_j = signed_areas(pa, pb, np.where(p_valid, length, 0.0), locf=power.locf)
+        seg_imp, seg_exp = imp_j / J_PER_WH, exp_j / J_PER_WH
+    else:
+        p_valid = np.zeros(len(a), dtype=bool)
+        seg_imp = np.zeros(len(a))
+        seg_exp = np.zeros(len(a))
+    p_cov = np.where(p_valid, length, 0.0)
+    uncovered = length - p_cov
+
+    energy = {"energy_total_wh": seg_imp.copy(), "energy_returned_total_wh": seg_exp.copy()}
+    if not use_power_energy:
+        energy = {key: np.zeros(len(a)) for key in energy}
+    estimated = np.zeros(len(a))
+    in_counter = np.zeros(len(a), dtype=bool)
+    dense = np.zeros(len(a), dtype=bool)
+    for name, series in counters:
+        m = len(series.ts)
+        if m < 2:
+            continue
+        shape = seg_imp if name == "energy_total_wh" else seg_exp
+        j = np.searchsorted(series.ts, a, side="right") - 1
+        jc = np.clip(j, 0, m - 2)
+        c_valid = (j >= 0) & (j < m - 1) & series.valid[jc]
+        placed, est = _place(series, jc, c_valid, shape, p_cov, uncovered, power.max_gap_s)
+        energy[name] = np.where(c_valid, placed, energy[name])
+        if name == "energy_total_wh":
+            estimated += est
+        in_counter |= c_valid
+        dense |= c_valid & (series.duration_s[jc] <= power.max_gap_s)
+
+    power_counts = p_valid & (in_counter | use_power_energy)
+    covered = np.where(power_counts | dense, length, 0.0)
+    gap = length - covered
+    measured_imp = energy["energy_total_wh"] - estimated
+
+    def per_hour(values: F64) -> F64:
+        return np.bincount(hour_of, weights=values, minlength=hours)[:hours].astype(np.float64)
+
+    covered_h = per_hour(covered)
+    import_h = per_hour(measured_imp)
+    export_h = per_hour(energy["energy_returned_total_wh"])
+    net_j = (import_h - export_h) * J_PER_WH
+    counter_hours = per_hour(in_counter.astype(np.float64)) > 0
+
+    if n >= 1:
+        base = integrate_series(power, edges)
+        min_w, max_w = base.min_power_w, base.max_power_w
+    else:
+        min_w = np.full(hours, np.nan)
+        max_w = np.full(hours, np.nan)
+    instants = np.unique(np.concatenate([power.ts] + [series.ts for _, series in counters]))
+    samples = np.diff(np.searchsorted(instants, edges, side="left")).astype(np.int64)
+
+    gap_mask = gap > 0
+    padded = np.concatenate(([False], gap_mask, [False]))
+    change = np.flatnonzero(padded[1:] != padded[:-1])
+    gap_starts, gap_ends = a[change[0::2]], b[change[1::2] - 1]
+
+    arrays = HourlyArrays(
+        edges=edges,
+        import_wh=import_h,
+        export_wh=export_h,
+        covered_s=covered_h,
+        gap_s=per_hour(gap),
+        samples=samples,
+        min_power_w=min_w,
+        max_power_w=max_w,
+        mean_power_w=np.divide(net_j, covered_h, out=np.full(hours, np.nan), where=covered_h > 0),
+    )
+    return arrays, per_hour(estimated), counter_hours, gap_starts, gap_ends
+
+
+def _place(
+    series: CounterSeries,
+    jc: np.ndarray,
+    c_valid: BoolArray,
+    shape: F64,
+    p_cov: F64,
+    uncovered: F64,
+    max_gap_s: float,
+) -> tuple[F64, F64]:
+    """Spread each counter interval's energy over its segments.
+
+    Within counter interval j: P = power integral (shape), U = seconds without a power interval, C = seconds with
+    one. When U > 0, the uncovered part receives max(E − P, 0) linearly in time (estimated when the counter
+    interval is longer than max_gap, measured otherwise); the rest is spread in proportion to the power integral,
+    or linearly over the covered seconds when that integral is zero.
+    """
+    m = len(series.ts) - 1
+    idx = jc[c_valid]
+
+    def total(values: F64) -> F64:
+        return np.bincount(idx, weights=values[c_valid], minlength=m)[:m].astype(np.float64)
+
+    shape_j, cov_j, unc_j = total(shape), total(p_cov), total(uncovered)
+    e = series.energy_wh
+    to_gap = np.where(unc_j > 0, np.maximum(e - shape_j, 0.0), 0.0)
+    rest = e - to_gap
+    by_shape = np.divide(rest, shape_j, out=np.zeros(m), where=shape_j > 0)
+    by_time = np.divide(rest, cov_j, out=np.zeros(m), where=(shape_j <= 0) & (cov_j > 0))
+    # Nothing covered and nothing uncovered cannot happen (the interval has a positive length).
+    by_gap = np.divide(to_gap, unc_j, out=np.zeros(m), where=unc_j > 0)
+    placed = by_shape[jc] * shape + by_time[jc] * p_cov + by_gap[jc] * uncovered
+    long_interval = series.duration_s[jc] > max_gap_s
+    est = np.where(c_valid & long_interval, by_gap[jc] * uncovered, 0.0)
+    return placed, est
+
+
+def _rows(
+    device_id: str,
+    channel: int,
+    h: HourlyArrays,
+    estimated: F64,
+    counter_hours: BoolArray,
+    resets_per_hour: np.ndarray,
+    base_name: str,
+    power_rule: str,
+) -> list[HourlyEnergy]:
+    rows = []
+    for k in range(len(h.edges) - 1):
+        name = "counter" if counter_hours[k] else (power_rule if h.covered_s[k] > 0 else base_name)
+        rows.append(
+            HourlyEnergy(
+                device_id=device_id,
+                channel=channel,
+                hour_start=_utc(float(h.edges[k])),
+                import_wh=float(h.import_wh[k]),
+                export_wh=float(h.export_wh[k]),
+                estimated_wh=float(estimated[k]),
+                covered_s=float(h.covered_s[k]),
+                gap_s=float(h.gap_s[k]),
+                samples=int(h.samples[k]),
+                min_power_w=_opt(h.min_power_w[k]),
+                max_power_w=_opt(h.max_power_w[k]),
+                mean_power_w=_opt(h.mean_power_w[k]),
+                counter_resets=int(resets_per_hour[k]),
+                method=name,
+            )
+        )
+    return rows
+
+
+def _opt(value: np.floating | float) -> float | None:
+    return None if np.isnan(value) else float(value)
