@@ -2,11 +2,82 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
+
 import typer
+
+from wattline.settings import IntegrationMethod
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def analyze() -> None:
-        """Not implemented yet."""
-        raise typer.Exit(1)
+    app.command(no_args_is_help=True)(analyze)
+
+
+def analyze(
+    files: list[Path] = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="MQTT captures (JSON Lines: topic, payload, received_at) or canonical-reading JSON Lines; .gz is fine.",
+    ),
+    tz: str = typer.Option(None, "--tz", help="Site time zone for local days and tariff hours [default: Europe/Kyiv]."),
+    tariff: str = typer.Option(
+        None, "--tariff", help="ua-1zone, ua-2zone, ua-3zone, or a tariff TOML file [default: ua-2zone]."
+    ),
+    method: IntegrationMethod = typer.Option(
+        None,
+        "--method",
+        help="auto (counters where they bracket an interval, else power), counter, trapezoid or locf [default: auto].",
+    ),
+    max_gap: float = typer.Option(
+        None, "--max-gap", min=1, help="Seconds between samples beyond which an interval is a gap [default: 300]."
+    ),
+    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", help="table, json or csv."),
+) -> None:
+    """Energy per device, channel and local date, by tariff zone, with cost.
+
+    Reads MQTT captures (one message a line: {"topic": str, "payload": str exactly as published,
+    "received_at": Unix seconds}) and canonical-reading JSON Lines (the daily files). Lines that cannot be used are
+    counted and reported on stderr; they never stop the run. Options default to the WATTLINE_* settings.
+    """
+    from wattline.analysis import analyze_readings, read_inputs
+    from wattline.cli.output import print_daily, report_input_stats
+    from wattline.errors import PermanentError
+    from wattline.settings import Settings
+    from wattline.tariffs import load_tariff
+
+    try:
+        overrides = {
+            key: value
+            for key, value in {
+                "timezone": tz,
+                "tariff": tariff,
+                "integration_method": method,
+                "max_gap_seconds": max_gap,
+            }.items()
+            if value is not None
+        }
+        settings = Settings(**overrides)
+        chosen_tariff = load_tariff(settings.tariff)
+    except (PermanentError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+    readings, stats = read_inputs(files)
+    report_input_stats(stats)
+    days = analyze_readings(
+        readings,
+        timezone=settings.timezone,
+        tariff=chosen_tariff,
+        method=settings.integration_method,
+        max_gap_s=settings.max_gap_seconds,
+        max_power_w=settings.max_power_w,
+    )
+    print_daily(days, output.value)
