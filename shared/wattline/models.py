@@ -143,6 +143,7 @@ class QuarantineReason(StrEnum):
     TIMESTAMP_IN_FUTURE = "timestamp_in_future"
     TIMESTAMP_TOO_OLD = "timestamp_too_old"
     NO_READINGS = "no_readings"
+    PARSER_ERROR = "parser_error"
 
 
 class QuarantineRecord(BaseModel):

@@ -1,0 +1,246 @@
+"""Building blocks shared by the Gen1 and Gen2 parsers: rejection, value checks, JSON loading, readings."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from wattline.keys import is_safe_device_id
+from wattline.models import Generation, QuarantineReason, Reading
+from wattline.parsing import limits
+
+
+class Reject(Exception):  # a control-flow signal, never seen by callers
+    """Raised inside the parsers; turned into exactly one QuarantineRecord at the top."""
+
+    def __init__(self, reason: QuarantineReason, detail: str, device_id: str | None = None) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+        self.device_id = device_id
+
+
+# Kinds of measured value and the Reading field each source field feeds.
+POWER: Final = "power"
+APPARENT: Final = "apparent"
+VOLTAGE: Final = "voltage"
+CURRENT: Final = "current"
+PF: Final = "pf"
+FREQ: Final = "freq"
+COUNTER: Final = "counter"
+
+FIELD_KIND: Final[Mapping[str, str]] = {
+    "power_w": POWER,
+    "reactive_power_var": POWER,
+    "apparent_power_va": APPARENT,
+    "voltage_v": VOLTAGE,
+    "current_a": CURRENT,
+    "pf": PF,
+    "freq_hz": FREQ,
+    "energy_total_wh": COUNTER,
+    "energy_returned_total_wh": COUNTER,
+}
+
+_BOUNDS: Final[Mapping[str, tuple[float, float]]] = {
+    POWER: (-limits.MAX_ABS_POWER_W, limits.MAX_ABS_POWER_W),
+    APPARENT: (0.0, limits.MAX_ABS_POWER_W),
+    VOLTAGE: (limits.MIN_VOLTAGE_V, limits.MAX_VOLTAGE_V),
+    CURRENT: (limits.MIN_CURRENT_A, limits.MAX_CURRENT_A),
+    PF: (limits.MIN_PF, limits.MAX_PF),
+    FREQ: (limits.MIN_FREQ_HZ, limits.MAX_FREQ_HZ),
+    COUNTER: (0.0, limits.MAX_COUNTER_WH),
+}
+
+_NUMBER_RE: Final = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_NON_FINITE_RE: Final = re.compile(r"[-+]?(?:nan|inf|infinity)", re.IGNORECASE)
+
+
+class Unavailable:
+    """Marker for a counter the device reported as -1 (not available)."""
+
+
+UNAVAILABLE: Final = Unavailable()
+
+
+def check_value(field: str, raw: object, where: str) -> float | Unavailable:
+    """A JSON value for Reading field `field` → a checked float, UNAVAILABLE for a -1 counter, or Reject."""
+    if raw.__class__ is float:
+        value: float = raw
+    elif raw.__class__ is int:
+        try:
+            value = float(raw)
+        except OverflowError:
+            raise Reject(QuarantineReason.IMPOSSIBLE_VALUE, f"{where}: integer too large") from None
+    elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        value = float(raw)
+    else:
+        raise Reject(QuarantineReason.WRONG_TYPE, f"{where}: expected a number, got {type(raw).__name__}")
+    return _check_float(field, value, where)
+
+
+def check_text_value(field: str, text: str, where: str) -> float | Unavailable:
+    """A Gen1 scalar text such as `123.45` → a checked float, UNAVAILABLE for a -1 counter, or Reject."""
+    text = text.strip()
+    if not _NUMBER_RE.fullmatch(text):
+        if _NON_FINITE_RE.fullmatch(text):
+            raise Reject(QuarantineReason.NON_FINITE_VALUE, f"{where}: {text!r} is not a finite number")
+        raise Reject(QuarantineReason.NON_NUMERIC_VALUE, f"{where}: {_clip(text)!r} is not a number")
+    return _check_float(field, float(text), where)
+
+
+def _check_float(field: str, value: float, where: str) -> float | Unavailable:
+    if not math.isfinite(value):
+        raise Reject(QuarantineReason.NON_FINITE_VALUE, f"{where}: {value} is not a finite number")
+    kind = FIELD_KIND[field]
+    if kind == COUNTER and value == limits.COUNTER_UNAVAILABLE:
+        return UNAVAILABLE
+    low, high = _BOUNDS[kind]
+    if not low <= value <= high:
+        raise Reject(QuarantineReason.IMPOSSIBLE_VALUE, f"{where}: {value} outside [{low:g}, {high:g}]")
+    return value
+
+
+def check_device_id(device_id: object, where: str) -> str:
+    if not isinstance(device_id, str) or not is_safe_device_id(device_id):
+        shown = _clip(device_id) if isinstance(device_id, str) else type(device_id).__name__
+        raise Reject(QuarantineReason.BAD_DEVICE_ID, f"{where}: unsafe device id {shown!r}")
+    return device_id
+
+
+def check_time_ms(ts_ms: float, now_ms: int, where: str) -> None:
+    if ts_ms < limits.MIN_TIMESTAMP_MS:
+        raise Reject(QuarantineReason.TIMESTAMP_TOO_OLD, f"{where} {ts_ms:.0f} ms is before 2015-01-01")
+    if ts_ms > now_ms + limits.MAX_FUTURE_MS:
+        raise Reject(QuarantineReason.TIMESTAMP_IN_FUTURE, f"{where} {ts_ms:.0f} ms is more than a day after now")
+
+
+def ts_from_seconds(raw: object, now_ms: int) -> tuple[datetime, float]:
+    """A Gen2 `params.ts` (Unix seconds, float) → (UTC datetime, milliseconds), checked."""
+    if raw.__class__ not in (int, float):
+        raise Reject(QuarantineReason.WRONG_TYPE, f"params.ts: expected a number, got {type(raw).__name__}")
+    try:
+        seconds = float(raw)
+    except OverflowError:
+        raise Reject(QuarantineReason.TIMESTAMP_IN_FUTURE, "params.ts: integer too large") from None
+    if not math.isfinite(seconds):
+        raise Reject(QuarantineReason.NON_FINITE_VALUE, f"params.ts: {seconds} is not a finite number")
+    ts_ms = seconds * 1000.0
+    check_time_ms(ts_ms, now_ms, "params.ts")
+    return datetime.fromtimestamp(seconds, tz=UTC), ts_ms
+
+
+def ts_from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def payload_bytes(payload: object, payload_b64: str | None) -> bytes:
+    """The payload bytes (for size checks and scalar text), or Reject."""
+    if payload_b64 is not None:
+        if len(payload_b64) > (limits.MAX_PAYLOAD_BYTES * 4) // 3 + 4:
+            raise Reject(QuarantineReason.OVERSIZED_PAYLOAD, f"payload larger than {limits.MAX_PAYLOAD_BYTES} bytes")
+        try:
+            return base64.b64decode(payload_b64, validate=True)
+        except (binascii.Error, ValueError):
+            raise Reject(QuarantineReason.MALFORMED_ENVELOPE, "payload_b64 is not valid base64") from None
+    if isinstance(payload, str):
+        check_text_size(payload)
+        return payload.encode("utf-8", "surrogatepass")
+    raise Reject(QuarantineReason.WRONG_TYPE, f"expected a text payload, got JSON {type(payload).__name__}")
+
+
+def check_text_size(text: str) -> None:
+    size = len(text)
+    if size * 4 > limits.MAX_PAYLOAD_BYTES:  # only then can the UTF-8 form exceed the limit
+        size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.MAX_PAYLOAD_BYTES:
+        raise Reject(QuarantineReason.OVERSIZED_PAYLOAD, f"payload of {size} bytes > {limits.MAX_PAYLOAD_BYTES}")
+
+
+def load_json_text(text: str | bytes, *, envelope: bool = False) -> Any:
+    """json.loads with the failure modes mapped to reasons: malformed JSON, too deep (RecursionError) or not UTF-8."""
+    reason = QuarantineReason.MALFORMED_ENVELOPE if envelope else QuarantineReason.MALFORMED_JSON
+    what = "envelope line" if envelope else "payload"
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Reject(reason, f"{what} is not UTF-8") from None
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise Reject(QuarantineReason.TOO_DEEP, f"{what} nests deeper than {limits.MAX_JSON_DEPTH}") from None
+    except ValueError as exc:  # JSONDecodeError, and int strings over the digit limit
+        raise Reject(reason, f"{what} is not valid JSON: {_clip(str(exc))}") from None
+    if (text.count("{") + text.count("[")) > limits.MAX_JSON_DEPTH:
+        check_depth(value, limits.MAX_JSON_DEPTH + (1 if envelope else 0))
+    return value
+
+
+def check_depth(value: object, limit: int = limits.MAX_JSON_DEPTH) -> None:
+    """Reject JSON nesting deeper than `limit` containers; iterative, so any depth is safe."""
+    if not isinstance(value, (dict, list)):
+        return
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise Reject(QuarantineReason.TOO_DEEP, f"payload nests deeper than {limits.MAX_JSON_DEPTH}")
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:  # type: ignore[attr-defined]
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+
+
+def load_json_payload(payload: object, payload_b64: str | None) -> dict[str, Any]:
+    """The payload of a JSON topic as an object: parsed once from text or bytes, or taken as already parsed."""
+    if payload_b64 is not None:
+        value = load_json_text(payload_bytes(None, payload_b64))
+    elif isinstance(payload, str):
+        check_text_size(payload)
+        value = load_json_text(payload)
+    else:
+        check_depth(payload)
+        value = payload
+    if not isinstance(value, dict):
+        raise Reject(QuarantineReason.NOT_AN_OBJECT, f"expected a JSON object, got {_json_type(value)}")
+    if "G" in value or "cit_s" in value:
+        raise Reject(QuarantineReason.UNSUPPORTED_MESSAGE, "a CoIoT (CoAP) status frame: CoAP is not collected")
+    return value
+
+
+def make_reading(
+    device_id: str,
+    channel: int | None,
+    ts: datetime,
+    received_ms: int,
+    generation: Generation,
+    values: Mapping[str, Any],
+) -> Reading:
+    """A Reading from already-checked values, without pydantic validation (the hot path)."""
+    return Reading.model_construct(
+        device_id=device_id, channel=channel, ts=ts, received_ms=received_ms, generation=generation, **values
+    )
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return type(value).__name__
+
+
+def _clip(text: str, size: int = 80) -> str:
+    return text if len(text) <= size else text[:size] + "…"

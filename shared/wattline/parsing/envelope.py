@@ -1,0 +1,249 @@
+"""Entry points: an envelope (or its JSON line, or a whole raw object) in, one ParseOutcome per envelope out."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import time
+from typing import Any, Final
+
+from wattline.keys import is_safe_device_id
+from wattline.models import Envelope, Generation, ParseOutcome, QuarantineReason, QuarantineRecord, Reading
+from wattline.parsing import gen1, gen2, limits
+from wattline.parsing._common import Reject, check_device_id, check_time_ms, load_json_payload, load_json_text
+from wattline.parsing.state import Gen2State
+
+GEN1_ROOT: Final = "shellies"
+_EVENTS_RPC: Final = "/events/rpc"
+_ONLINE: Final = "/online"
+_RPC: Final = "/rpc"
+_STATUS: Final = "status"
+
+
+def parse_envelope(envelope: Envelope, *, now_ms: int | None = None, state: Gen2State | None = None) -> ParseOutcome:
+    """One envelope → readings, or exactly one quarantine record (original_b64 = the payload bytes)."""
+    return _parse(
+        envelope.topic, envelope.received_ms, envelope.payload, envelope.payload_b64, _now(now_ms), state, None, None
+    )
+
+
+def parse_line(
+    line: bytes | str,
+    *,
+    source_key: str | None = None,
+    now_ms: int | None = None,
+    state: Gen2State | None = None,
+) -> ParseOutcome:
+    """One JSON envelope line → ParseOutcome. A line that is not a valid envelope is quarantined as
+    malformed_envelope; any quarantine record carries the whole line as original_b64."""
+    return _parse_line(line, source_key, _now(now_ms), state)
+
+
+def parse_object(
+    data: bytes | str,
+    *,
+    source_key: str | None = None,
+    now_ms: int | None = None,
+    state: Gen2State | None = None,
+) -> list[ParseOutcome]:
+    """One stored raw object: a single envelope, or newline-delimited envelopes (a Firehose batch).
+
+    Blank lines are skipped; an object with no envelope at all gives one malformed_envelope record.
+    A single envelope pretty-printed over several lines is also accepted.
+    """
+    now = _now(now_ms)
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    lines = [line for line in raw.split(b"\n") if line.strip()]
+    if not lines:
+        return [_quarantine(Reject(QuarantineReason.MALFORMED_ENVELOPE, "empty object"), None, None, raw, source_key)]
+    if len(lines) > 1 and not lines[0].rstrip().endswith(b"}"):
+        whole = _parse_line(raw, source_key, now, state)
+        if whole.quarantined is None or whole.quarantined.reason != QuarantineReason.MALFORMED_ENVELOPE:
+            return [whole]
+    return [_parse_line(line, source_key, now, state) for line in lines]
+
+
+def envelope_from_capture(topic: str, payload_text: str, received_at_s: float) -> Envelope:
+    """An envelope from one `wattline analyze` capture line: topic, payload text, receive time (Unix seconds).
+
+    Raises ValueError when the receive time is not a finite number (the capture reader reports the line).
+    """
+    if not math.isfinite(received_at_s):
+        raise ValueError(f"receive time {received_at_s!r} is not a finite number")
+    return Envelope(topic=topic, received_ms=round(received_at_s * 1000), payload=payload_text)
+
+
+def _now(now_ms: int | None) -> int:
+    return int(time.time() * 1000) if now_ms is None else now_ms
+
+
+def _parse_line(line: bytes | str, source_key: str | None, now_ms: int, state: Gen2State | None) -> ParseOutcome:
+    original = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
+    try:
+        if len(original) > limits.MAX_LINE_BYTES:
+            raise Reject(QuarantineReason.OVERSIZED_PAYLOAD, f"envelope line larger than {limits.MAX_LINE_BYTES} bytes")
+        envelope = load_json_text(line, envelope=True)
+        topic, received_ms, payload, payload_b64 = _envelope_parts(envelope)
+    except Reject as exc:
+        return _quarantine(exc, None, None, original, source_key)
+    except Exception as exc:  # total: a bug becomes a parser_error record
+        return _quarantine(_internal(exc), None, None, original, source_key)
+    return _parse(topic, received_ms, payload, payload_b64, now_ms, state, source_key, original)
+
+
+def _envelope_parts(envelope: Any) -> tuple[str, int, Any, str | None]:
+    if not isinstance(envelope, dict):
+        raise Reject(QuarantineReason.MALFORMED_ENVELOPE, "an envelope line must be a JSON object")
+    topic = envelope.get("topic")
+    received_ms = envelope.get("received_ms")
+    payload = envelope.get("payload")
+    payload_b64 = envelope.get("payload_b64")
+    if not isinstance(topic, str):
+        raise Reject(QuarantineReason.MALFORMED_ENVELOPE, "envelope: topic must be a string")
+    if received_ms.__class__ is not int:
+        if isinstance(received_ms, float) and received_ms.is_integer():
+            received_ms = int(received_ms)
+        else:
+            raise Reject(QuarantineReason.MALFORMED_ENVELOPE, "envelope: received_ms must be an integer")
+    if (payload is None) == (payload_b64 is None):
+        raise Reject(QuarantineReason.MALFORMED_ENVELOPE, "envelope: exactly one of payload or payload_b64")
+    if payload_b64 is not None and not isinstance(payload_b64, str):
+        raise Reject(QuarantineReason.MALFORMED_ENVELOPE, "envelope: payload_b64 must be a string")
+    return topic, received_ms, payload, payload_b64
+
+
+def _parse(
+    topic: str,
+    received_ms: int,
+    payload: Any,
+    payload_b64: str | None,
+    now_ms: int,
+    state: Gen2State | None,
+    source_key: str | None,
+    original: bytes | None,
+) -> ParseOutcome:
+    try:
+        check_time_ms(received_ms, now_ms, "received_ms")
+        readings = _dispatch(topic, received_ms, payload, payload_b64, now_ms, state)
+    except Reject as exc:
+        return _quarantine(exc, topic, received_ms, original, source_key, payload, payload_b64)
+    except Exception as exc:  # total: a bug becomes a parser_error record
+        return _quarantine(_internal(exc), topic, received_ms, original, source_key, payload, payload_b64)
+    return ParseOutcome.model_construct(readings=readings, quarantined=None)
+
+
+def _dispatch(
+    topic: str, received_ms: int, payload: Any, payload_b64: str | None, now_ms: int, state: Gen2State | None
+) -> list[Reading]:
+    parts = topic.split("/")
+    if parts[0] == GEN1_ROOT and len(parts) >= 3:
+        readings = _dispatch_gen1(parts, received_ms, payload, payload_b64)
+        if readings is not None:
+            return readings
+    elif parts[0] == GEN1_ROOT and len(parts) == 2 and parts[1] in ("announce", "command"):
+        raise Reject(QuarantineReason.UNSUPPORTED_MESSAGE, f"Gen1 broadcast topic {topic!r}")
+    return _dispatch_gen2(topic, received_ms, payload, payload_b64, now_ms, state)
+
+
+def _dispatch_gen1(parts: list[str], received_ms: int, payload: Any, payload_b64: str | None) -> list[Reading] | None:
+    """Gen1 `shellies/<id>/…` topics; None when the rest of the topic is not a Gen1 pattern."""
+    raw_id, rest = parts[1], parts[2:]
+    n = len(rest)
+    if n == 3 and rest[0] == "emeter" and gen1.is_channel(rest[1]):
+        quantity = rest[2]
+        if quantity not in gen1.EMETER_TOPIC_FIELDS and quantity not in gen1.VOLATILE_COUNTER_TOPICS:
+            raise Reject(QuarantineReason.UNKNOWN_TOPIC, f"unknown Gen1 emeter quantity {quantity[:40]!r}")
+        device_id = check_device_id(raw_id, "topic")
+        return gen1.parse_emeter_topic(device_id, rest[1], quantity, payload, payload_b64, received_ms)
+    if n == 1 and rest[0] == "online":
+        device_id = check_device_id(raw_id, "topic")
+        return gen1.parse_online(device_id, payload, payload_b64, received_ms, Generation.GEN1)
+    if n == 2 and rest == ["relay", "0"]:
+        device_id = check_device_id(raw_id, "topic")
+        return gen1.parse_relay(device_id, payload, payload_b64, received_ms)
+    if n == 1 and rest[0] in ("status", "info"):
+        device_id = check_device_id(raw_id, "topic")
+        return gen1.parse_status(device_id, payload, payload_b64, received_ms)
+    if (n == 1 and rest[0] in ("announce", "command")) or (n == 3 and rest[:2] == ["relay", "0"]):
+        raise Reject(QuarantineReason.UNSUPPORTED_MESSAGE, f"Gen1 topic {'/'.join(rest)!r} carries no measurement")
+    return None
+
+
+def _dispatch_gen2(
+    topic: str, received_ms: int, payload: Any, payload_b64: str | None, now_ms: int, state: Gen2State | None
+) -> list[Reading]:
+    if topic.endswith(_EVENTS_RPC):
+        prefix = topic[: -len(_EVENTS_RPC)]
+        body = load_json_payload(payload, payload_b64)
+        return gen2.parse_events_rpc(prefix, body, received_ms, now_ms, state)
+    if topic.endswith(_ONLINE):
+        device_id = check_device_id(topic[: -len(_ONLINE)], "topic prefix")
+        return gen1.parse_online(device_id, payload, payload_b64, received_ms, Generation.GEN2)
+    pieces = topic.rsplit("/", 2)
+    if len(pieces) == 3 and pieces[1] == _STATUS and pieces[2]:
+        body = load_json_payload(payload, payload_b64)
+        return gen2.parse_status_topic(pieces[0], pieces[2], body, received_ms, state)
+    if topic.endswith(_RPC) and len(topic) > len(_RPC):
+        body = load_json_payload(payload, payload_b64)
+        return gen2.parse_rpc_frame(topic[: -len(_RPC)], body, received_ms, state)
+    raise Reject(QuarantineReason.UNKNOWN_TOPIC, f"no parser for topic {topic[:120]!r}")
+
+
+def _topic_device(topic: str | None) -> str | None:
+    """The device a rejected message most likely came from (for the quarantine key), when the topic names one."""
+    if not topic:
+        return None
+    parts = topic.split("/", 2)
+    candidate = parts[1] if parts[0] == GEN1_ROOT and len(parts) > 1 else parts[0]
+    return candidate if is_safe_device_id(candidate) else None
+
+
+def _internal(exc: BaseException) -> Reject:
+    return Reject(QuarantineReason.PARSER_ERROR, f"parser error {type(exc).__name__}: {str(exc)[:200]}")
+
+
+def _quarantine(
+    exc: Reject,
+    topic: str | None,
+    received_ms: int | None,
+    original: bytes | None,
+    source_key: str | None,
+    payload: Any = None,
+    payload_b64: str | None = None,
+) -> ParseOutcome:
+    if original is not None:
+        original_b64 = base64.b64encode(original).decode("ascii")
+    else:
+        original_b64 = _payload_b64(payload, payload_b64)
+    device_id = exc.device_id
+    if device_id is None and exc.reason != QuarantineReason.BAD_DEVICE_ID:
+        device_id = _topic_device(topic)
+    record = QuarantineRecord(
+        reason=exc.reason,
+        detail=exc.detail,
+        topic=topic,
+        received_ms=received_ms,
+        device_id=device_id,
+        original_b64=original_b64,
+        source_key=source_key,
+    )
+    return ParseOutcome.model_construct(readings=[], quarantined=record)
+
+
+def _payload_b64(payload: Any, payload_b64: str | None) -> str:
+    """The original payload bytes, base64: payload_b64 as given, text as UTF-8, a JSON value re-serialised."""
+    if payload_b64 is not None:
+        try:
+            base64.b64decode(payload_b64, validate=True)
+        except ValueError:
+            return base64.b64encode(payload_b64.encode("utf-8", "surrogatepass")).decode("ascii")
+        return payload_b64
+    if isinstance(payload, str):
+        data = payload.encode("utf-8", "surrogatepass")
+    else:
+        try:
+            data = json.dumps(payload, separators=(",", ":"), allow_nan=True).encode("utf-8", "surrogatepass")
+        except (RecursionError, ValueError, TypeError):
+            data = b""
+    return base64.b64encode(data).decode("ascii")

@@ -1,0 +1,176 @@
+"""Gen2+ (Pro, Gen3, Gen4) meters: JSON-RPC notifications, `status/<component>` topics, RPC responses."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Final
+
+from wattline.models import Generation, QuarantineReason, Reading
+from wattline.parsing._common import (
+    Reject,
+    Unavailable,
+    check_device_id,
+    check_value,
+    make_reading,
+    ts_from_ms,
+    ts_from_seconds,
+)
+from wattline.parsing.state import Gen2State
+
+METER_COMPONENT_RE: Final = re.compile(r"(em1data|em1|emdata|em):(\d{1,3})")
+
+# Monophase `em1:<n>` → channel n.
+EM1_FIELDS: Final = {
+    "act_power": "power_w",
+    "aprt_power": "apparent_power_va",
+    "voltage": "voltage_v",
+    "current": "current_a",
+    "pf": "pf",
+    "freq": "freq_hz",
+}
+# `em1data:<n>` → channel n (Wh).
+EM1DATA_FIELDS: Final = {
+    "total_act_energy": "energy_total_wh",
+    "total_act_ret_energy": "energy_returned_total_wh",
+}
+PHASES: Final = ("a", "b", "c")
+# Triphase `em:<n>` / `emdata:<n>`: phase a/b/c → channel 3n + 0/1/2. `total_*` and `n_current` are not read.
+EM_FIELDS: Final = {f"{p}_{src}": (i, dst) for i, p in enumerate(PHASES) for src, dst in EM1_FIELDS.items()}
+EMDATA_FIELDS: Final = {f"{p}_{src}": (i, dst) for i, p in enumerate(PHASES) for src, dst in EM1DATA_FIELDS.items()}
+
+NOTIFY_STATUS: Final = "NotifyStatus"
+NOTIFY_FULL_STATUS: Final = "NotifyFullStatus"
+
+
+def parse_events_rpc(
+    prefix: str, body: dict[str, Any], received_ms: int, now_ms: int, state: Gen2State | None
+) -> list[Reading]:
+    """`<prefix>/events/rpc`: NotifyStatus (changed fields only) or NotifyFullStatus. Device id: `src`, else prefix."""
+    src = body.get("src")
+    device_id = check_device_id(src if src is not None else prefix, "src" if src is not None else "topic prefix")
+    method = body.get("method")
+    if method not in (NOTIFY_STATUS, NOTIFY_FULL_STATUS):
+        shown = method if isinstance(method, str) else type(method).__name__
+        raise Reject(QuarantineReason.UNSUPPORTED_MESSAGE, f"RPC notification {str(shown)[:60]!r}", device_id)
+    params = body.get("params")
+    if not isinstance(params, dict):
+        raise Reject(QuarantineReason.WRONG_TYPE, "params: expected an object", device_id)
+    raw_ts = params.get("ts")
+    if raw_ts is None:
+        ts, ts_ms = ts_from_ms(received_ms), float(received_ms)
+    else:
+        ts, ts_ms = ts_from_seconds(raw_ts, now_ms)
+    return _component_readings(device_id, params, ts, ts_ms, received_ms, state, full=method == NOTIFY_FULL_STATUS)
+
+
+def parse_status_topic(
+    prefix: str, component: str, body: dict[str, Any], received_ms: int, state: Gen2State | None
+) -> list[Reading]:
+    """`<prefix>/status/<component>`: the full status of one component, no `ts`. Device id: the topic prefix."""
+    device_id = check_device_id(prefix, "topic prefix")
+    if not METER_COMPONENT_RE.fullmatch(component):
+        raise Reject(QuarantineReason.UNSUPPORTED_MESSAGE, f"status of {component[:40]!r}, not a meter", device_id)
+    ts = ts_from_ms(received_ms)
+    return _component_readings(device_id, {component: body}, ts, float(received_ms), received_ms, state, full=True)
+
+
+def parse_rpc_frame(prefix: str, body: dict[str, Any], received_ms: int, state: Gen2State | None) -> list[Reading]:
+    """`<client>/rpc`: a `Shelly.GetStatus` response (`result` holds components). Device id: `src` (required)."""
+    src = body.get("src")
+    result = body.get("result")
+    if not isinstance(result, dict):
+        kind = "an RPC error" if "error" in body else "an RPC request" if "method" in body else "no result object"
+        device_id = src if isinstance(src, str) else None
+        raise Reject(QuarantineReason.UNSUPPORTED_MESSAGE, f"{kind} on an rpc topic", device_id)
+    device_id = check_device_id(src, "src")
+    ts = ts_from_ms(received_ms)
+    return _component_readings(device_id, result, ts, float(received_ms), received_ms, state, full=True)
+
+
+def _component_readings(
+    device_id: str,
+    container: dict[str, Any],
+    ts: datetime,
+    ts_ms: float,
+    received_ms: int,
+    state: Gen2State | None,
+    *,
+    full: bool,
+) -> list[Reading]:
+    channels: dict[int, dict[str, float]] = {}
+    unavailable: list[str] = []
+    meters: list[tuple[str, dict[str, Any], list[str]]] = []
+    errors: list[str] = []
+    for key, body in container.items():
+        if not key.startswith("em"):
+            continue
+        match = METER_COMPONENT_RE.fullmatch(key)
+        if match is None:
+            continue
+        if not isinstance(body, dict):
+            raise Reject(QuarantineReason.WRONG_TYPE, f"{key}: expected an object", device_id)
+        kind, index = match[1], int(match[2])
+        try:
+            skipped = _collect(kind, index, key, body, channels, unavailable)
+        except Reject as exc:
+            exc.device_id = device_id
+            raise
+        meters.append((key, body, skipped))
+        component_errors = body.get("errors")
+        if isinstance(component_errors, list):
+            errors.extend(f"{key}: {e}" for e in component_errors if isinstance(e, str))
+    if not meters:
+        raise Reject(QuarantineReason.UNSUPPORTED_MESSAGE, "no meter component (em, em1, emdata, em1data)", device_id)
+    if not channels:
+        if unavailable:
+            raise Reject(QuarantineReason.COUNTER_UNAVAILABLE, f"{', '.join(unavailable)} -1, nothing else", device_id)
+        detail = "meter components carried no measured values"
+        if errors:
+            detail += f" (errors: {', '.join(errors)[:200]})"
+        raise Reject(QuarantineReason.NO_READINGS, detail, device_id)
+    if state is not None:
+        for key, body, skipped in meters:
+            fields = {k: v for k, v in body.items() if k not in skipped} if skipped else body
+            state.apply(device_id, key, fields, ts_ms=ts_ms, full=full)
+    return [
+        make_reading(device_id, channel, ts, received_ms, Generation.GEN2, values)
+        for channel, values in sorted(channels.items())
+    ]
+
+
+def _collect(
+    kind: str,
+    index: int,
+    key: str,
+    body: dict[str, Any],
+    channels: dict[int, dict[str, float]],
+    unavailable: list[str],
+) -> list[str]:
+    """Check one component's measured fields into `channels`; returns the source fields that were -1 counters."""
+    skipped: list[str] = []
+    if kind in ("em1", "em1data"):
+        mapping = EM1_FIELDS if kind == "em1" else EM1DATA_FIELDS
+        for source, field in mapping.items():
+            raw = body.get(source)
+            if raw is None:
+                continue
+            checked = check_value(field, raw, f"{key}.{source}")
+            if isinstance(checked, Unavailable):
+                unavailable.append(f"{key}.{source}")
+                skipped.append(source)
+            else:
+                channels.setdefault(index, {})[field] = checked
+    else:
+        phase_mapping = EM_FIELDS if kind == "em" else EMDATA_FIELDS
+        for source, (phase, field) in phase_mapping.items():
+            raw = body.get(source)
+            if raw is None:
+                continue
+            checked = check_value(field, raw, f"{key}.{source}")
+            if isinstance(checked, Unavailable):
+                unavailable.append(f"{key}.{source}")
+                skipped.append(source)
+            else:
+                channels.setdefault(3 * index + phase, {})[field] = checked
+    return skipped
