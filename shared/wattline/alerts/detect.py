@@ -1,0 +1,651 @@
+"""Pure detectors: canonical readings (and hourly energy, counter resets) in, alerts out.
+
+Every detector is deterministic: the same readings give the same alerts with the same starts, so the same
+dedup keys, whatever window they were read through (as long as the window holds the sample before a
+condition). `open_until` is the instant up to which the data is known to be complete (normally "now"): only
+then can silence at the end of the data be called a gap or an offline device.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from itertools import pairwise
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from wattline.alerts.model import SITE, Alert, AlertKind, Severity
+from wattline.alerts.thresholds import Thresholds
+from wattline.models import Reading
+
+MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
+HOUR = timedelta(hours=1)
+
+
+class ResetLike(Protocol):
+    """What the energy engine's `CounterReset` carries (structural, so tests and adapters can supply it)."""
+
+    @property
+    def device_id(self) -> str: ...
+    @property
+    def channel(self) -> int: ...
+    @property
+    def ts(self) -> datetime: ...
+    @property
+    def before_wh(self) -> float: ...
+    @property
+    def after_wh(self) -> float: ...
+
+
+class HourlyLike(Protocol):
+    """One hour of one channel: `wattline.models.HourlyEnergy` or an `energy_hourly` row."""
+
+    @property
+    def device_id(self) -> str: ...
+    @property
+    def channel(self) -> int: ...
+    @property
+    def hour_start(self) -> datetime: ...
+    @property
+    def mean_power_w(self) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class _Interval:
+    start: datetime
+    end: datetime | None  # None: still going on at open_until
+
+
+def detect_all(
+    readings: Iterable[Reading],
+    *,
+    thresholds: Thresholds,
+    tz: ZoneInfo,
+    open_until: datetime | None = None,
+    resets: Iterable[ResetLike] = (),
+    hourly: Sequence[HourlyLike] = (),
+    history: Sequence[HourlyLike] = (),
+    coverage_from: datetime | None = None,
+) -> list[Alert]:
+    """Every alert the readings show, sorted by (start, kind, device, channel).
+
+    `hourly` are the hours judged against their hour-of-week baseline, built from `history`. Low coverage is
+    judged only for local days inside [coverage_from, open_until] (the part of time the readings fully cover).
+    Gaps and silence-offline alerts that overlap a site outage are folded into that outage.
+    """
+    rows = sorted(set(readings), key=lambda r: (r.device_id, r.ts, -1 if r.channel is None else r.channel))
+    site = detect_site_outages(rows, thresholds=thresholds, tz=tz, open_until=open_until)
+    alerts: list[Alert] = [*site]
+    alerts += _fold(detect_gaps(rows, thresholds=thresholds, tz=tz, open_until=open_until), site)
+    alerts += _fold(detect_offline(rows, thresholds=thresholds, tz=tz, open_until=open_until), site)
+    if coverage_from is not None and open_until is not None:
+        alerts += detect_low_coverage(rows, thresholds=thresholds, tz=tz, start=coverage_from, end=open_until)
+    alerts += detect_voltage(rows, thresholds=thresholds, tz=tz)
+    alerts += detect_over_rated(rows, thresholds=thresholds, tz=tz)
+    alerts += detect_energy_mismatch(rows, thresholds=thresholds, tz=tz)
+    alerts += detect_counter_resets(resets, tz=tz)
+    alerts += detect_spikes(hourly, history, thresholds=thresholds, tz=tz)
+    return sorted(alerts, key=sort_key)
+
+
+def sort_key(alert: Alert) -> tuple[datetime, str, str, int]:
+    return (alert.start, alert.kind.value, alert.device_id, -1 if alert.channel is None else alert.channel)
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------
+
+
+def fmt_local(ts: datetime, tz: ZoneInfo) -> str:
+    return ts.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def fmt_duration(seconds: float) -> str:
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+def _where(device_id: str, channel: int | None) -> str:
+    return device_id if channel is None else f"{device_id} channel {channel}"
+
+
+def _span(start: datetime, end: datetime | None, tz: ZoneInfo) -> str:
+    if end is None:
+        return f"since {fmt_local(start, tz)} (still going on)"
+    return f"from {fmt_local(start, tz)} to {fmt_local(end, tz)} ({fmt_duration((end - start).total_seconds())})"
+
+
+def _series(rows: Sequence[Reading], field: str) -> dict[tuple[str, int], list[tuple[datetime, float]]]:
+    """Per (device, channel): (ts, value) of one quantity, sorted, one value per instant (the last one)."""
+    out: dict[tuple[str, int], dict[datetime, float]] = defaultdict(dict)
+    for reading in rows:
+        value = getattr(reading, field)
+        if reading.channel is not None and value is not None:
+            out[(reading.device_id, reading.channel)][reading.ts] = float(value)
+    return {key: sorted(points.items()) for key, points in sorted(out.items())}
+
+
+def _episodes(
+    points: Sequence[tuple[datetime, float]], inside: Callable[[float], bool]
+) -> list[tuple[datetime, datetime | None, list[float]]]:
+    """Runs of consecutive points for which `inside` holds: (first ts, ts of the first point after, values)."""
+    runs: list[tuple[datetime, datetime | None, list[float]]] = []
+    start: datetime | None = None
+    values: list[float] = []
+    for ts, value in points:
+        if inside(value):
+            if start is None:
+                start, values = ts, []
+            values.append(value)
+        elif start is not None:
+            runs.append((start, ts, values))
+            start = None
+    if start is not None:
+        runs.append((start, None, values))
+    return runs
+
+
+def _overlaps(alert: Alert, interval: Alert) -> bool:
+    a_end = alert.end or datetime.max.replace(tzinfo=alert.start.tzinfo)
+    i_end = interval.end or datetime.max.replace(tzinfo=interval.start.tzinfo)
+    return alert.start < i_end and interval.start < a_end
+
+
+def _fold(alerts: list[Alert], site: list[Alert]) -> list[Alert]:
+    """Drop per-device silence that a site outage already explains (one alert, not one per meter)."""
+    kept = []
+    for alert in alerts:
+        if alert.details.get("reason") == "lwt" or not any(_overlaps(alert, outage) for outage in site):
+            kept.append(alert)
+    return kept
+
+
+# --- gaps and coverage -----------------------------------------------------------------------------------------
+
+
+def detect_gaps(
+    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, open_until: datetime | None = None
+) -> list[Alert]:
+    """A gap: no power sample on a channel for longer than `gap_s`, from the last sample to the next one."""
+    alerts = []
+    limit = timedelta(seconds=thresholds.gap_s)
+    for (device_id, channel), points in _series(rows, "power_w").items():
+        times = [ts for ts, _ in points]
+        for before, after in pairwise(times):
+            if after - before > limit:
+                alerts.append(_gap(device_id, channel, before, after, thresholds, tz))
+        if open_until is not None and open_until - times[-1] > limit:
+            alerts.append(_gap(device_id, channel, times[-1], None, thresholds, tz, open_until))
+    return alerts
+
+
+def _gap(
+    device_id: str,
+    channel: int,
+    start: datetime,
+    end: datetime | None,
+    thresholds: Thresholds,
+    tz: ZoneInfo,
+    open_until: datetime | None = None,
+) -> Alert:
+    seconds = ((end or open_until or start) - start).total_seconds()
+    return Alert(
+        kind=AlertKind.GAP,
+        device_id=device_id,
+        channel=channel,
+        start=start,
+        end=end,
+        severity=Severity.WARNING,
+        message=f"No power sample from {_where(device_id, channel)} {_span(start, end, tz)}.",
+        details={"seconds": seconds, "threshold_s": thresholds.gap_s},
+    )
+
+
+def _local_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[date, datetime, datetime]]:
+    """Local days lying entirely inside [start, end]: (date, UTC start, UTC end)."""
+    days = []
+    day = start.astimezone(tz).date()
+    while True:
+        day_start = datetime.combine(day, time(0), tz)
+        day_end = datetime.combine(day + timedelta(days=1), time(0), tz)
+        if day_start >= end:
+            break
+        if day_start >= start and day_end <= end:
+            days.append((day, day_start.astimezone(start.tzinfo), day_end.astimezone(start.tzinfo)))
+        day += timedelta(days=1)
+    return days
+
+
+def detect_low_coverage(
+    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, start: datetime, end: datetime
+) -> list[Alert]:
+    """A local day whose share of time between power samples no further apart than `gap_s` is too low."""
+    alerts = []
+    limit = timedelta(seconds=thresholds.gap_s)
+    days = _local_days(start, end, tz)
+    for (device_id, channel), points in _series(rows, "power_w").items():
+        times = [ts for ts, _ in points]
+        covered = [(a, b) for a, b in pairwise(times) if b - a <= limit]
+        for day, day_start, day_end in days:
+            seconds = sum(max(0.0, (min(b, day_end) - max(a, day_start)).total_seconds()) for a, b in covered)
+            length = (day_end - day_start).total_seconds()
+            share = seconds / length
+            if share < thresholds.min_day_coverage:
+                alerts.append(
+                    Alert(
+                        kind=AlertKind.LOW_COVERAGE,
+                        device_id=device_id,
+                        channel=channel,
+                        start=day_start,
+                        end=day_end,
+                        severity=Severity.INFO,
+                        message=(
+                            f"{_where(device_id, channel)} covered only {share:.1%} of {day.isoformat()} "
+                            f"(threshold {thresholds.min_day_coverage:.0%})."
+                        ),
+                        details={
+                            "date": day.isoformat(),
+                            "coverage": round(share, 6),
+                            "covered_s": seconds,
+                            "day_s": length,
+                            "threshold": thresholds.min_day_coverage,
+                        },
+                    )
+                )
+    return alerts
+
+
+# --- offline and outages ---------------------------------------------------------------------------------------
+
+
+def _is_lwt_off(reading: Reading) -> bool:
+    return reading.channel is None and reading.online is False
+
+
+def _silences(times: Sequence[datetime], limit: timedelta, open_until: datetime | None) -> list[_Interval]:
+    """Intervals longer than `limit` between consecutive messages (and after the last one, up to open_until)."""
+    out = [_Interval(a, b) for a, b in pairwise(times) if b - a > limit]
+    if times and open_until is not None and open_until - times[-1] > limit:
+        out.append(_Interval(times[-1], None))
+    return out
+
+
+def _by_device(rows: Sequence[Reading]) -> dict[str, list[Reading]]:
+    out: dict[str, list[Reading]] = defaultdict(list)
+    for reading in rows:
+        out[reading.device_id].append(reading)
+    return dict(sorted(out.items()))
+
+
+def detect_offline(
+    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, open_until: datetime | None = None
+) -> list[Alert]:
+    """Offline: each LWT `online=false` (until the next other message), and each silence longer than
+    `offline_s` that holds no LWT (from the last message to the next one)."""
+    alerts = []
+    limit = timedelta(seconds=thresholds.offline_s)
+    for device_id, readings in _by_device(rows).items():
+        alive = sorted({r.ts for r in readings if not _is_lwt_off(r)})
+        lwts = sorted({r.ts for r in readings if _is_lwt_off(r)})
+        for lwt in lwts:
+            back = next((ts for ts in alive if ts > lwt), None)
+            alerts.append(
+                Alert(
+                    kind=AlertKind.OFFLINE,
+                    device_id=device_id,
+                    channel=None,
+                    start=lwt,
+                    end=back,
+                    severity=Severity.WARNING,
+                    message=f"{device_id} went offline (MQTT last will) {_span(lwt, back, tz)}.",
+                    details={"reason": "lwt"},
+                )
+            )
+        for silence in _silences(alive, limit, open_until):
+            end = silence.end or datetime.max.replace(tzinfo=silence.start.tzinfo)
+            if any(silence.start < lwt <= end for lwt in lwts):
+                continue
+            seconds = ((silence.end or open_until or silence.start) - silence.start).total_seconds()
+            alerts.append(
+                Alert(
+                    kind=AlertKind.OFFLINE,
+                    device_id=device_id,
+                    channel=None,
+                    start=silence.start,
+                    end=silence.end,
+                    severity=Severity.WARNING,
+                    message=f"No message from {device_id} {_span(silence.start, silence.end, tz)}.",
+                    details={"reason": "silent", "seconds": seconds, "threshold_s": thresholds.offline_s},
+                )
+            )
+    return alerts
+
+
+def _intersect(left: list[_Interval], right: list[_Interval]) -> list[_Interval]:
+    far = datetime.max
+    out = []
+    i = j = 0
+    while i < len(left) and j < len(right):
+        a, b = left[i], right[j]
+        a_end = a.end or far.replace(tzinfo=a.start.tzinfo)
+        b_end = b.end or far.replace(tzinfo=b.start.tzinfo)
+        start, end = max(a.start, b.start), min(a_end, b_end)
+        if start < end:
+            out.append(_Interval(start, None if end.year == far.year else end))
+        if a_end < b_end:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def detect_site_outages(
+    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, open_until: datetime | None = None
+) -> list[Alert]:
+    """Every meter of the site silent at once for longer than `offline_s`: one outage for the site.
+
+    It starts when the last meter fell silent and ends when the first one spoke again.
+    """
+    devices = _by_device(rows)
+    if len(devices) < max(2, thresholds.site_min_devices):
+        return []
+    limit = timedelta(seconds=thresholds.offline_s)
+    common: list[_Interval] | None = None
+    for readings in devices.values():
+        alive = sorted({r.ts for r in readings if not _is_lwt_off(r)})
+        silences = _silences(alive, limit, open_until)
+        common = silences if common is None else _intersect(common, silences)
+    alerts = []
+    for interval in common or []:
+        seconds = ((interval.end or open_until or interval.start) - interval.start).total_seconds()
+        if seconds <= thresholds.offline_s:
+            continue
+        alerts.append(
+            Alert(
+                kind=AlertKind.OUTAGE,
+                device_id=SITE,
+                channel=None,
+                start=interval.start,
+                end=interval.end,
+                severity=Severity.CRITICAL,
+                message=(
+                    f"Every meter of the site ({len(devices)}) fell silent {_span(interval.start, interval.end, tz)}."
+                ),
+                details={"reason": "site_silent", "devices": sorted(devices), "seconds": seconds},
+            )
+        )
+    return alerts
+
+
+def detect_voltage(rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo) -> list[Alert]:
+    """Outage: voltage below `outage_voltage_v` (≈ 0). Voltage: outside nominal ± tolerance (EN 50160) for
+    longer than `voltage_min_s`, from the first sample outside to the first sample back inside."""
+    alerts = []
+    low, high, zero = thresholds.voltage_low_v, thresholds.voltage_high_v, thresholds.outage_voltage_v
+    for (device_id, channel), points in _series(rows, "voltage_v").items():
+        for start, end, values in _episodes(points, lambda v: v < zero):
+            alerts.append(
+                Alert(
+                    kind=AlertKind.OUTAGE,
+                    device_id=device_id,
+                    channel=channel,
+                    start=start,
+                    end=end,
+                    severity=Severity.CRITICAL,
+                    message=f"No voltage on {_where(device_id, channel)} {_span(start, end, tz)}.",
+                    details={"reason": "voltage_zero", "min_voltage_v": min(values), "threshold_v": zero},
+                )
+            )
+        for start, end, values in _episodes(points, lambda v: v >= zero and not low <= v <= high):
+            last_out = max(ts for ts, v in points if start <= ts and (end is None or ts < end))
+            seconds = ((end or last_out) - start).total_seconds()
+            if seconds <= thresholds.voltage_min_s:
+                continue
+            lowest, highest = min(values), max(values)
+            what = "sag" if lowest < low else "swell"
+            alerts.append(
+                Alert(
+                    kind=AlertKind.VOLTAGE,
+                    device_id=device_id,
+                    channel=channel,
+                    start=start,
+                    end=end,
+                    severity=Severity.WARNING,
+                    message=(
+                        f"Voltage {what} on {_where(device_id, channel)}: {lowest:.0f}–{highest:.0f} V, outside "
+                        f"{low:.0f}–{high:.0f} V, {_span(start, end, tz)}."
+                    ),
+                    details={
+                        "what": what,
+                        "min_voltage_v": lowest,
+                        "max_voltage_v": highest,
+                        "low_v": low,
+                        "high_v": high,
+                        "seconds": seconds,
+                    },
+                )
+            )
+    return alerts
+
+
+# --- power -----------------------------------------------------------------------------------------------------
+
+
+def over_rated(power_w: float, rated_max_power_w: float) -> bool:
+    """Shared with the near-real-time path: the same rule gives the same episodes, so the same keys."""
+    return abs(power_w) > rated_max_power_w
+
+
+def detect_over_rated(rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo) -> list[Alert]:
+    """Power above the meter's rated maximum: from the first sample above to the first sample back below."""
+    alerts = []
+    rated = thresholds.rated_max_power_w
+    for (device_id, channel), points in _series(rows, "power_w").items():
+        for start, end, values in _episodes(points, lambda p: over_rated(p, rated)):
+            alerts.append(over_rated_alert(device_id, channel, start, end, max(values, key=abs), rated, tz))
+    return alerts
+
+
+def over_rated_alert(
+    device_id: str,
+    channel: int,
+    start: datetime,
+    end: datetime | None,
+    peak_w: float,
+    rated_max_power_w: float,
+    tz: ZoneInfo,
+) -> Alert:
+    return Alert(
+        kind=AlertKind.OVER_RATED,
+        device_id=device_id,
+        channel=channel,
+        start=start,
+        end=end,
+        severity=Severity.CRITICAL,
+        message=(
+            f"Power on {_where(device_id, channel)} reached {peak_w:.0f} W, above the rated "
+            f"{rated_max_power_w:.0f} W, {_span(start, end, tz)}."
+        ),
+        details={"peak_w": peak_w, "rated_max_power_w": rated_max_power_w},
+    )
+
+
+def hour_of_week(hour_start: datetime, tz: ZoneInfo) -> int:
+    local = hour_start.astimezone(tz)
+    return local.weekday() * 24 + local.hour
+
+
+def robust_threshold(values: Sequence[float], *, k: float, floor_w: float) -> tuple[float, float, float]:
+    """(median, MAD, threshold) with threshold = median + max(k · 1.4826 · MAD, floor)."""
+    median = statistics.median(values)
+    mad = statistics.median(abs(v - median) for v in values)
+    return median, mad, median + max(k * MAD_TO_SIGMA * mad, floor_w)
+
+
+def detect_spikes(
+    hourly: Sequence[HourlyLike], history: Sequence[HourlyLike], *, thresholds: Thresholds, tz: ZoneInfo
+) -> list[Alert]:
+    """An hour whose mean power is far above the same channel's earlier hours at the same hour of the week."""
+    baseline: dict[tuple[str, int, int], list[tuple[datetime, float]]] = defaultdict(list)
+    for row in history:
+        if row.mean_power_w is not None:
+            baseline[(row.device_id, row.channel, hour_of_week(row.hour_start, tz))].append(
+                (row.hour_start, row.mean_power_w)
+            )
+    alerts = []
+    seen: set[tuple[str, int, datetime]] = set()
+    for row in hourly:
+        if row.mean_power_w is None or (row.device_id, row.channel, row.hour_start) in seen:
+            continue
+        seen.add((row.device_id, row.channel, row.hour_start))
+        how = hour_of_week(row.hour_start, tz)
+        past = [v for ts, v in baseline[(row.device_id, row.channel, how)] if ts < row.hour_start]
+        if len(past) < thresholds.spike_min_history:
+            continue
+        median, mad, limit = robust_threshold(past, k=thresholds.spike_k, floor_w=thresholds.spike_floor_w)
+        if row.mean_power_w <= limit:
+            continue
+        alerts.append(
+            Alert(
+                kind=AlertKind.SPIKE,
+                device_id=row.device_id,
+                channel=row.channel,
+                start=row.hour_start,
+                end=row.hour_start + HOUR,
+                severity=Severity.WARNING,
+                message=(
+                    f"{_where(row.device_id, row.channel)} averaged {row.mean_power_w:.0f} W in the hour from "
+                    f"{fmt_local(row.hour_start, tz)}; its usual for that hour of the week is {median:.0f} W "
+                    f"(alert above {limit:.0f} W)."
+                ),
+                details={
+                    "mean_power_w": row.mean_power_w,
+                    "median_w": median,
+                    "mad_w": mad,
+                    "threshold_w": limit,
+                    "k": thresholds.spike_k,
+                    "floor_w": thresholds.spike_floor_w,
+                    "history_n": len(past),
+                    "hour_of_week": how,
+                },
+            )
+        )
+    return alerts
+
+
+def _locf_integral_wh(points: Sequence[tuple[datetime, float]], start: datetime, end: datetime) -> float:
+    """Imported energy over [start, end] holding each power sample until the next one (negative = export)."""
+    total = 0.0
+    for (ts, power), (next_ts, _) in zip(points, [*points[1:], (end, 0.0)], strict=False):
+        a, b = max(ts, start), min(next_ts, end)
+        if b > a:
+            total += max(power, 0.0) * (b - a).total_seconds() / 3600
+    return total
+
+
+def detect_energy_mismatch(rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo) -> list[Alert]:
+    """An hour whose power integral disagrees with its counter delta, over the span the counter covers.
+
+    Compared only when the counter rose monotonically over at least `mismatch_min_span_s` of the hour and the
+    power samples cover that span without a gap; disagreement beyond max(abs, rel · energy) is flagged.
+    """
+    alerts = []
+    gap = timedelta(seconds=thresholds.gap_s)
+    powers = _series(rows, "power_w")
+    for (device_id, channel), counters in _series(rows, "energy_total_wh").items():
+        power = powers.get((device_id, channel), [])
+        by_hour: dict[datetime, list[tuple[datetime, float]]] = defaultdict(list)
+        for ts, value in counters:
+            by_hour[ts.replace(minute=0, second=0, microsecond=0)].append((ts, value))
+        for hour, points in sorted(by_hour.items()):
+            (t0, c0), (t1, c1) = points[0], points[-1]
+            if (t1 - t0).total_seconds() < thresholds.mismatch_min_span_s:
+                continue
+            if any(b[1] < a[1] for a, b in pairwise(points)):
+                continue  # a counter reset: reported as counter_reset, not compared
+            inside = [(ts, p) for ts, p in power if ts <= t1]
+            before = [ts for ts, _ in inside if ts <= t0]
+            if not before:
+                continue
+            times = [before[-1]] + [ts for ts, _ in inside if ts > t0] + [t1]
+            if any(b - a > gap for a, b in pairwise(times)):
+                continue
+            integral = _locf_integral_wh(inside, t0, t1)
+            delta = c1 - c0
+            diff = integral - delta
+            tolerance = max(thresholds.mismatch_abs_wh, thresholds.mismatch_rel * max(abs(delta), abs(integral)))
+            if abs(diff) <= tolerance:
+                continue
+            alerts.append(
+                Alert(
+                    kind=AlertKind.ENERGY_MISMATCH,
+                    device_id=device_id,
+                    channel=channel,
+                    start=hour,
+                    end=hour + HOUR,
+                    severity=Severity.WARNING,
+                    message=(
+                        f"{_where(device_id, channel)} in the hour from {fmt_local(hour, tz)}: power integral "
+                        f"{integral:.0f} Wh but counter rose {delta:.0f} Wh ({diff:+.0f} Wh)."
+                    ),
+                    details={
+                        "integral_wh": round(integral, 3),
+                        "counter_delta_wh": round(delta, 3),
+                        "difference_wh": round(diff, 3),
+                        "tolerance_wh": round(tolerance, 3),
+                        "from": t0.isoformat(),
+                        "to": t1.isoformat(),
+                    },
+                )
+            )
+    return alerts
+
+
+def detect_counter_resets(resets: Iterable[ResetLike], *, tz: ZoneInfo) -> list[Alert]:
+    """One closed info alert per counter reset the energy engine found (never counted as negative energy)."""
+    return [
+        Alert(
+            kind=AlertKind.COUNTER_RESET,
+            device_id=reset.device_id,
+            channel=reset.channel,
+            start=reset.ts,
+            end=reset.ts,
+            severity=Severity.INFO,
+            message=(
+                f"Energy counter of {_where(reset.device_id, reset.channel)} went back from "
+                f"{reset.before_wh:.0f} Wh to {reset.after_wh:.0f} Wh at {fmt_local(reset.ts, tz)} "
+                "(device reboot or power loss); energy after it is counted from the new value."
+            ),
+            details={"before_wh": reset.before_wh, "after_wh": reset.after_wh},
+        )
+        for reset in resets
+    ]
+
+
+# --- daily outage summary --------------------------------------------------------------------------------------
+
+
+def outage_hours_by_day(alerts: Iterable[Alert], *, tz: ZoneInfo, until: datetime) -> dict[tuple[str, str], float]:
+    """Hours of outage per (device_id or '*', local date), open outages counted up to `until`."""
+    out: dict[tuple[str, str], float] = defaultdict(float)
+    for alert in alerts:
+        if alert.kind is not AlertKind.OUTAGE:
+            continue
+        end = alert.end or until
+        for day, day_start, day_end in _local_days(
+            datetime.combine(alert.start.astimezone(tz).date(), time(0), tz),
+            datetime.combine(end.astimezone(tz).date() + timedelta(days=1), time(0), tz),
+            tz,
+        ):
+            seconds = (min(end, day_end) - max(alert.start, day_start)).total_seconds()
+            if seconds > 0:
+                out[(alert.device_id, day.isoformat())] += seconds / 3600
+    return dict(sorted(out.items()))
