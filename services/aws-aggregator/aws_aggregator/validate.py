@@ -1,0 +1,49 @@
+"""validate: S3 ObjectCreated on raw/ → quarantine invalid envelopes, mark late data dirty, emit metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser.models import S3Model
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aws_aggregator.settings import METRICS_NAMESPACE, SERVICE, get_store
+from wattline.aggregation import validate_object
+from wattline.errors import NotFoundError
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+tracer = Tracer(service=SERVICE)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=S3Model)
+def handler(event: S3Model, context: LambdaContext) -> dict[str, Any]:
+    """One S3 event notification (any number of records). Bad data never raises; storage failures do (retry)."""
+    results = []
+    for record in event.Records:
+        if record.s3.object is None:
+            continue
+        key = unquote_plus(record.s3.object.key)  # S3 events carry keys URL-encoded
+        try:
+            result = validate_object(get_store(record.s3.bucket.name), key)
+        except NotFoundError:
+            logger.warning("raw object is gone; nothing to validate", extra={"key": key})
+            continue
+        metrics.add_metric(name="EnvelopesReceived", unit=MetricUnit.Count, value=result.received)
+        metrics.add_metric(name="EnvelopesValid", unit=MetricUnit.Count, value=result.valid)
+        metrics.add_metric(name="EnvelopesQuarantined", unit=MetricUnit.Count, value=result.quarantined)
+        for reason, count in result.reasons.items():
+            with single_metric(
+                name="EnvelopesQuarantinedByReason", unit=MetricUnit.Count, value=count, namespace=METRICS_NAMESPACE
+            ) as metric:
+                metric.add_dimension(name="reason", value=reason)
+        logger.info("validated", extra=result.as_dict())
+        results.append(result.as_dict())
+    return {"objects": results}

@@ -1,0 +1,309 @@
+"""The local stand-in for AWS IoT Core's topic rules: MQTT messages in, exactly the raw objects the rules write.
+
+Two rules (infra/aws), the same topic filters here:
+- Gen1: `shellies/+/emeter/+/+`, `shellies/+/online`, `shellies/+/relay/0` — payloads are text scalars, stored
+  base64 (`encode(*, 'base64') AS payload_b64`); the device is `topic(2)`.
+- Gen2: `+/events/rpc`, `+/status/+`, `+/online` — JSON payloads embedded as JSON (`payload`); the device is
+  `topic(1)`. A payload that is not JSON (or is JSON `null`) is stored base64 instead, so nothing is lost.
+
+Key: `raw/dt=<UTC day of received_ms>/device=<device>/<received_ms>-<uuid>.json`. A device id that is not a safe
+path segment is written under `device=_invalid` (validate quarantines it as bad_device_id), so no topic can
+escape its key. `raw_records` is pure and is what `wattline import` reuses; `MqttBridge` subscribes to a broker
+(paho-mqtt 2.x) and writes one object per message (direct mode) or newline-delimited batches per device-day
+flushed after N seconds or M bytes (batched mode, like Kinesis Firehose with dynamic partitioning).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from wattline import keys
+from wattline.aggregation import INVALID_DEVICE_SEGMENT
+from wattline.models import Envelope, Generation
+from wattline.ports import ObjectStore
+
+logger = logging.getLogger(__name__)
+
+GEN1_FILTERS: tuple[str, ...] = ("shellies/+/emeter/+/+", "shellies/+/online", "shellies/+/relay/0")
+GEN2_FILTERS: tuple[str, ...] = ("+/events/rpc", "+/status/+", "+/online")
+ALL_FILTERS: tuple[str, ...] = GEN1_FILTERS + GEN2_FILTERS
+
+
+class BridgeMode(StrEnum):
+    DIRECT = "direct"
+    BATCHED = "batched"
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One envelope as a rule writes it: its direct-mode key, the envelope, and the stored bytes."""
+
+    key: str
+    day: date
+    device_segment: str
+    envelope: Envelope
+    line: bytes
+
+
+def topic_matches(topic_filter: str, topic: str) -> bool:
+    """MQTT topic-filter matching (`+` one level, `#` the rest; wildcards never match a leading `$` topic)."""
+    if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
+        return False
+    filter_parts = topic_filter.split("/")
+    topic_parts = topic.split("/")
+    for index, part in enumerate(filter_parts):
+        if part == "#":
+            return True
+        if index >= len(topic_parts):
+            return False
+        if part != "+" and part != topic_parts[index]:
+            return False
+    return len(filter_parts) == len(topic_parts)
+
+
+def rules_for(topic: str) -> list[Generation]:
+    """The rules whose filters match the topic (IoT Core runs every matching rule; usually zero or one)."""
+    matched: list[Generation] = []
+    if any(topic_matches(f, topic) for f in GEN1_FILTERS):
+        matched.append(Generation.GEN1)
+    if any(topic_matches(f, topic) for f in GEN2_FILTERS):
+        matched.append(Generation.GEN2)
+    return matched
+
+
+def device_segment(topic: str, generation: Generation) -> str:
+    """`topic(2)` for Gen1, `topic(1)` for Gen2 — or `_invalid` when that is not a safe device id."""
+    parts = topic.split("/")
+    index = 1 if generation is Generation.GEN1 else 0
+    candidate = parts[index] if index < len(parts) else ""
+    return candidate if keys.is_safe_device_id(candidate) else INVALID_DEVICE_SEGMENT
+
+
+def make_envelope(topic: str, payload: bytes, received_ms: int, generation: Generation) -> Envelope:
+    """The envelope the rule of `generation` stores for one message."""
+    if generation is Generation.GEN2:
+        try:
+            value = json.loads(payload, parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            value = None
+        if value is not None:
+            return Envelope.model_construct(topic=topic, received_ms=received_ms, payload=value, payload_b64=None)
+    encoded = base64.b64encode(payload).decode("ascii")
+    return Envelope.model_construct(topic=topic, received_ms=received_ms, payload=None, payload_b64=encoded)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN/Infinity: IoT Core does not accept it as JSON either
+
+
+def raw_record(topic: str, payload: bytes, received_ms: int, generation: Generation, *, unique: str) -> RawRecord:
+    envelope = make_envelope(topic, payload, received_ms, generation)
+    day = datetime.fromtimestamp(received_ms / 1000, tz=UTC).date()
+    segment = device_segment(topic, generation)
+    line = envelope.to_json_line().encode("utf-8")
+    return RawRecord(keys.raw_key(day, segment, received_ms, unique), day, segment, envelope, line)
+
+
+def raw_records(
+    topic: str,
+    payload: bytes,
+    received_ms: int,
+    *,
+    unique: Callable[[], str] = lambda: str(uuid.uuid4()),
+) -> list[RawRecord]:
+    """Every raw record the rules write for one message (none when no rule's filter matches the topic)."""
+    return [raw_record(topic, payload, received_ms, rule, unique=unique()) for rule in rules_for(topic)]
+
+
+def batch_key(day: date, device: str, first_received_ms: int, unique: str) -> str:
+    """Key of a batched (Firehose-style) object: newline-delimited envelopes of one device-day."""
+    return f"{keys.raw_prefix(day, device)}batch-{first_received_ms}-{unique}.jsonl"
+
+
+def batch_body(lines: Sequence[bytes]) -> bytes:
+    """Newline-delimited envelopes, each line ending with a newline (Firehose's AppendDelimiterToRecord)."""
+    return b"".join(line + b"\n" for line in lines)
+
+
+@dataclass
+class _Batch:
+    first_received_ms: int
+    started: float
+    lines: list[bytes] = field(default_factory=list)
+    size: int = 0
+
+
+@dataclass
+class BridgeStats:
+    messages: int = 0
+    unmatched: int = 0
+    records: int = 0
+    objects: int = 0
+    failures: int = 0
+
+
+class MqttBridge:
+    """Subscribes to the rules' topic filters on an MQTT broker and writes raw objects into a store.
+
+    Each message is stored before the callback returns, so paho acknowledges a QoS 1 message only after it was
+    written (at-least-once, like IoT Core; redeliveries are dropped later by the aggregator's dedup).
+    """
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        mode: BridgeMode = BridgeMode.DIRECT,
+        batch_seconds: float = 60.0,
+        batch_bytes: int = 5 * 1024 * 1024,
+        client_id: str | None = None,
+        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        on_stored: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.host = host
+        self.port = port
+        self.mode = BridgeMode(mode)
+        self.batch_seconds = batch_seconds
+        self.batch_bytes = batch_bytes
+        self.client_id = client_id or f"wattline-bridge-{uuid.uuid4().hex[:8]}"
+        self.clock_ms = clock_ms
+        self.on_stored = on_stored
+        self.stats = BridgeStats()
+        self._batches: dict[tuple[date, str], _Batch] = {}
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self._stopping = threading.Event()
+        self._flusher: threading.Thread | None = None
+        self._client: Any = None
+
+    def start(self, timeout: float = 10.0) -> MqttBridge:
+        """Connect, subscribe (QoS 1) and return once the broker acknowledged the subscription."""
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id)
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        client.connect(self.host, self.port, keepalive=30)
+        client.loop_start()
+        self._client = client
+        if self.mode is BridgeMode.BATCHED:
+            self._flusher = threading.Thread(target=self._flush_loop, name="bridge-flusher", daemon=True)
+            self._flusher.start()
+        if not self._subscribed.wait(timeout):
+            self.stop()
+            raise TimeoutError(f"MQTT broker {self.host}:{self.port} did not acknowledge the subscription")
+        return self
+
+    def stop(self) -> None:
+        """Disconnect and write every open batch."""
+        self._stopping.set()
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
+            self._client = None
+        if self._flusher is not None:
+            self._flusher.join(timeout=5)
+            self._flusher = None
+        self.flush()
+
+    def __enter__(self) -> MqttBridge:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def handle(self, topic: str, payload: bytes, received_ms: int | None = None) -> list[str]:
+        """Store one message as the rules would; returns the keys written (batched mode: none until a flush)."""
+        received = self.clock_ms() if received_ms is None else received_ms
+        records = raw_records(topic, payload, received)
+        with self._lock:
+            self.stats.messages += 1
+            self.stats.records += len(records)
+            if not records:
+                self.stats.unmatched += 1
+        if self.mode is BridgeMode.DIRECT:
+            for record in records:
+                self._put(record.key, record.line, "application/json")
+            return [record.key for record in records]
+        written: list[str] = []
+        for record in records:
+            full = None
+            with self._lock:
+                batch = self._batches.setdefault(
+                    (record.day, record.device_segment), _Batch(record.envelope.received_ms, time.monotonic())
+                )
+                batch.lines.append(record.line)
+                batch.size += len(record.line) + 1
+                if batch.size >= self.batch_bytes:
+                    full = ((record.day, record.device_segment), self._batches.pop((record.day, record.device_segment)))
+            if full is not None:
+                written.append(self._write_batch(*full))
+        return written
+
+    def flush(self, *, older_than: float | None = None) -> list[str]:
+        """Write the open batches (only those older than `older_than` seconds, when given)."""
+        now = time.monotonic()
+        with self._lock:
+            due = [
+                (partition, batch)
+                for partition, batch in self._batches.items()
+                if older_than is None or now - batch.started >= older_than
+            ]
+            for partition, _batch in due:
+                del self._batches[partition]
+        return [self._write_batch(partition, batch) for partition, batch in sorted(due, key=lambda item: item[0])]
+
+    def _write_batch(self, partition: tuple[date, str], batch: _Batch) -> str:
+        key = batch_key(partition[0], partition[1], batch.first_received_ms, str(uuid.uuid4()))
+        self._put(key, batch_body(batch.lines), "application/x-ndjson")
+        return key
+
+    def _put(self, key: str, data: bytes, content_type: str) -> None:
+        try:
+            self.store.put(key, data, content_type=content_type)
+        except Exception:
+            with self._lock:
+                self.stats.failures += 1
+            logger.exception("bridge: cannot store %s", key)
+            return
+        with self._lock:
+            self.stats.objects += 1
+        if self.on_stored is not None:
+            self.on_stored(key)
+
+    def _flush_loop(self) -> None:
+        period = max(0.05, min(1.0, self.batch_seconds / 4))
+        while not self._stopping.wait(period):
+            self.flush(older_than=self.batch_seconds)
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        if getattr(reason_code, "is_failure", False):
+            logger.error("bridge: broker refused the connection: %s", reason_code)
+            return
+        client.subscribe([(topic_filter, 1) for topic_filter in ALL_FILTERS])
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: Any, reason_codes: Any, properties: Any) -> None:
+        self._subscribed.set()
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        try:
+            self.handle(message.topic, bytes(message.payload))
+        except Exception:  # a callback must never kill paho's network loop
+            with self._lock:
+                self.stats.failures += 1
+            logger.exception("bridge: cannot handle a message on %s", getattr(message, "topic", "?"))
