@@ -31,8 +31,10 @@ def signed_areas(p0: F64, p1: F64, dt: F64, *, locf: bool) -> tuple[F64, F64]:
     total = np.abs(p0) + np.abs(p1)
     positive = np.maximum(p0, 0.0) + np.maximum(p1, 0.0)
     negative = total - positive
-    scale = np.divide(0.5 * dt, total, out=np.zeros_like(total), where=total > 0)
-    return positive * positive * scale, negative * negative * scale
+    # P/S and (S-P)/S are in [0, 1], so nothing overflows even for denormal powers.
+    share = np.divide(positive, total, out=np.zeros_like(total), where=total > 0)
+    half = 0.5 * dt
+    return positive * share * half, negative * (1.0 - share) * half
 
 
 def power_at(ts: F64, power: F64, x: F64, *, locf: bool) -> F64:
