@@ -1,0 +1,71 @@
+"""Adapters for the loader, built lazily from LoaderSettings and cached for the instance's lifetime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+
+from gcp_loader.settings import LoaderSettings
+from wattline.loader import LoaderOptions
+from wattline.ports import ObjectStore, Publisher, Warehouse
+
+
+@dataclass
+class Deps:
+    settings: LoaderSettings
+    _stores: dict[str, ObjectStore] = field(default_factory=dict)
+
+    @cached_property
+    def options(self) -> LoaderOptions:
+        return self.settings.options()
+
+    def store(self, bucket: str) -> ObjectStore:
+        """The ObjectStore of one bucket (events name their bucket)."""
+        if bucket not in self._stores:
+            if self.settings.storage == "fs":
+                from wattline.adapters.fs_store import FsObjectStore
+
+                assert self.settings.fs_root is not None  # checked by the settings validator
+                self._stores[bucket] = FsObjectStore(self.settings.fs_root / bucket, name=bucket)
+            else:
+                from wattline.adapters.gcs_store import GcsObjectStore
+
+                self._stores[bucket] = GcsObjectStore(
+                    bucket, project=self.settings.gcp_project, endpoint=self.settings.gcs_endpoint
+                )
+        return self._stores[bucket]
+
+    @cached_property
+    def warehouse(self) -> Warehouse:
+        settings = self.settings
+        if settings.warehouse == "duckdb":
+            from wattline.warehouse.duckdb import DuckDBWarehouse
+
+            path = settings.duckdb_path or settings.home / "warehouse.duckdb"
+            return DuckDBWarehouse(path)
+        from wattline.warehouse.bigquery import BigQueryWarehouse
+
+        assert settings.gcp_project is not None
+        return BigQueryWarehouse(
+            project=settings.gcp_project,
+            dataset=settings.bq_dataset,
+            location=settings.bq_location,
+            endpoint=settings.bq_endpoint,
+        )
+
+    @cached_property
+    def publisher(self) -> Publisher:
+        if self.settings.publisher == "outbox":
+            from wattline.adapters.pubsub import OutboxPublisher
+
+            return OutboxPublisher(self.settings.outbox_dir or self.settings.home / "outbox")
+        from wattline.adapters.pubsub import PubSubPublisher
+
+        assert self.settings.gcp_project is not None
+        return PubSubPublisher(self.settings.gcp_project)
+
+
+@lru_cache(maxsize=1)
+def get_deps() -> Deps:
+    """Validated once per instance (cold start); a bad setting fails here with a message saying what to set."""
+    return Deps(LoaderSettings())

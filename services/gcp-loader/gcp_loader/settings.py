@@ -1,0 +1,52 @@
+"""The loader's one settings model (env prefix WATTLINE_), validated once at cold start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from wattline.loader import LoaderOptions
+from wattline.settings import Settings
+
+
+class LoaderSettings(Settings):
+    """Where the loader reads, writes and publishes. Cloud defaults need `WATTLINE_GCP_PROJECT`; nothing points
+    at a real resource silently. Locally: `WATTLINE_STORAGE=fs` + `WATTLINE_FS_ROOT`, `WATTLINE_WAREHOUSE=duckdb`
+    + `WATTLINE_DUCKDB_PATH`, `WATTLINE_PUBLISHER=outbox` (+ `WATTLINE_OUTBOX_DIR`), or the emulators via
+    `STORAGE_EMULATOR_HOST` / `WATTLINE_GCS_ENDPOINT`, `PUBSUB_EMULATOR_HOST`, `WATTLINE_BQ_ENDPOINT`."""
+
+    gcp_project: str | None = Field(None, description="GCP project id of the bucket, dataset and topic")
+    storage: Literal["gcs", "fs"] = "gcs"
+    fs_root: Path | None = Field(None, description="storage=fs: bucket <name> is the directory <fs_root>/<name>")
+    gcs_endpoint: str | None = Field(None, description="fake-gcs-server URL (anonymous credentials)")
+    bucket: str | None = Field(None, description="when set, events from any other bucket are ignored")
+    warehouse: Literal["bigquery", "duckdb"] = "bigquery"
+    bq_dataset: str = "wattline"
+    bq_location: str = "EU"
+    bq_endpoint: str | None = Field(None, description="bqemulator REST URL (anonymous credentials)")
+    duckdb_path: Path | None = None
+    publisher: Literal["pubsub", "outbox"] = "pubsub"
+    outbox_dir: Path | None = None
+    energy_topic: str = "energy-updated"
+    max_event_age_s: float = Field(86_400.0, gt=0, description="older events are dropped, not retried")
+
+    @model_validator(mode="after")
+    def _complete(self) -> LoaderSettings:
+        needs_project = self.storage == "gcs" or self.warehouse == "bigquery" or self.publisher == "pubsub"
+        if needs_project and not self.gcp_project:
+            raise ValueError("set WATTLINE_GCP_PROJECT (or use storage=fs, warehouse=duckdb, publisher=outbox)")
+        if self.storage == "fs" and self.fs_root is None:
+            raise ValueError("storage=fs needs WATTLINE_FS_ROOT")
+        return self
+
+    def options(self) -> LoaderOptions:
+        return LoaderOptions(
+            timezone=self.timezone,
+            method=self.integration_method.value,
+            max_gap_s=self.max_gap_seconds,
+            max_power_w=self.max_power_w,
+            max_event_age_s=self.max_event_age_s,
+            topic=self.energy_topic,
+        )

@@ -1,0 +1,484 @@
+"""The GCS-finalize loader: one finalized daily readings file in, exact hourly energy MERGEd into the warehouse.
+
+Pure domain: it speaks the ObjectStore, Warehouse and Publisher ports; the Cloud Function
+(services/gcp-loader/main.py) and the local runners only wire adapters and map the outcome to ack or raise.
+
+For a finalized `daily/dt=D/device=X/readings.jsonl.gz` (generation G):
+
+1. Anything else (manifests, other prefixes) is ignored and acked. Events older than `max_event_age_s` are
+   dropped (logged), never retried forever.
+2. If the object now has a newer generation than G, the event is superseded (acked): the newer generation's
+   own event loads it. A missing object (deleted since) is acked too.
+3. The file is verified against its manifest (`sha256` and `bytes`). A missing or mismatching manifest is
+   normally a replaced file whose manifest has not arrived yet (the Storage Transfer job does not order
+   objects), so it raises TransientError and the platform retries; a file that never matches ends as a
+   dropped event once it is older than the maximum age.
+4. Readings: this day's file, plus from the neighbouring days' files (when present) the readings the boundary
+   hours need: per channel the previous day's last energy sample P (with its local hour, and the sample before
+   that hour) and the next day's first energy sample N (with the rest of its local hour and the sample after it).
+5. `compute_hourly` runs over them; the rows of the local hours from hour(P) to hour(N) are exact and are MERGEd
+   into `energy_hourly` by (device_id, channel, hour_start): this day's hours, the previous day's last hour(s)
+   that this file completes, and the next day's first hour(s). Each of those hours is computed from exactly the
+   samples around it, so any delivery order of any number of (re-)deliveries converges to the values computed
+   once from the final files.
+6. `energy.updated` is published (JSON: device_id, date, channels, hours_from/hours_to, rows, source object +
+   generation). A failed publish raises TransientError; the retry re-MERGEs the same rows (no change).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import ValidationError
+
+from wattline.errors import NotFoundError, PermanentError, TransientError
+from wattline.keys import READINGS_FILE, daily_manifest_key, daily_readings_key, parse_daily_key
+from wattline.models import DailyManifest, Generation, HourlyEnergy
+from wattline.ports import ObjectStore, Publisher, Warehouse
+
+logger = logging.getLogger(__name__)
+
+ENERGY_TABLE = "energy_hourly"
+ENERGY_KEY = ("device_id", "channel", "hour_start")
+ENERGY_UPDATED = "energy.updated"
+_ENERGY_FIELDS = ("power_w", "energy_total_wh", "energy_returned_total_wh")
+_NO_CHANNEL = -1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inputs, options and outcome
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FinalizedObject:
+    """The part of a `google.cloud.storage.object.v1.finalized` event the loader needs."""
+
+    bucket: str
+    name: str
+    generation: str | None = None
+    event_time: datetime | None = None
+    event_id: str | None = None
+
+    @classmethod
+    def from_cloud_event(cls, attributes: dict[str, Any], data: dict[str, Any]) -> FinalizedObject:
+        """From a CloudEvent's attributes and its `data` (the GCS object resource)."""
+        name = data.get("name")
+        bucket = data.get("bucket")
+        if not isinstance(name, str) or not isinstance(bucket, str):
+            raise PermanentError("storage event without data.bucket/data.name")
+        generation = data.get("generation")
+        return cls(
+            bucket=bucket,
+            name=name,
+            generation=str(generation) if generation is not None else None,
+            event_time=_parse_time(attributes.get("time")),
+            event_id=str(attributes["id"]) if attributes.get("id") is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class LoaderOptions:
+    """Engine and policy settings of one loader deployment (built from the service's settings)."""
+
+    timezone: str = "Europe/Kyiv"
+    method: str = "auto"
+    max_gap_s: float = 300.0
+    max_power_w: float = 25_000.0
+    max_event_age_s: float = 86_400.0
+    topic: str = "energy-updated"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class LoadStatus(StrEnum):
+    LOADED = "loaded"
+    IGNORED = "ignored"  # not a daily readings file
+    TOO_OLD = "too_old"  # older than max_event_age_s: dropped
+    SUPERSEDED = "superseded"  # a newer generation exists; its own event loads it
+    MISSING = "missing"  # deleted since the event
+    EMPTY = "empty"  # verified, but no energy rows to write
+
+
+@dataclass
+class LoadResult:
+    status: LoadStatus
+    detail: str = ""
+    device_id: str | None = None
+    day: date | None = None
+    rows: int = 0
+    channels: list[int] = field(default_factory=list)
+    hours_from: datetime | None = None
+    hours_to: datetime | None = None
+    message_id: str | None = None
+    hourly: list[HourlyEnergy] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Columnar readings reader
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReadingColumns:
+    """A daily readings file as arrays (one `json.loads` per line), ready for the engine's columnar fast path.
+
+    Quantities the reading did not carry are NaN; `channel` is -1 for device-level readings (channel None).
+    """
+
+    device_id: NDArray[np.str_]
+    channel: NDArray[np.int64]
+    ts_s: NDArray[np.float64]  # UTC Unix seconds (millisecond precision)
+    received_ms: NDArray[np.int64]
+    gen2: NDArray[np.bool_]
+    power_w: NDArray[np.float64]
+    energy_total_wh: NDArray[np.float64]
+    energy_returned_wh: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.ts_s)
+
+    def rows(self, device: str, channel: int) -> NDArray[np.intp]:
+        """Indices of one (device, channel), sorted by time."""
+        idx = np.flatnonzero((self.channel == channel) & (self.device_id == device))
+        return idx[np.argsort(self.ts_s[idx], kind="stable")]
+
+    def channels(self, device: str) -> list[int]:
+        chans = self.channel[(self.device_id == device) & (self.channel != _NO_CHANNEL)]
+        return sorted(int(c) for c in np.unique(chans))
+
+    def carries(self) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
+        return np.isfinite(self.power_w), np.isfinite(self.energy_total_wh), np.isfinite(self.energy_returned_wh)
+
+
+def _channel(value: Any) -> int:
+    return _NO_CHANNEL if value is None else int(value)
+
+
+def _number(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def read_readings(data: bytes) -> ReadingColumns:
+    """Parse a `readings.jsonl.gz` (or plain JSONL) file into columns. Raises PermanentError on a bad line."""
+    raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    records: list[dict[str, Any]] = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise PermanentError(f"line {number} is not JSON: {exc}") from exc
+        if not isinstance(record, dict) or "ts" not in record or "device_id" not in record:
+            raise PermanentError(f"line {number} is not a reading")
+        records.append(record)
+    n = len(records)
+    ts_text = [str(r["ts"]).removesuffix("Z").split("+")[0] for r in records]
+    try:
+        ts_ms = np.array(ts_text, dtype="datetime64[ms]").astype(np.int64) if n else np.zeros(0, np.int64)
+        return ReadingColumns(
+            device_id=np.array([str(r["device_id"]) for r in records], dtype=np.str_),
+            channel=np.fromiter((_channel(r.get("channel")) for r in records), np.int64, n),
+            ts_s=ts_ms.astype(np.float64) / 1000.0,
+            received_ms=np.fromiter((int(r.get("received_ms", 0)) for r in records), np.int64, n),
+            gen2=np.fromiter((r.get("generation") == Generation.GEN2.value for r in records), np.bool_, n),
+            power_w=np.fromiter((_number(r.get("power_w")) for r in records), np.float64, n),
+            energy_total_wh=np.fromiter((_number(r.get("energy_total_wh")) for r in records), np.float64, n),
+            energy_returned_wh=np.fromiter(
+                (_number(r.get("energy_returned_total_wh")) for r in records), np.float64, n
+            ),
+        )
+    except (ValueError, TypeError) as exc:
+        raise PermanentError(f"bad value in readings file: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Boundary selection
+# ---------------------------------------------------------------------------------------------------------------
+# Samples of each quantity kept beyond a boundary hour, so that every interval touching that hour — and the
+# neighbour checks of the counter rules (glitch = one reading below both neighbours) — see the same samples as a
+# computation over the whole history would.
+_MARGIN_SAMPLES = 3
+
+
+def local_hour_floor(ts: datetime, zone: tzinfo) -> datetime:
+    """The UTC instant at which the local hour holding `ts` starts (DST-aware)."""
+    local = ts.astimezone(zone)
+    return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def _dt(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+@dataclass(frozen=True)
+class _Side:
+    """Rows taken from a neighbour file, and the hour_start bound this load may write up to (inclusive)."""
+
+    rows: NDArray[np.intp]
+    bound: datetime | None
+
+
+_NONE = _Side(np.zeros(0, np.intp), None)
+
+
+def _previous_side(cols: ReadingColumns | None, device: str, channel: int, zone: tzinfo) -> _Side:
+    """From the previous day: the local hour of its last energy sample P, whole, plus a margin of samples before."""
+    if cols is None:
+        return _NONE
+    order = cols.rows(device, channel)
+    carried = [c[order] for c in cols.carries()]
+    energy = carried[0] | carried[1] | carried[2]
+    if not energy.any():
+        return _NONE
+    hour_start = local_hour_floor(_dt(float(cols.ts_s[order[energy][-1]])), zone)
+    edge = hour_start.timestamp()
+    ts = cols.ts_s[order]
+    cut = edge
+    for has in carried:
+        before = ts[has & (ts < edge)]
+        if before.size:
+            cut = min(cut, float(before[-min(_MARGIN_SAMPLES, before.size)]))
+    return _Side(order[ts >= cut], hour_start)
+
+
+def _next_side(cols: ReadingColumns | None, device: str, channel: int, zone: tzinfo) -> _Side:
+    """From the next day: the local hour of its first energy sample N, whole, plus a margin of samples after."""
+    if cols is None:
+        return _NONE
+    order = cols.rows(device, channel)
+    carried = [c[order] for c in cols.carries()]
+    energy = carried[0] | carried[1] | carried[2]
+    if not energy.any():
+        return _NONE
+    hour_start = local_hour_floor(_dt(float(cols.ts_s[order[energy][0]])), zone)
+    edge = (hour_start + timedelta(hours=1)).timestamp()  # local hours last 3600 s of UTC time
+    ts = cols.ts_s[order]
+    cut = edge
+    for has in carried:
+        after = ts[has & (ts >= edge)]
+        if after.size:
+            cut = max(cut, float(after[min(_MARGIN_SAMPLES, after.size) - 1]))
+    return _Side(order[ts <= cut], hour_start)
+
+
+def _take(cols: ReadingColumns, rows: NDArray[np.intp]) -> ReadingColumns:
+    return ReadingColumns(
+        cols.device_id[rows],
+        cols.channel[rows],
+        cols.ts_s[rows],
+        cols.received_ms[rows],
+        cols.gen2[rows],
+        cols.power_w[rows],
+        cols.energy_total_wh[rows],
+        cols.energy_returned_wh[rows],
+    )
+
+
+def _concat(parts: Sequence[ReadingColumns]) -> ReadingColumns:
+    return ReadingColumns(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))
+
+
+_FIELDS = (
+    "device_id",
+    "channel",
+    "ts_s",
+    "received_ms",
+    "gen2",
+    "power_w",
+    "energy_total_wh",
+    "energy_returned_wh",
+)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The use case
+# ---------------------------------------------------------------------------------------------------------------
+def load_daily_file(
+    event: FinalizedObject,
+    *,
+    store: ObjectStore,
+    warehouse: Warehouse,
+    publisher: Publisher,
+    options: LoaderOptions,
+    now: datetime | None = None,
+) -> LoadResult:
+    """Load one finalized daily readings file (see the module docstring). Safe to run any number of times."""
+    parsed = parse_daily_key(event.name)
+    if parsed is None or parsed[2] != READINGS_FILE:
+        return LoadResult(LoadStatus.IGNORED, f"not a daily readings file: {event.name}")
+    day, device, _ = parsed
+    now = now or datetime.now(tz=UTC)
+    if event.event_time is not None and (now - event.event_time).total_seconds() > options.max_event_age_s:
+        logger.warning("dropping event older than %ss: %s#%s", options.max_event_age_s, event.name, event.generation)
+        return LoadResult(LoadStatus.TOO_OLD, f"event from {event.event_time.isoformat()} dropped", device, day)
+
+    head = store.head(event.name)
+    if head is None:
+        return LoadResult(LoadStatus.MISSING, f"{event.name} no longer exists", device, day)
+    stale = _compare_generations(head.generation, event.generation)
+    if stale > 0:
+        return LoadResult(
+            LoadStatus.SUPERSEDED, f"generation {head.generation} replaced {event.generation}", device, day
+        )
+    if stale < 0:
+        raise TransientError(f"{event.name}: store reports generation {head.generation} < event's {event.generation}")
+
+    data = _get(store, event.name)
+    if data is None:
+        return LoadResult(LoadStatus.MISSING, f"{event.name} no longer exists", device, day)
+    _verify(store, day, device, data)
+    today = read_readings(data)
+
+    prev_cols = _neighbour(store, day - timedelta(days=1), device)
+    next_cols = _neighbour(store, day + timedelta(days=1), device)
+    zone = options.zone
+    channels = today.channels(device)
+    rows: list[HourlyEnergy] = []
+    for channel in channels:
+        before = _previous_side(prev_cols, device, channel, zone)
+        after = _next_side(next_cols, device, channel, zone)
+        parts = [_take(today, today.rows(device, channel))]
+        if prev_cols is not None:
+            parts.append(_take(prev_cols, before.rows))
+        if next_cols is not None:
+            parts.append(_take(next_cols, after.rows))
+        hourly = _compute(device, channel, _concat(parts), options)
+        rows.extend(row for row in hourly if _within(row.hour_start, before.bound, after.bound))
+    if not rows:
+        return LoadResult(LoadStatus.EMPTY, "no energy rows", device, day, channels=channels)
+
+    written = warehouse.merge_rows(ENERGY_TABLE, [row.model_dump() for row in rows], key=list(ENERGY_KEY))
+    result = LoadResult(
+        LoadStatus.LOADED,
+        f"{written} rows merged",
+        device,
+        day,
+        rows=len(rows),
+        channels=sorted({row.channel for row in rows}),
+        hours_from=min(row.hour_start for row in rows),
+        hours_to=max(row.hour_start for row in rows),
+        hourly=rows,
+    )
+    result.message_id = publisher.publish(
+        options.topic,
+        energy_updated_message(result, event),
+        {"event": ENERGY_UPDATED, "device_id": device, "date": day.isoformat()},
+    )
+    return result
+
+
+def energy_updated_message(result: LoadResult, event: FinalizedObject) -> bytes:
+    """The `energy.updated` JSON: what changed, and from which source object generation."""
+    body = {
+        "event": ENERGY_UPDATED,
+        "device_id": result.device_id,
+        "date": result.day.isoformat() if result.day else None,
+        "channels": result.channels,
+        "hours_from": _iso(result.hours_from),
+        "hours_to": _iso(result.hours_to),
+        "rows": result.rows,
+        "source": {"bucket": event.bucket, "name": event.name, "generation": event.generation},
+    }
+    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return None if ts is None else ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _compute(device: str, channel: int, cols: ReadingColumns, options: LoaderOptions) -> list[HourlyEnergy]:
+    """The engine's columnar fast path over one (device, channel)."""
+    from wattline.energy import compute_hourly_arrays
+
+    result = compute_hourly_arrays(
+        device,
+        channel,
+        cols.ts_s,
+        cols.power_w,
+        cols.energy_total_wh,
+        cols.energy_returned_wh,
+        generation=Generation.GEN2 if bool(cols.gen2.any()) else Generation.GEN1,
+        tz=options.zone,
+        method=options.method,
+        max_gap_s=options.max_gap_s,
+        max_power_w=options.max_power_w,
+        received_ms=cols.received_ms,
+    )
+    return list(result.hourly)
+
+
+def _within(hour_start: datetime, low: datetime | None, high: datetime | None) -> bool:
+    start = hour_start.astimezone(UTC)
+    return (low is None or start >= low) and (high is None or start <= high)
+
+
+def _compare_generations(current: str | None, event: str | None) -> int:
+    """>0 when the store holds a newer generation than the event's, <0 when older, 0 when equal or unknown."""
+    if current is None or event is None:
+        return 0
+    try:
+        a, b = int(current), int(event)
+    except ValueError:
+        return 0 if current == event else 1
+    return (a > b) - (a < b)
+
+
+def _get(store: ObjectStore, key: str) -> bytes | None:
+    try:
+        return store.get(key)
+    except NotFoundError:
+        return None
+
+
+def _neighbour(store: ObjectStore, day: date, device: str) -> ReadingColumns | None:
+    data = _get(store, daily_readings_key(day, device))
+    if data is None:
+        return None
+    try:
+        return read_readings(data)
+    except PermanentError:
+        logger.warning("neighbour file %s unreadable; its boundary hours wait for its own load", day)
+        return None
+
+
+def _verify(store: ObjectStore, day: date, device: str, data: bytes) -> DailyManifest:
+    key = daily_manifest_key(day, device)
+    raw = _get(store, key)
+    if raw is None:
+        raise TransientError(f"{key} has not arrived yet; retrying until it does (or the event ages out)")
+    try:
+        manifest = DailyManifest.model_validate_json(raw)
+    except ValidationError as exc:
+        raise TransientError(f"{key} is not a valid manifest (being replaced?): {exc.error_count()} errors") from exc
+    if manifest.device_id != device or manifest.date != day.isoformat():
+        raise PermanentError(f"{key} describes {manifest.device_id} on {manifest.date}, not its own folder")
+    digest = hashlib.sha256(data).hexdigest()
+    if manifest.bytes != len(data) or manifest.sha256 != digest:
+        raise TransientError(
+            f"{daily_readings_key(day, device)} ({len(data)} B, sha256 {digest[:12]}…) does not match its manifest "
+            f"({manifest.bytes} B, {manifest.sha256[:12]}…): a replaced file whose manifest has not arrived yet"
+        )
+    return manifest
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,201 @@
+"""The GCS-finalize loader's domain: verification, boundary hours, idempotency, ordering, events."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from gcp_daily_files import (
+    DEVICE,
+    OPTIONS,
+    MemoryPublisher,
+    MemoryWarehouse,
+    VersionedStore,
+    assert_same_rows,
+    encode_day,
+    reference_rows,
+    split_by_day,
+    synthetic_readings,
+    write_day,
+)
+
+from wattline import keys
+from wattline.errors import TransientError
+from wattline.loader import ENERGY_TABLE, FinalizedObject, LoadStatus, load_daily_file, read_readings
+
+START = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
+END = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+DAYS = [date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26), date(2026, 11, 27)]
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def history() -> dict[date, list]:
+    return split_by_day(synthetic_readings(START, END))
+
+
+def event_for(store: VersionedStore, day: date, *, time: datetime = NOW) -> FinalizedObject:
+    key = keys.daily_readings_key(day, DEVICE)
+    info = store.head(key)
+    assert info is not None
+    return FinalizedObject(bucket=store.name, name=key, generation=info.generation, event_time=time)
+
+
+def load(store, warehouse, publisher, event):
+    return load_daily_file(event, store=store, warehouse=warehouse, publisher=publisher, options=OPTIONS, now=NOW)
+
+
+def files_of(store: VersionedStore) -> dict[date, bytes]:
+    return {day: store.get(keys.daily_readings_key(day, DEVICE)) for day in DAYS}
+
+
+def test_a_manifest_or_foreign_key_is_ignored_and_acked():
+    # Given a store and an event for a manifest and for a raw object
+    store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
+    for name in (keys.daily_manifest_key(DAYS[0], DEVICE), "raw/dt=2026-11-24/device=x/1-a.json"):
+        # When the loader gets it
+        result = load(store, warehouse, publisher, FinalizedObject("bucket", name, "1", NOW))
+        # Then nothing is read, written or published
+        assert result.status is LoadStatus.IGNORED
+    assert warehouse.merges == 0 and publisher.messages == []
+
+
+def test_a_day_is_merged_and_announced_with_energy_updated(history):
+    # Given one day's verified file
+    store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
+    write_day(store, history[DAYS[1]], DAYS[1])
+    # When its finalize event is loaded
+    result = load(store, warehouse, publisher, event_for(store, DAYS[1]))
+    # Then both channels' hours are merged and one energy.updated names them and the source generation
+    assert result.status is LoadStatus.LOADED
+    assert result.channels == [0, 1]
+    assert len(warehouse.tables[ENERGY_TABLE]) == result.rows > 40
+    [(topic, data, attributes)] = publisher.messages
+    body = json.loads(data)
+    assert topic == "energy-updated" and attributes["device_id"] == DEVICE
+    assert body["date"] == "2026-11-25" and body["channels"] == [0, 1] and body["rows"] == result.rows
+    assert body["source"] == {
+        "bucket": "bucket",
+        "name": result_name(DAYS[1]),
+        "generation": event_for(store, DAYS[1]).generation,
+    }
+    assert body["hours_from"] <= "2026-11-25T00:00:00Z" < body["hours_to"]
+
+
+def result_name(day: date) -> str:
+    return keys.daily_readings_key(day, DEVICE)
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2]], ids=["forward", "backward", "shuffled"])
+def test_any_load_order_gives_the_whole_history_computed_once(history, order):
+    # Given four consecutive daily files
+    store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
+    for day in DAYS:
+        write_day(store, history[day], day)
+    # When their events arrive in any order
+    for i in order:
+        load(store, warehouse, publisher, event_for(store, DAYS[i]))
+    # Then energy_hourly equals compute_hourly over the concatenated history, midnight hours included
+    assert_same_rows(warehouse.tables[ENERGY_TABLE], reference_rows(files_of(store)))
+
+
+def test_redelivering_every_event_twice_changes_nothing(history):
+    # Given all days loaded once
+    store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
+    for day in DAYS:
+        write_day(store, history[day], day)
+    for day in DAYS:
+        load(store, warehouse, publisher, event_for(store, day))
+    once = {k: dict(v) for k, v in warehouse.tables[ENERGY_TABLE].items()}
+    # When every event is delivered twice more
+    for day in DAYS + DAYS:
+        load(store, warehouse, publisher, event_for(store, day))
+    # Then the table is exactly the same
+    assert warehouse.tables[ENERGY_TABLE] == once
+
+
+def test_a_replaced_day_with_late_data_converges_to_the_final_files(history):
+    # Given all days loaded, then day 2 replaced by a version with late readings (a late burst near both midnights)
+    store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
+    for day in DAYS:
+        write_day(store, history[day], day)
+    for day in DAYS:
+        load(store, warehouse, publisher, event_for(store, day))
+    late = synthetic_readings(
+        datetime(2026, 11, 26, 23, 40, tzinfo=UTC), datetime(2026, 11, 26, 23, 59, tzinfo=UTC), seed=99
+    )
+    late += synthetic_readings(
+        datetime(2026, 11, 26, 0, 0, tzinfo=UTC), datetime(2026, 11, 26, 0, 7, tzinfo=UTC), seed=5
+    )
+    write_day(store, history[DAYS[2]] + late, DAYS[2])
+    # When its new finalize event is loaded (and the old one is re-delivered)
+    load(store, warehouse, publisher, event_for(store, DAYS[2]))
+    stale = FinalizedObject("bucket", result_name(DAYS[2]), "1", NOW)
+    assert load(store, warehouse, publisher, stale).status is LoadStatus.SUPERSEDED
+    # Then the table equals one computation from the final files, neighbours' boundary hours included
+    assert_same_rows(warehouse.tables[ENERGY_TABLE], reference_rows(files_of(store)))
+
+
+def test_a_file_whose_manifest_has_not_arrived_is_retried(history):
+    # Given a readings file without its manifest yet
+    store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
+    data, _ = encode_day(history[DAYS[1]], DAYS[1])
+    store.put(result_name(DAYS[1]), data)
+    # When it is loaded, Then the platform is asked to retry
+    with pytest.raises(TransientError, match="has not arrived"):
+        load(store, warehouse, publisher, event_for(store, DAYS[1]))
+    assert warehouse.merges == 0
+
+
+def test_a_replaced_file_still_described_by_the_old_manifest_is_retried(history):
+    # Given a day, then its readings replaced while the manifest still describes the old version
+    store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
+    write_day(store, history[DAYS[1]], DAYS[1])
+    data, _ = encode_day(history[DAYS[1]][:-5], DAYS[1])
+    store.put(result_name(DAYS[1]), data)
+    # When the new generation's event is loaded, Then it raises TransientError (sha256 mismatch) and writes nothing
+    with pytest.raises(TransientError, match="does not match its manifest"):
+        load(store, warehouse, publisher, event_for(store, DAYS[1]))
+    assert warehouse.merges == 0 and publisher.messages == []
+
+
+def test_an_event_older_than_the_maximum_age_is_dropped(history):
+    # Given a file whose manifest never matches, and an event older than max_event_age_s
+    store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
+    data, _ = encode_day(history[DAYS[1]], DAYS[1])
+    store.put(result_name(DAYS[1]), data)
+    old = event_for(store, DAYS[1], time=NOW - timedelta(seconds=OPTIONS.max_event_age_s + 1))
+    # When it is loaded, Then it is dropped (acked) instead of retried forever
+    assert load(store, warehouse, publisher, old).status is LoadStatus.TOO_OLD
+
+
+def test_a_deleted_file_is_acked_as_missing():
+    # Given an event for an object that no longer exists
+    store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
+    event = FinalizedObject("bucket", result_name(DAYS[0]), "5", NOW)
+    # When loaded, Then it is acked as missing
+    assert load(store, warehouse, publisher, event).status is LoadStatus.MISSING
+
+
+def test_the_columnar_reader_keeps_every_line_with_nan_for_absent_quantities(history):
+    # Given a day's file
+    data, manifest = encode_day(history[DAYS[1]], DAYS[1])
+    # When it is read into columns
+    cols = read_readings(data)
+    # Then every reading is a row, counters only where carried
+    assert len(cols) == manifest.readings
+    assert cols.channels(DEVICE) == [0, 1]
+    assert 0 < int((cols.energy_total_wh == cols.energy_total_wh).sum()) < len(cols)
+    assert cols.ts_s.min() >= datetime(2026, 11, 25, tzinfo=UTC).timestamp()
+
+
+def test_a_cloud_event_gives_bucket_name_generation_and_time():
+    # Given Eventarc's CloudEvent attributes and data
+    attributes = {"id": "42", "time": "2026-11-27T10:00:00.5Z", "type": "google.cloud.storage.object.v1.finalized"}
+    data = {"bucket": "b", "name": "daily/x", "generation": 17}
+    # When converted
+    event = FinalizedObject.from_cloud_event(attributes, data)
+    # Then the loader's input carries them, the generation as text
+    assert (event.bucket, event.name, event.generation, event.event_id) == ("b", "daily/x", "17", "42")
+    assert event.event_time == datetime(2026, 11, 27, 10, 0, 0, 500000, tzinfo=UTC)
