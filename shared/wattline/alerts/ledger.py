@@ -1,0 +1,164 @@
+"""The alert ledger: which keys were recorded and in which state, so each (key, event) is published once.
+
+Transitions (`plan_transitions`):
+- key never seen, end None  → record `open`, publish `opened`;
+- key never seen, end set   → record `resolved`, publish `resolved` (a condition that came and went);
+- key open, end now set     → record `resolved`, publish `resolved`;
+- key open, still open      → refresh the record (numbers, message), publish nothing;
+- key resolved              → nothing (a resolved key never reopens; a new episode has a new start, so a new key).
+
+Publish first, then record: a crash in between publishes again on the retry, and the subscribers' delivery
+log drops the repeat (at-least-once, never lost).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from wattline.alerts.model import Alert, AlertEvent, AlertKind, Notification, Severity
+
+OPEN = "open"
+RESOLVED = "resolved"
+
+
+class LedgerRow(BaseModel):
+    """One row of the `alerts` table (BigQuery reserves END, hence start_ts / end_ts)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    kind: str
+    device_id: str
+    channel: int | None
+    start_ts: datetime
+    end_ts: datetime | None
+    severity: str
+    message: str
+    details: dict[str, Any]
+    status: str
+    first_seen: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, alert: Alert, *, status: str, first_seen: datetime, now: datetime) -> LedgerRow:
+        return cls(
+            key=alert.key,
+            kind=alert.kind.value,
+            device_id=alert.device_id,
+            channel=alert.channel,
+            start_ts=alert.start,
+            end_ts=alert.end,
+            severity=alert.severity.value,
+            message=alert.message,
+            details=alert.details,
+            status=status,
+            first_seen=first_seen,
+            updated_at=now,
+        )
+
+    def to_alert(self) -> Alert:
+        return Alert(
+            kind=AlertKind(self.kind),
+            device_id=self.device_id,
+            channel=self.channel,
+            start=self.start_ts,
+            end=self.end_ts,
+            severity=Severity(self.severity),
+            message=self.message,
+            details=self.details,
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        """The warehouse row: details as JSON text (a STRING column; BigQuery JSON type is not portable)."""
+        row = self.model_dump()
+        row["details"] = json.dumps(self.details, sort_keys=True, separators=(",", ":"))
+        return row
+
+    @classmethod
+    def from_record(cls, row: dict[str, Any]) -> LedgerRow:
+        data = dict(row)
+        if isinstance(data.get("details"), str):
+            data["details"] = json.loads(data["details"]) if data["details"] else {}
+        return cls.model_validate(data)
+
+
+class AlertStore(Protocol):
+    """Where the ledger lives: the warehouse `alerts` table, or memory in tests."""
+
+    def load(self, keys: Collection[str], since: datetime) -> dict[str, LedgerRow]:
+        """Rows with one of `keys` (every key asked for has start_ts >= since)."""
+        ...
+
+    def save(self, rows: Sequence[LedgerRow]) -> None:
+        """Insert or replace by key (idempotent)."""
+        ...
+
+    def open_rows(self) -> list[LedgerRow]:
+        """Every alert still open."""
+        ...
+
+    def list(self, start: datetime, end: datetime) -> list[LedgerRow]:
+        """Alerts whose start lies in [start, end), oldest first."""
+        ...
+
+
+@dataclass
+class LedgerPlan:
+    notifications: list[Notification] = field(default_factory=list)
+    rows: list[LedgerRow] = field(default_factory=list)
+
+
+def unique_by_key(alerts: Iterable[Alert]) -> list[Alert]:
+    """One alert per key (the first wins; detectors are deterministic, so duplicates are equal conditions)."""
+    seen: dict[str, Alert] = {}
+    for alert in alerts:
+        seen.setdefault(alert.key, alert)
+    return list(seen.values())
+
+
+def plan_transitions(store: AlertStore, alerts: Iterable[Alert], *, now: datetime) -> LedgerPlan:
+    """What to publish and what to record for the detected alerts (see the module docstring)."""
+    unique = unique_by_key(alerts)
+    plan = LedgerPlan()
+    if not unique:
+        return plan
+    existing = store.load([a.key for a in unique], min(a.start for a in unique))
+    for alert in unique:
+        row = existing.get(alert.key)
+        if row is None:
+            status = OPEN if alert.is_open else RESOLVED
+            event = AlertEvent.OPENED if alert.is_open else AlertEvent.RESOLVED
+            plan.rows.append(LedgerRow.of(alert, status=status, first_seen=now, now=now))
+            plan.notifications.append(Notification(event=event, alert=alert))
+        elif row.status == OPEN and not alert.is_open:
+            plan.rows.append(LedgerRow.of(alert, status=RESOLVED, first_seen=row.first_seen, now=now))
+            plan.notifications.append(Notification(event=AlertEvent.RESOLVED, alert=alert))
+        elif row.status == OPEN and (row.details != alert.details or row.message != alert.message):
+            plan.rows.append(LedgerRow.of(alert, status=OPEN, first_seen=row.first_seen, now=now))
+    return plan
+
+
+class MemoryAlertStore:
+    """An AlertStore in a dict: unit tests and one-process demos."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, LedgerRow] = {}
+
+    def load(self, keys: Collection[str], since: datetime) -> dict[str, LedgerRow]:
+        return {key: self.rows[key] for key in keys if key in self.rows}
+
+    def save(self, rows: Sequence[LedgerRow]) -> None:
+        for row in rows:
+            self.rows[row.key] = row
+
+    def open_rows(self) -> list[LedgerRow]:
+        return sorted((r for r in self.rows.values() if r.status == OPEN), key=lambda r: r.start_ts)
+
+    def list(self, start: datetime, end: datetime) -> list[LedgerRow]:
+        return sorted((r for r in self.rows.values() if start <= r.start_ts < end), key=lambda r: r.start_ts)

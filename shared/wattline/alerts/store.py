@@ -1,0 +1,141 @@
+"""The alert ledger, the delivery log and the readings source over the Warehouse port (BigQuery or DuckDB).
+
+All SQL is BigQuery dialect with `{{project}}.{{dataset}}` placeholders and `@name` parameters; the DuckDB
+adapter transpiles it. Readings come from `readings_ext` — on BigQuery the external table over the daily
+files in GCS, on DuckDB the view over the same files on disk — always filtered on `dt` (partition pruning).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from wattline.alerts.ledger import OPEN, LedgerRow
+from wattline.errors import NotFoundError
+from wattline.models import Generation, HourlyEnergy, Reading
+from wattline.ports import Warehouse
+
+ALERTS_TABLE = "alerts"
+DELIVERIES_TABLE = "alert_deliveries"
+_ALERT_COLUMNS = (
+    "key, kind, device_id, channel, start_ts, end_ts, severity, message, details, status, first_seen, updated_at"
+)
+_READING_COLUMNS = (
+    "device_id, channel, ts, received_ms, generation, power_w, voltage_v, energy_total_wh, "
+    "energy_returned_total_wh, online"
+)
+
+
+def _table(name: str) -> str:
+    return f"`{{{{project}}}}.{{{{dataset}}}}.{name}`"
+
+
+class WarehouseAlertStore:
+    """The `alerts` table as an AlertStore."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+
+    def _query(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            return self.warehouse.query(sql, params)
+        except NotFoundError:
+            self.warehouse.ensure_schema()  # an older warehouse without the alerts tables
+            return self.warehouse.query(sql, params)
+
+    def load(self, keys: Collection[str], since: datetime) -> dict[str, LedgerRow]:
+        wanted = set(keys)
+        rows = self._query(
+            f"SELECT {_ALERT_COLUMNS} FROM {_table(ALERTS_TABLE)} WHERE start_ts >= @since OR status = 'open'",
+            {"since": since},
+        )
+        return {row["key"]: LedgerRow.from_record(row) for row in rows if row["key"] in wanted}
+
+    def save(self, rows: Sequence[LedgerRow]) -> None:
+        if not rows:
+            return
+        records = [row.to_record() for row in rows]
+        try:
+            self.warehouse.merge_rows(ALERTS_TABLE, records, key=["key"])
+        except NotFoundError:
+            self.warehouse.ensure_schema()
+            self.warehouse.merge_rows(ALERTS_TABLE, records, key=["key"])
+
+    def open_rows(self) -> list[LedgerRow]:
+        rows = self._query(
+            f"SELECT {_ALERT_COLUMNS} FROM {_table(ALERTS_TABLE)} WHERE status = @status ORDER BY start_ts, key",
+            {"status": OPEN},
+        )
+        return [LedgerRow.from_record(row) for row in rows]
+
+    def list(self, start: datetime, end: datetime) -> list[LedgerRow]:
+        rows = self._query(
+            f"SELECT {_ALERT_COLUMNS} FROM {_table(ALERTS_TABLE)} "
+            "WHERE start_ts >= @start AND start_ts < @end ORDER BY start_ts, kind, device_id, key",
+            {"start": start, "end": end},
+        )
+        return [LedgerRow.from_record(row) for row in rows]
+
+
+class WarehouseDeliveryLog:
+    """The `alert_deliveries` table as a DeliveryLog (MERGE on sink, token)."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+
+    def seen(self, sink: str, token: str) -> bool:
+        rows = self.warehouse.query(
+            f"SELECT COUNT(*) AS n FROM {_table(DELIVERIES_TABLE)} WHERE sink = @sink AND token = @token",
+            {"sink": sink, "token": token},
+        )
+        return bool(rows and rows[0]["n"])
+
+    def record(self, sink: str, token: str, status: str, at: datetime) -> None:
+        row = {"sink": sink, "token": token, "status": status, "delivered_at": at}
+        self.warehouse.merge_rows(DELIVERIES_TABLE, [row], key=["sink", "token"])
+
+    def count_since(self, sink: str, since: datetime) -> int:
+        rows = self.warehouse.query(
+            f"SELECT COUNT(*) AS n FROM {_table(DELIVERIES_TABLE)} "
+            "WHERE sink = @sink AND status = 'sent' AND delivered_at >= @since",
+            {"sink": sink, "since": since},
+        )
+        return int(rows[0]["n"]) if rows else 0
+
+
+class WarehouseReadings:
+    """Readings and hourly energy for detection, read through the warehouse."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+
+    def readings(self, start: datetime, end: datetime) -> list[Reading]:
+        """Every reading of every device with start <= ts < end (device-level ones too: LWT, relay)."""
+        rows = self.warehouse.query(
+            f"SELECT {_READING_COLUMNS} FROM {_table('readings_ext')} "
+            "WHERE dt BETWEEN @first_day AND @last_day AND ts >= @start AND ts < @end",
+            {
+                "first_day": (start - timedelta(days=1)).date(),  # a file's day is UTC; keep a margin
+                "last_day": end.date(),
+                "start": start,
+                "end": end,
+            },
+        )
+        return [_reading(row) for row in rows]
+
+    def hourly(self, start: datetime, end: datetime) -> list[HourlyEnergy]:
+        rows = self.warehouse.query(
+            "SELECT device_id, channel, hour_start, import_wh, export_wh, estimated_wh, covered_s, gap_s, samples, "
+            "min_power_w, max_power_w, mean_power_w, counter_resets, method "
+            f"FROM {_table('energy_hourly')} WHERE hour_start >= @start AND hour_start < @end",
+            {"start": start, "end": end},
+        )
+        return [HourlyEnergy.model_validate(row) for row in rows]
+
+
+def _reading(row: dict[str, Any]) -> Reading:
+    data = {k: v for k, v in row.items() if v is not None}
+    data.setdefault("generation", Generation.GEN1.value)
+    data.setdefault("channel", None)
+    return Reading.model_validate(data)
