@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Build the deployment zip of one AWS service: <service>/.build/bundle.zip, referenced by its serverless.yml
+# (`package.artifact`).
+#
+# Serverless Framework only packages files inside the service directory and shared/wattline lives outside it,
+# so this script assembles the Lambda code itself: the service's handler package + shared/wattline[aws] + their
+# dependencies, all at the zip root (Lambda puts /var/task on sys.path).
+#   bash infra/aws/build-bundle.sh services/aws-aggregator            # full: downloads Lambda wheels with uv
+#   bash infra/aws/build-bundle.sh services/aws-aggregator --offline  # sources only, no download (template checks)
+# The full build resolves manylinux x86_64 wheels for Python 3.12 (the Lambda runtime) whatever the local Python.
+# The zip is deterministic (sorted entries, fixed timestamps): an unchanged build gives an identical zip, so
+# `serverless deploy` skips unchanged code.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+SERVICE="${1:?usage: build-bundle.sh SERVICE_DIR [--offline]}"
+MODE="${2:-full}"
+SERVICE_DIR="$(cd "$SERVICE" && pwd)"
+BUILD="$SERVICE_DIR/.build"
+STAGE="$BUILD/bundle"
+PACKAGE="$(basename "$SERVICE_DIR" | tr '-' '_')"
+
+rm -rf "$STAGE" "$BUILD/bundle.zip"
+mkdir -p "$STAGE"
+
+if [ "$MODE" = "--offline" ]; then
+  # Sources only: enough for `serverless package` and template checks, not for running on Lambda.
+  cp -R "$ROOT/shared/wattline" "$STAGE/wattline"
+else
+  UV="$(command -v uv || echo "$ROOT/.tools/uv/bin/uv")"
+  "$UV" pip install --quiet --target "$STAGE" \
+    --python-platform x86_64-manylinux2014 --python-version 3.12 --only-binary :all: \
+    "$ROOT/shared[aws]"
+fi
+cp -R "$SERVICE_DIR/$PACKAGE" "$STAGE/$PACKAGE"
+
+python3 - "$STAGE" "$BUILD/bundle.zip" <<'PY'
+import os, sys, zipfile
+stage, target = sys.argv[1], sys.argv[2]
+entries = []
+for folder, dirs, files in os.walk(stage):
+    dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+    entries += [os.path.join(folder, name) for name in files if not name.endswith((".pyc", ".pyo"))]
+with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bundle:
+    for path in sorted(entries):
+        info = zipfile.ZipInfo(os.path.relpath(path, stage), date_time=(1980, 1, 1, 0, 0, 0))
+        info.external_attr = 0o644 << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with open(path, "rb") as handle:
+            bundle.writestr(info, handle.read())
+print(f"bundle ready: {target} ({os.path.getsize(target) / 1e6:.1f} MB, {len(entries)} files)")
+PY
