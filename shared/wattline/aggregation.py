@@ -607,7 +607,14 @@ def _load_readings(store: ObjectStore, day: date, device_id: str) -> list[Readin
         data = gzip.decompress(store.get(keys.daily_readings_key(day, device_id)))
     except NotFoundError:
         return []
-    return [Reading.model_validate_json(line) for line in data.splitlines() if line.strip()]
+    return [reading_from_line(line) for line in data.splitlines() if line.strip()]
+
+
+def reading_from_line(line: bytes | str) -> Reading:
+    """A daily-file line back into a Reading (`to_json_line` omits `channel` when it is null)."""
+    body = json.loads(line)
+    body.setdefault("channel", None)
+    return Reading.model_validate(body)
 
 
 def _clear_dirty(store: ObjectStore, day: date, device_id: str, seen: ObjectInfo | None) -> bool:
@@ -636,5 +643,6 @@ __all__ = [
     "dedup_key",
     "last_closed_day",
     "plan_days",
+    "reading_from_line",
     "validate_object",
 ]
