@@ -145,9 +145,14 @@ def payload_bytes(payload: object, payload_b64: str | None) -> bytes:
         if len(payload_b64) > (limits.MAX_PAYLOAD_BYTES * 4) // 3 + 4:
             raise Reject(QuarantineReason.OVERSIZED_PAYLOAD, f"payload larger than {limits.MAX_PAYLOAD_BYTES} bytes")
         try:
-            return base64.b64decode(payload_b64, validate=True)
+            data = base64.b64decode(payload_b64, validate=True)
         except (binascii.Error, ValueError):
             raise Reject(QuarantineReason.MALFORMED_ENVELOPE, "payload_b64 is not valid base64") from None
+        if len(data) > limits.MAX_PAYLOAD_BYTES:
+            raise Reject(
+                QuarantineReason.OVERSIZED_PAYLOAD, f"payload of {len(data)} bytes > {limits.MAX_PAYLOAD_BYTES}"
+            )
+        return data
     if isinstance(payload, str):
         check_text_size(payload)
         return payload.encode("utf-8", "surrogatepass")

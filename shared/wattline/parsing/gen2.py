@@ -103,7 +103,7 @@ def _component_readings(
     meters: list[tuple[str, dict[str, Any], list[str]]] = []
     errors: list[str] = []
     for key, body in container.items():
-        if not key.startswith("em"):
+        if not isinstance(key, str) or not key.startswith("em"):
             continue
         match = METER_COMPONENT_RE.fullmatch(key)
         if match is None:
