@@ -11,7 +11,14 @@ from typing import Any, Final
 from wattline.keys import is_safe_device_id
 from wattline.models import Envelope, Generation, ParseOutcome, QuarantineReason, QuarantineRecord, Reading
 from wattline.parsing import gen1, gen2, limits
-from wattline.parsing._common import Reject, check_device_id, check_time_ms, load_json_payload, load_json_text
+from wattline.parsing._common import (
+    Reject,
+    check_device_id,
+    check_time_ms,
+    fast_constructor,
+    load_json_payload,
+    load_json_text,
+)
 from wattline.parsing.state import Gen2State
 
 GEN1_ROOT: Final = "shellies"
@@ -19,6 +26,7 @@ _EVENTS_RPC: Final = "/events/rpc"
 _ONLINE: Final = "/online"
 _RPC: Final = "/rpc"
 _STATUS: Final = "status"
+_new_outcome: Final = fast_constructor(ParseOutcome)
 
 
 def parse_envelope(envelope: Envelope, *, now_ms: int | None = None, state: Gen2State | None = None) -> ParseOutcome:
@@ -130,7 +138,7 @@ def _parse(
         return _quarantine(exc, topic, received_ms, original, source_key, payload, payload_b64)
     except Exception as exc:  # total: a bug becomes a parser_error record
         return _quarantine(_internal(exc), topic, received_ms, original, source_key, payload, payload_b64)
-    return ParseOutcome.model_construct(readings=readings, quarantined=None)
+    return _new_outcome({"readings": readings})
 
 
 def _dispatch(
@@ -228,7 +236,7 @@ def _quarantine(
         original_b64=original_b64,
         source_key=source_key,
     )
-    return ParseOutcome.model_construct(readings=[], quarantined=record)
+    return _new_outcome({"readings": [], "quarantined": record})
 
 
 def _payload_b64(payload: Any, payload_b64: str | None) -> str:

@@ -8,6 +8,7 @@ from wattline.models import Generation, QuarantineReason, Reading
 from wattline.parsing._common import (
     Reject,
     Unavailable,
+    check_text_size,
     check_text_value,
     check_value,
     load_json_payload,
@@ -46,8 +47,12 @@ _MAX_CHANNEL_DIGITS: Final = 2
 
 def scalar_text(payload: object, payload_b64: str | None) -> str | int | float | bool:
     """A Gen1 scalar payload: text (from `payload` or `payload_b64`), or the JSON number/boolean the rule embedded."""
-    if payload_b64 is None and isinstance(payload, (bool, int, float)):
-        return payload
+    if payload_b64 is None:
+        if isinstance(payload, str):
+            check_text_size(payload)
+            return payload.strip()
+        if isinstance(payload, (bool, int, float)):
+            return payload
     return payload_bytes(payload, payload_b64).decode("utf-8", "replace").strip()
 
 
