@@ -1,0 +1,1 @@
+"""gcp-alerts: the `detect` function and the notification subscribers (email, Slack, local outbox)."""

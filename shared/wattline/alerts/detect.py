@@ -227,7 +227,10 @@ def _local_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[date
 def detect_low_coverage(
     rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, start: datetime, end: datetime
 ) -> list[Alert]:
-    """A local day whose share of time between power samples no further apart than `gap_s` is too low."""
+    """A local day whose share of time between power samples no further apart than `gap_s` is too low.
+
+    Days that end before the channel's first sample in the readings are not judged.
+    """
     alerts = []
     limit = timedelta(seconds=thresholds.gap_s)
     days = _local_days(start, end, tz)
@@ -235,6 +238,8 @@ def detect_low_coverage(
         times = [ts for ts, _ in points]
         covered = [(a, b) for a, b in pairwise(times) if b - a <= limit]
         for day, day_start, day_end in days:
+            if day_end <= times[0]:
+                continue  # before the channel's first sample here: its silence is a gap or offline alert
             seconds = sum(max(0.0, (min(b, day_end) - max(a, day_start)).total_seconds()) for a, b in covered)
             length = (day_end - day_start).total_seconds()
             share = seconds / length

@@ -5,7 +5,8 @@ Transitions (`plan_transitions`):
 - key never seen, end set   → record `resolved`, publish `resolved` (a condition that came and went);
 - key open, end now set     → record `resolved`, publish `resolved`;
 - key open, still open      → refresh the record (numbers, message), publish nothing;
-- key resolved              → nothing (a resolved key never reopens; a new episode has a new start, so a new key).
+- key resolved              → nothing (a resolved key never reopens; a new episode has a new start, so a new key);
+- key open, no longer detected although the window holds its start → resolved (`details.vanished`).
 
 Publish first, then record: a crash in between publishes again on the retry, and the subscribers' delivery
 log drops the repeat (at-least-once, never lost).
@@ -122,10 +123,29 @@ def unique_by_key(alerts: Iterable[Alert]) -> list[Alert]:
     return list(seen.values())
 
 
-def plan_transitions(store: AlertStore, alerts: Iterable[Alert], *, now: datetime) -> LedgerPlan:
-    """What to publish and what to record for the detected alerts (see the module docstring)."""
+def plan_transitions(
+    store: AlertStore,
+    alerts: Iterable[Alert],
+    *,
+    now: datetime,
+    open_rows: Sequence[LedgerRow] = (),
+    window_start: datetime | None = None,
+) -> LedgerPlan:
+    """What to publish and what to record for the detected alerts (see the module docstring).
+
+    `open_rows` with a start inside the detection window (>= window_start) that the detectors no longer see at
+    all (late data filled the gap, a device's backfill arrived) are resolved with end = now and
+    `details.vanished = true`: the window holds their start, so their absence is an answer, not a blind spot.
+    """
     unique = unique_by_key(alerts)
     plan = LedgerPlan()
+    detected = {a.key for a in unique}
+    if window_start is not None:
+        for stale in open_rows:
+            if stale.start_ts >= window_start and stale.key not in detected:
+                gone = stale.to_alert().model_copy(update={"end": now, "details": {**stale.details, "vanished": True}})
+                plan.rows.append(LedgerRow.of(gone, status=RESOLVED, first_seen=stale.first_seen, now=now))
+                plan.notifications.append(Notification(event=AlertEvent.RESOLVED, alert=gone))
     if not unique:
         return plan
     existing = store.load([a.key for a in unique], min(a.start for a in unique))

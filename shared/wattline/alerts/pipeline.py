@@ -122,7 +122,8 @@ def run_detect(
     options: DetectOptions,
     now: datetime,
 ) -> DetectReport:
-    start, end = detection_window(request, store.open_rows(), options, now)
+    open_rows = store.open_rows()
+    start, end = detection_window(request, open_rows, options, now)
     readings = source.readings(start, end)
     hours = source.hourly(start - options.baseline, end)
     report = DetectReport(start=start, end=end, readings=len(readings))
@@ -136,7 +137,7 @@ def run_detect(
         history=hours,  # each hour is judged against the earlier ones only
         coverage_from=start,
     )
-    plan = plan_transitions(store, report.alerts, now=now)
+    plan = plan_transitions(store, report.alerts, now=now, open_rows=open_rows, window_start=start)
     for notification in plan.notifications:  # publish first, then record (see wattline.alerts.ledger)
         publisher.publish(options.topic, notification.to_json(), notification.attributes())
     store.save(plan.rows)

@@ -67,3 +67,22 @@ def test_duplicate_alerts_in_one_run_are_recorded_once():
     store = MemoryAlertStore()
     # When the same alert appears twice in one detection run / Then one notification
     assert len(record(store, [gap(None), gap(None)])) == 1
+
+
+def test_an_open_alert_no_longer_detected_inside_the_window_is_resolved_as_vanished():
+    # Given an open gap in the ledger
+    store = MemoryAlertStore()
+    record(store, [gap(None)])
+    # When a later run over a window holding its start no longer sees it (late data filled it)
+    plan = plan_transitions(store, [], now=NOW, open_rows=store.open_rows(), window_start=T0 - timedelta(hours=1))
+    store.save(plan.rows)
+    # Then one resolved notification, ending now, marked vanished
+    assert [(n.event, n.alert.end) for n in plan.notifications] == [(AlertEvent.RESOLVED, NOW)]
+    assert store.rows[gap(None).key].details["vanished"] is True
+
+
+def test_an_open_alert_older_than_the_window_is_left_open():
+    store = MemoryAlertStore()
+    record(store, [gap(None)])
+    plan = plan_transitions(store, [], now=NOW, open_rows=store.open_rows(), window_start=T0 + timedelta(minutes=1))
+    assert plan.notifications == []
