@@ -68,7 +68,9 @@ class PowerSeries:
     power: F64
     locf: bool
     max_gap_s: float
-    valid: BoolArray  # len(ts) - 1: 0 < dt <= max_gap
+    dt: F64  # len(ts) - 1
+    valid: BoolArray  # len(ts) - 1: dt <= max_gap
+    all_valid: bool
 
     @classmethod
     def build(cls, ts: F64, power: F64, *, locf: bool, max_gap_s: float) -> PowerSeries:
@@ -77,17 +79,20 @@ class PowerSeries:
         if ts.shape != power.shape or ts.ndim != 1:
             raise ValueError("ts and power must be one-dimensional arrays of the same length")
         dt = np.diff(ts)
-        if dt.size and not bool(np.all(dt > 0)):
-            raise ValueError("ts must be strictly increasing (sort and de-duplicate first)")
-        return cls(ts=ts, power=power, locf=locf, max_gap_s=max_gap_s, valid=dt <= max_gap_s)
+        all_valid = True
+        if dt.size:
+            if not dt.min() > 0:
+                raise ValueError("ts must be strictly increasing (sort and de-duplicate first)")
+            all_valid = bool(dt.max() <= max_gap_s)
+        valid = np.ones(dt.size, dtype=bool) if all_valid else dt <= max_gap_s
+        return cls(ts=ts, power=power, locf=locf, max_gap_s=max_gap_s, dt=dt, valid=valid, all_valid=all_valid)
 
     def gap_runs(self) -> tuple[F64, F64]:
         """Start and end of every maximal run of consecutive gap intervals."""
-        invalid = ~self.valid
-        if not invalid.any():
+        if self.all_valid:
             empty = np.empty(0, dtype=np.float64)
             return empty, empty
-        padded = np.concatenate(([False], invalid, [False]))
+        padded = np.concatenate(([False], ~self.valid, [False]))
         change = np.flatnonzero(padded[1:] != padded[:-1])
         starts, ends = change[0::2], change[1::2]
         return self.ts[starts], self.ts[ends]
@@ -105,7 +110,8 @@ def integrate_power(
 
     `ts_s` must be strictly increasing (Unix seconds), `power_w` signed watts, `method` "trapezoid" or "locf".
     An interval with dt <= max_gap_s is integrated, a longer one is a gap. Every interval is split exactly at
-    every edge. Samples outside [edges[0], edges[-1]) are still used for the intervals that cross the edges.
+    every edge (the edges need not be hours: any increasing instants work). Samples outside the edges still
+    count for the intervals that cross them.
     """
     if method not in ("trapezoid", "locf"):
         raise ValueError(f"integrate_power integrates power only: method must be trapezoid or locf, not {method!r}")
@@ -114,49 +120,56 @@ def integrate_power(
 
 
 def integrate_series(series: PowerSeries, edges: F64) -> HourlyArrays:
-    ts, power, locf = series.ts, series.power, series.locf
+    """Hourly integration of a built series.
+
+    Energy up to an edge = the sum of the whole intervals before the interval holding the edge (prefix sums taken
+    only at those few indices, with np.add.reduceat) + the exact integral of that interval up to the edge. Per-hour
+    values are differences of these cumulative values, so splitting at edges is exact and additive.
+    """
+    ts, power, locf, dt = series.ts, series.power, series.locf, series.dt
     hours = len(edges) - 1
     if hours < 1:
         raise ValueError("need at least two hour edges")
     n = len(ts)
+    samples = np.diff(np.searchsorted(ts, edges, side="left")).astype(np.int64)
+    min_w, max_w = _extremes(series, edges)
     if n < 2:
         zeros = np.zeros(hours)
-        extremes = _extremes(series, edges)
-        samples = np.diff(np.searchsorted(ts, edges, side="left")).astype(np.int64)
         nan = np.full(hours, np.nan)
-        return HourlyArrays(edges, zeros, zeros.copy(), zeros.copy(), zeros.copy(), samples, *extremes, nan)
+        return HourlyArrays(edges, zeros, zeros.copy(), zeros.copy(), zeros.copy(), samples, min_w, max_w, nan)
 
-    dt = np.diff(ts)
-    all_valid = bool(series.valid.all())
-    p0, p1 = power[:-1], power[1:]
-    signed = bool(power.min() < 0)
-    if not signed:
-        area = p0 * dt if locf else (p0 + p1) * dt
-        if not locf:
-            area *= 0.5
-        if not all_valid:
-            area[~series.valid] = 0.0
-        cum_imp = _cumulative(area)
-        cum_exp = np.zeros(n)
-    else:
-        imp, exp = signed_areas(p0, p1, dt, locf=locf)
-        if not all_valid:
-            imp[~series.valid] = 0.0
-            exp[~series.valid] = 0.0
-        cum_imp, cum_exp = _cumulative(imp), _cumulative(exp)
-    cum_cov = ts - ts[0] if all_valid else _cumulative(np.where(series.valid, dt, 0.0))
-
-    # Cumulative import, export, covered seconds at every edge = value at the sample before it + the part of the
-    # interval holding the edge up to the edge (an exact sub-interval integral).
+    # i: the sample at or before each edge; q: how many whole intervals lie before the edge's interval.
     i = np.searchsorted(ts, edges, side="right") - 1
-    before = i < 0
-    ic = np.clip(i, 0, n - 1)
-    at_imp, at_exp, at_cov = cum_imp[ic], cum_exp[ic], cum_cov[ic]
-    inside = (i >= 0) & (i < n - 1)
-    k = np.flatnonzero(inside)
+    q = np.clip(i, 0, n - 1)
+
+    # Per-interval areas in J, without the trapezoid's factor 1/2 (applied once, to the few prefix values).
+    p0 = power[:-1]
+    net = p0 * dt if locf else np.add(p0, power[1:])
+    if not locf:
+        net *= dt
+    if not series.all_valid:
+        net[~series.valid] = 0.0
+    net_at = _prefix_at(net, q)
+    if power.min() >= 0:
+        imp_at = net_at
+    else:
+        imp = np.maximum(net, 0.0)
+        if not locf:
+            # Intervals whose ends have opposite signs: import and export are the triangles on each side of zero.
+            mixed = np.flatnonzero((p0 < 0) != (power[1:] < 0))
+            mixed = mixed[series.valid[mixed] & (power[mixed] != 0) & (power[mixed + 1] != 0)]
+            pos, _ = signed_areas(power[mixed], power[mixed + 1], dt[mixed], locf=False)
+            imp[mixed] = 2.0 * pos
+        imp_at = _prefix_at(imp, q)
+    scale = 1.0 if locf else 0.5
+    at_imp = imp_at * scale
+    at_exp = (imp_at - net_at) * scale
+    at_cov = ts[q] - ts[0] if series.all_valid else _prefix_at(np.where(series.valid, dt, 0.0), q)
+
+    # Add the part of the interval holding each edge, from its start to the edge (an exact sub-interval integral).
+    k = np.flatnonzero((i >= 0) & (i < n - 1))
     if k.size:
-        j = i[k]
-        k = k[series.valid[j]]
+        k = k[series.valid[i[k]]]
         j = i[k]
         t0, q0 = ts[j], power[j]
         part = edges[k] - t0
@@ -165,6 +178,7 @@ def integrate_series(series: PowerSeries, edges: F64) -> HourlyArrays:
         at_imp[k] += part_imp
         at_exp[k] += part_exp
         at_cov[k] += part
+    before = i < 0
     at_imp[before] = 0.0
     at_exp[before] = 0.0
     at_cov[before] = 0.0
@@ -174,14 +188,11 @@ def integrate_series(series: PowerSeries, edges: F64) -> HourlyArrays:
     export_j = np.diff(at_exp)
     covered = np.diff(at_cov)
     gap = np.diff(span - at_cov)
-    samples = np.diff(np.searchsorted(ts, edges, side="left")).astype(np.int64)
-    min_w, max_w = _extremes(series, edges)
-    net = import_j - export_j
-    mean = np.divide(net, covered, out=np.full(hours, np.nan), where=covered > 0)
+    mean = np.divide(import_j - export_j, covered, out=np.full(hours, np.nan), where=covered > 0)
     return HourlyArrays(
         edges=edges,
         import_wh=import_j / J_PER_WH,
-        export_wh=export_j / J_PER_WH,
+        export_wh=np.maximum(export_j, 0.0) / J_PER_WH,
         covered_s=covered,
         gap_s=np.maximum(gap, 0.0),
         samples=samples,
@@ -191,11 +202,18 @@ def integrate_series(series: PowerSeries, edges: F64) -> HourlyArrays:
     )
 
 
-def _cumulative(values: F64) -> F64:
-    out = np.empty(len(values) + 1)
-    out[0] = 0.0
-    np.cumsum(values, out=out[1:])
-    return out
+def _prefix_at(values: F64, q: I64) -> F64:
+    """sum(values[:q_k]) for each k, q non-decreasing in [0, len(values)], reading `values` once (reduceat over the
+    ranges between distinct q, then a cumulative sum over those few range sums)."""
+    out = np.zeros(len(q))
+    if len(values) == 0 or q[-1] == 0:
+        return out
+    distinct, inverse = np.unique(q, return_inverse=True)
+    starts = np.concatenate(([0], distinct[:-1]))
+    sums = np.zeros(len(distinct))
+    nonempty = distinct > starts  # only the first range can be empty (when distinct[0] == 0)
+    sums[nonempty] = np.add.reduceat(values[: distinct[-1]], starts[nonempty])
+    return np.asarray(np.cumsum(sums)[inverse], dtype=np.float64)
 
 
 def _extremes(series: PowerSeries, edges: F64) -> tuple[F64, F64]:

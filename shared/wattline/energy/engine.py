@@ -28,6 +28,7 @@ from wattline.models import Generation, HourlyEnergy, Reading
 METHODS = ("auto", "counter", "trapezoid", "locf")
 DEFAULT_MAX_GAP_S = 300.0
 DEFAULT_MAX_POWER_W = 25_000.0
+SHAPE_EPSILON_WH = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,12 +271,21 @@ def _latest_per_instant(ts: F64, received: F64, values: F64) -> tuple[F64, F64]:
     collapse; remaining ties are broken by the larger value so the result never depends on input order)."""
     keep = np.isfinite(values)
     t, r, v = ts[keep], received[keep], values[keep]
-    if len(t) == 0:
-        return t, v
-    order = np.lexsort((v, r, t))
-    t, v = t[order], v[order]
+    if len(t) < 2 or bool((np.diff(t) > 0).all()):
+        return t, v  # already sorted and unique: the loader's usual case
+    order = np.argsort(t, kind="stable")
+    t, r, v = t[order], r[order], v[order]
+    tie = t[1:] == t[:-1]
+    if tie.any():
+        # Order only the rows that share a timestamp (they are contiguous) by received time, then value.
+        involved = np.zeros(len(t), dtype=bool)
+        involved[1:] |= tie
+        involved[:-1] |= tie
+        rows = np.flatnonzero(involved)
+        by = np.lexsort((v[rows], r[rows], t[rows]))
+        v[rows] = v[rows][by]
     last = np.ones(len(t), dtype=bool)
-    last[:-1] = t[1:] != t[:-1]
+    last[:-1] = ~tie
     return t[last], v[last]
 
 
@@ -411,8 +421,10 @@ def _place(
     e = series.energy_wh
     to_gap = np.where(unc_j > 0, np.maximum(e - shape_j, 0.0), 0.0)
     rest = e - to_gap
-    by_shape = np.divide(rest, shape_j, out=np.zeros(m), where=shape_j > 0)
-    by_time = np.divide(rest, cov_j, out=np.zeros(m), where=(shape_j <= 0) & (cov_j > 0))
+    # A power integral below a pico-watt-hour is numerically nothing: place by time instead.
+    has_shape = shape_j > SHAPE_EPSILON_WH
+    by_shape = np.divide(rest, shape_j, out=np.zeros(m), where=has_shape)
+    by_time = np.divide(rest, cov_j, out=np.zeros(m), where=~has_shape & (cov_j > 0))
     # Nothing covered and nothing uncovered cannot happen (the interval has a positive length).
     by_gap = np.divide(to_gap, unc_j, out=np.zeros(m), where=unc_j > 0)
     placed = by_shape[jc] * shape + by_time[jc] * p_cov + by_gap[jc] * uncovered
