@@ -65,8 +65,8 @@ def parse_object(
     lines = [line for line in raw.split(b"\n") if line.strip()]
     if not lines:
         return [_quarantine(Reject(QuarantineReason.MALFORMED_ENVELOPE, "empty object"), None, None, raw, source_key)]
-    if len(lines) > 1 and not lines[0].rstrip().endswith(b"}"):
-        whole = _parse_line(raw, source_key, now, state)
+    if len(lines) > 1 and not lines[0].rstrip().endswith(b"}") and len(raw) <= limits.MAX_LINE_BYTES:
+        whole = _parse_line(raw, source_key, now, state)  # perhaps one pretty-printed envelope
         if whole.quarantined is None or whole.quarantined.reason != QuarantineReason.MALFORMED_ENVELOPE:
             return [whole]
     return [_parse_line(line, source_key, now, state) for line in lines]

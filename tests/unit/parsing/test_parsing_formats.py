@@ -345,3 +345,15 @@ def test_readings_survive_a_json_round_trip_through_to_json_line() -> None:
     again = Reading.model_validate_json(reading.to_json_line())
     # Then nothing changes
     assert again == reading
+
+
+def test_parse_object_of_a_large_batch_with_a_broken_first_line_still_parses_the_other_lines() -> None:
+    # Given a batch larger than one envelope line may be, whose first line is truncated
+    good = line("shellies/shellyem-1/emeter/0/power", "10")
+    data = b'{"topic":"shellies/shellyem-1/emeter/0/pow\n' + b"\n".join([good] * 5000)
+    # When it is parsed
+    outcomes = parse_object(data, now_ms=NOW_MS)
+    # Then only the broken line is quarantined
+    assert len(outcomes) == 5001
+    assert outcomes[0].quarantined is not None and outcomes[0].quarantined.reason.value == "malformed_envelope"
+    assert all(o.readings for o in outcomes[1:])
