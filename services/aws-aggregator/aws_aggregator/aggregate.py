@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict
 
+from aws_aggregator.events import AggregateRequest
 from aws_aggregator.settings import METRICS_NAMESPACE, SERVICE, get_settings, get_store
 from wattline.aggregation import aggregate_day
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
-
-
-class AggregateRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    device_id: str
-    date: date
 
 
 @metrics.log_metrics

@@ -8,9 +8,9 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.parser import event_parser
-from aws_lambda_powertools.utilities.parser.models import S3Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from aws_aggregator.events import S3Notification
 from aws_aggregator.settings import METRICS_NAMESPACE, SERVICE, get_store
 from wattline.aggregation import validate_object
 from wattline.errors import NotFoundError
@@ -23,13 +23,11 @@ tracer = Tracer(service=SERVICE)
 @metrics.log_metrics
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@event_parser(model=S3Model)
-def handler(event: S3Model, context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=S3Notification)
+def handler(event: S3Notification, context: LambdaContext) -> dict[str, Any]:
     """One S3 event notification (any number of records). Bad data never raises; storage failures do (retry)."""
     results = []
     for record in event.Records:
-        if record.s3.object is None:
-            continue
         key = unquote_plus(record.s3.object.key)  # S3 events carry keys URL-encoded
         try:
             result = validate_object(get_store(record.s3.bucket.name), key)

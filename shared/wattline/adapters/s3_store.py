@@ -17,6 +17,7 @@ from wattline.ports import ObjectInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import PaginatorConfigTypeDef
 
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
 _PRECONDITION = frozenset({"PreconditionFailed", "412"})
@@ -97,9 +98,11 @@ class S3ObjectStore:
         endpoint_url: str | None = None,
         region: str,
         max_attempts: int = 5,
+        page_size: int | None = None,
         client: S3Client | None = None,
     ) -> None:
         self.name = bucket
+        self._pagination: PaginatorConfigTypeDef = {"PageSize": page_size} if page_size else {}
         self._endpoint_url = endpoint_url
         self._region = region
         self._max_attempts = max_attempts
@@ -165,7 +168,7 @@ class S3ObjectStore:
 
         paginator = self.client.get_paginator("list_objects_v2")
         try:
-            for page in paginator.paginate(Bucket=self.name, Prefix=prefix):
+            for page in paginator.paginate(Bucket=self.name, Prefix=prefix, PaginationConfig=self._pagination):
                 for item in page.get("Contents", []):
                     yield ObjectInfo(key=item["Key"], size=int(item.get("Size", 0)), etag=_etag(item.get("ETag")))
         except (ClientError, BotoCoreError) as exc:
@@ -181,7 +184,9 @@ class S3ObjectStore:
         paginator = self.client.get_paginator("list_objects_v2")
         prefixes: builtins.list[str] = []
         try:
-            for page in paginator.paginate(Bucket=self.name, Prefix=prefix, Delimiter="/"):
+            for page in paginator.paginate(
+                Bucket=self.name, Prefix=prefix, Delimiter="/", PaginationConfig=self._pagination
+            ):
                 prefixes.extend(item["Prefix"] for item in page.get("CommonPrefixes", []) if "Prefix" in item)
         except (ClientError, BotoCoreError) as exc:
             raise translate_error(exc, f"list s3://{self.name}/{prefix}") from exc
