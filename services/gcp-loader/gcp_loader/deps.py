@@ -37,21 +37,9 @@ class Deps:
 
     @cached_property
     def warehouse(self) -> Warehouse:
-        settings = self.settings
-        if settings.warehouse == "duckdb":
-            from wattline.warehouse.duckdb import DuckDBWarehouse
+        from wattline.warehouse import open_warehouse
 
-            path = settings.duckdb_path or settings.home / "warehouse.duckdb"
-            return DuckDBWarehouse(path)
-        from wattline.warehouse.bigquery import BigQueryWarehouse
-
-        assert settings.gcp_project is not None
-        return BigQueryWarehouse(
-            project=settings.gcp_project,
-            dataset=settings.bq_dataset,
-            location=settings.bq_location,
-            endpoint=settings.bq_endpoint,
-        )
+        return open_warehouse(self.settings)
 
     @cached_property
     def publisher(self) -> Publisher:

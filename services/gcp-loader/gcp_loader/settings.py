@@ -8,25 +8,21 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from wattline.loader import LoaderOptions
-from wattline.settings import Settings
+from wattline.warehouse.settings import WarehouseSettings
 
 
-class LoaderSettings(Settings):
-    """Where the loader reads, writes and publishes. Cloud defaults need `WATTLINE_GCP_PROJECT`; nothing points
+class LoaderSettings(WarehouseSettings):
+    """The warehouse fields (WATTLINE_GCP_PROJECT, _BQ_DATASET, _BQ_ENDPOINT, _BUCKET, _FS_ROOT, _DUCKDB_PATH, ...)
+    are WarehouseSettings'; `bucket`, when set, also makes the loader ignore events from other buckets.
+
+    Where the loader reads, writes and publishes. Cloud defaults need `WATTLINE_GCP_PROJECT`; nothing points
     at a real resource silently. Locally: `WATTLINE_STORAGE=fs` + `WATTLINE_FS_ROOT`, `WATTLINE_WAREHOUSE=duckdb`
     + `WATTLINE_DUCKDB_PATH`, `WATTLINE_PUBLISHER=outbox` (+ `WATTLINE_OUTBOX_DIR`), or the emulators via
     `STORAGE_EMULATOR_HOST` / `WATTLINE_GCS_ENDPOINT`, `PUBSUB_EMULATOR_HOST`, `WATTLINE_BQ_ENDPOINT`."""
 
-    gcp_project: str | None = Field(None, description="GCP project id of the bucket, dataset and topic")
     storage: Literal["gcs", "fs"] = "gcs"
-    fs_root: Path | None = Field(None, description="storage=fs: bucket <name> is the directory <fs_root>/<name>")
     gcs_endpoint: str | None = Field(None, description="fake-gcs-server URL (anonymous credentials)")
-    bucket: str | None = Field(None, description="when set, events from any other bucket are ignored")
-    warehouse: Literal["bigquery", "duckdb"] = "bigquery"
-    bq_dataset: str = "wattline"
-    bq_location: str = "EU"
-    bq_endpoint: str | None = Field(None, description="bqemulator REST URL (anonymous credentials)")
-    duckdb_path: Path | None = None
+    warehouse: Literal["duckdb", "bigquery"] = Field("bigquery", description="the Cloud Function writes BigQuery")
     publisher: Literal["pubsub", "outbox"] = "pubsub"
     outbox_dir: Path | None = None
     energy_topic: str = "energy-updated"
