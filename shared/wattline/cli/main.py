@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from wattline import __version__
-from wattline.cli import analyze
+from wattline.cli import analyze, energy, gcp
 
 app = typer.Typer(
     name="wattline",
@@ -34,6 +34,8 @@ def _root(
 
 
 analyze.register(app)
+energy.register(app)
+gcp.register(app)
 
 
 def main() -> None:

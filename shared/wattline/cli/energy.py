@@ -1,0 +1,70 @@
+"""`wattline energy`: daily energy, by tariff zone and with cost, read from the configured warehouse."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command(no_args_is_help=True)(energy)
+
+
+def energy(
+    start: datetime = typer.Option(
+        ..., "--from", formats=["%Y-%m-%d"], help="First local date (YYYY-MM-DD), inclusive."
+    ),
+    end: datetime = typer.Option(..., "--to", formats=["%Y-%m-%d"], help="Last local date (YYYY-MM-DD), inclusive."),
+    device: str = typer.Option(None, "--device", help="Only this device id (default: every device)."),
+    tariff: str = typer.Option(
+        None,
+        "--tariff",
+        help="ua-1zone, ua-2zone, ua-3zone or a tariff TOML file (default: the site tariff, WATTLINE_TARIFF).",
+    ),
+    warehouse: str = typer.Option(
+        None, "--warehouse", help="duckdb or bigquery (default: WATTLINE_WAREHOUSE, else duckdb)."
+    ),
+    output: str = typer.Option("table", "--format", help="table, json or csv."),
+) -> None:
+    """Energy per device, channel and local date, read from the warehouse.
+
+    Prints the rows of the daily_energy view: the same objects (same keys,
+    same rounding) as `wattline analyze` prints for the same readings.
+
+    The warehouse comes from the WATTLINE_* settings: DuckDB
+    (WATTLINE_DUCKDB_PATH, default <home>/warehouse.duckdb) or BigQuery
+    (WATTLINE_GCP_PROJECT, WATTLINE_BQ_DATASET; run `wattline gcp init`
+    first). A --tariff other than the site's is written to the tariff
+    tables first, then prices the same days.
+    """
+    from wattline.cli.output import print_daily
+    from wattline.errors import PermanentError, TransientError
+    from wattline.tariffs import load_tariff
+    from wattline.warehouse import fetch_daily_energy, init_warehouse, load_tariffs, open_warehouse
+    from wattline.warehouse.settings import WarehouseSettings
+
+    if output not in ("table", "json", "csv"):
+        raise typer.BadParameter("use table, json or csv", param_hint="--format")
+    first, last = start.date(), end.date()
+    if last < first:
+        raise typer.BadParameter(f"--to {last} is before --from {first}", param_hint="--to")
+    try:
+        overrides: dict[str, Any] = {"warehouse": warehouse} if warehouse else {}
+        settings = WarehouseSettings(**overrides)
+        site_tariff = load_tariff(settings.tariff)
+        chosen = load_tariff(tariff) if tariff else site_tariff
+        store = open_warehouse(settings)
+        if settings.warehouse == "duckdb":
+            init_warehouse(store, settings)  # embedded: views follow the current settings, cheap to refresh
+        if chosen.name != site_tariff.name:
+            load_tariffs(store, [chosen])
+        days = fetch_daily_energy(store, first, last, tariff=chosen, site_tariff=site_tariff.name, device_id=device)
+    except TransientError as exc:
+        typer.echo(f"error: {exc} (the warehouse is unavailable for now: try again)", err=True)
+        raise typer.Exit(1) from exc
+    except (PermanentError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    print_daily(days, output)

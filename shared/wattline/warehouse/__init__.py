@@ -1,0 +1,148 @@
+"""The analytical warehouse: BigQuery in the cloud, DuckDB embedded, one set of SQL files for both.
+
+Public API (stable; other stages code against it):
+- wattline.warehouse.duckdb.DuckDBWarehouse(path, *, dataset, timezone, tariff, fs_root, bucket)
+- wattline.warehouse.bigquery.BigQueryWarehouse(project=, dataset=, location=, endpoint=, timezone=, tariff=,
+  bucket=) — both implement wattline.ports.Warehouse (ensure_schema, query, merge_rows) plus
+  `replace_rows(table, rows, where)`.
+- open_warehouse(settings) -> the adapter WarehouseSettings select (SDKs are imported only then).
+- load_tariffs(warehouse, tariffs): the tariff tables hold exactly these tariffs' definitions afterwards.
+- init_warehouse(warehouse, settings): ensure_schema + load the preset tariffs and the site tariff.
+- fetch_daily_energy(warehouse, start, end, *, tariff, device_id=None) -> list[DailyEnergy], the rows of
+  the `daily_energy` view (or of `daily_energy_all_tariffs` for another tariff), as `wattline analyze` gives them.
+
+SQL lives in `wattline/sql/` (see wattline.warehouse.schema for layout, directives and `{{placeholders}}`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from wattline.errors import PermanentError
+from wattline.models import DailyEnergy
+from wattline.ports import Warehouse
+
+if TYPE_CHECKING:
+    from wattline.tariffs import Tariff
+    from wattline.warehouse.settings import WarehouseSettings
+
+ENERGY_TABLE = "energy_hourly"
+ENERGY_KEY = ("device_id", "channel", "hour_start")
+DAILY_FIELDS = tuple(DailyEnergy.model_fields)
+
+
+@runtime_checkable
+class AdminWarehouse(Warehouse, Protocol):
+    """A Warehouse that can also replace a slice of a table (used for the tariff tables)."""
+
+    def replace_rows(self, table: str, rows: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> int:
+        """Delete the rows matching `where` (column = value, ANDed) and insert `rows`, atomically."""
+        ...
+
+
+def open_warehouse(settings: WarehouseSettings) -> AdminWarehouse:
+    """The warehouse the settings select. BigQuery needs WATTLINE_GCP_PROJECT; nothing is contacted yet."""
+    if settings.warehouse == "bigquery":
+        if not settings.gcp_project:
+            raise PermanentError("WATTLINE_WAREHOUSE=bigquery needs WATTLINE_GCP_PROJECT (the dataset's project)")
+        from wattline.warehouse.bigquery import BigQueryWarehouse
+
+        return BigQueryWarehouse(
+            project=settings.gcp_project,
+            dataset=settings.bq_dataset,
+            location=settings.bq_location,
+            endpoint=settings.bq_endpoint,
+            timezone=settings.timezone,
+            tariff=_tariff_name(settings.tariff),
+            bucket=settings.bucket,
+        )
+    from wattline.warehouse.duckdb import DuckDBWarehouse
+
+    return DuckDBWarehouse(
+        settings.duckdb_file,
+        dataset=settings.bq_dataset,
+        timezone=settings.timezone,
+        tariff=_tariff_name(settings.tariff),
+        fs_root=settings.fs_root,
+        bucket=settings.bucket,
+        extra_tariffs=[_load(settings.tariff)],
+    )
+
+
+def _load(spec: str) -> Tariff:
+    from wattline.tariffs import load_tariff
+
+    return load_tariff(spec)
+
+
+def _tariff_name(spec: str) -> str:
+    return _load(spec).name
+
+
+def load_tariffs(warehouse: AdminWarehouse, tariffs: Iterable[Tariff]) -> int:
+    """Write each tariff's zone hours and prices, replacing what the tables held for that tariff name."""
+    from wattline.tariffs import tariff_rows
+
+    written = 0
+    for tariff in tariffs:
+        zone_hours, prices = tariff_rows(tariff)
+        written += warehouse.replace_rows("tariff_zone_hours", zone_hours, {"tariff": tariff.name})
+        written += warehouse.replace_rows("tariff_prices", prices, {"tariff": tariff.name})
+    return written
+
+
+def init_warehouse(warehouse: AdminWarehouse, settings: WarehouseSettings) -> list[str]:
+    """Create every object and load the preset tariffs plus the site tariff. Idempotent; returns tariff names."""
+    from wattline.tariffs import PRESETS
+
+    warehouse.ensure_schema()
+    tariffs = {t.name: t for t in [*PRESETS.values(), _load(settings.tariff)]}
+    load_tariffs(warehouse, tariffs.values())
+    return list(tariffs)
+
+
+def fetch_daily_energy(
+    warehouse: Warehouse,
+    start: date,
+    end: date,
+    *,
+    tariff: Tariff,
+    site_tariff: str | None = None,
+    device_id: str | None = None,
+) -> list[DailyEnergy]:
+    """Daily rows for local dates start..end (inclusive), sorted by device, channel, date.
+
+    Reads the `daily_energy` view when `tariff` is the site tariff the views were created with, else
+    `daily_energy_all_tariffs` filtered on the tariff's name (its rows must be loaded: see load_tariffs).
+    Zones come back in the tariff's zone order, exactly as wattline.daily.daily_energy lists them.
+    """
+    from wattline.warehouse.schema import query_text
+
+    view = "daily_energy" if site_tariff is None or tariff.name == site_tariff else "daily_energy_all_tariffs"
+    params: dict[str, Any] = {"start_date": start, "end_date": end, "device_id": device_id}
+    if view == "daily_energy_all_tariffs":
+        params["tariff"] = tariff.name
+    rows = warehouse.query(query_text(view), params)
+    return [daily_from_row(row, tariff) for row in rows]
+
+
+def daily_from_row(row: Mapping[str, Any], tariff: Tariff) -> DailyEnergy:
+    """A daily_energy row (zones as an array of {zone, kwh} or a mapping) as the DailyEnergy model."""
+    zones_value = row["zones"]
+    pairs: dict[str, float] = (
+        {str(k): float(v) for k, v in zones_value.items()}
+        if isinstance(zones_value, Mapping)
+        else {str(item["zone"]): float(item["kwh"]) for item in zones_value or []}
+    )
+    ordered = {name: pairs.get(name, 0.0) for name in tariff.zone_names}
+    ordered.update({k: v for k, v in pairs.items() if k not in ordered})
+    if row["cost"] is None:
+        raise PermanentError(
+            f"tariff {tariff.name!r} has no price for {row['date']} in the warehouse: "
+            "re-run `wattline gcp init` (or load_tariffs) after updating the tariff"
+        )
+    day = row["date"]
+    values = {name: row[name] for name in DAILY_FIELDS if name not in ("zones", "date")}
+    return DailyEnergy(**values, zones=ordered, date=day.isoformat() if isinstance(day, date) else str(day))
