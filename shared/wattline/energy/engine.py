@@ -270,7 +270,10 @@ def _latest_per_instant(ts: F64, received: F64, values: F64) -> tuple[F64, F64]:
     """Rows carrying a value, sorted by time, one per timestamp: the latest received wins (exact duplicates
     collapse; remaining ties are broken by the larger value so the result never depends on input order)."""
     keep = np.isfinite(values)
-    t, r, v = ts[keep], received[keep], values[keep]
+    if keep.all():
+        t, r, v = ts, received, values
+    else:
+        t, r, v = ts[keep], received[keep], values[keep]
     if len(t) < 2 or bool((np.diff(t) > 0).all()):
         return t, v  # already sorted and unique: the loader's usual case
     order = np.argsort(t, kind="stable")
