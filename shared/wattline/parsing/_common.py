@@ -61,7 +61,7 @@ _BOUNDS: Final[Mapping[str, tuple[float, float]]] = {
     COUNTER: (0.0, limits.MAX_COUNTER_WH),
 }
 
-_NUMBER_RE: Final = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_NUMBER_RE: Final = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _NON_FINITE_RE: Final = re.compile(r"[-+]?(?:nan|inf|infinity)", re.IGNORECASE)
 
 

@@ -18,7 +18,7 @@ from wattline.parsing._common import (
 )
 from wattline.parsing.state import Gen2State
 
-METER_COMPONENT_RE: Final = re.compile(r"(em1data|em1|emdata|em):(\d{1,3})")
+METER_COMPONENT_RE: Final = re.compile(r"(em1data|em1|emdata|em):([0-9]{1,3})")
 
 # Monophase `em1:<n>` → channel n.
 EM1_FIELDS: Final = {

@@ -84,6 +84,7 @@ ENVELOPE_CASES: list[tuple[str, Envelope, QuarantineReason]] = [
         R.UNSUPPORTED_MESSAGE,
     ),
     ("the status of sys", env(f"{GEN2}/status/sys", '{"uptime": 12}'), R.UNSUPPORTED_MESSAGE),
+    ("a meter index in non-ASCII digits", env(f"{GEN2}/status/em1:\u0661", '{"act_power": 1}'), R.UNSUPPORTED_MESSAGE),
     ("a Gen1 Watt-minute energy counter", env("shellies/shellyem-1/emeter/0/energy", "1234"), R.UNSUPPORTED_MESSAGE),
     (
         "a Gen1 returned Watt-minute counter",
@@ -101,6 +102,11 @@ ENVELOPE_CASES: list[tuple[str, Envelope, QuarantineReason]] = [
     ("an empty Gen1 power", env("shellies/shellyem-1/emeter/0/power", ""), R.NON_NUMERIC_VALUE),
     ("a Gen1 power with an underscore", env("shellies/shellyem-1/emeter/0/power", "1_000"), R.NON_NUMERIC_VALUE),
     ("a Gen1 power in hex", env("shellies/shellyem-1/emeter/0/power", "0x10"), R.NON_NUMERIC_VALUE),
+    (
+        "a Gen1 power in non-ASCII digits",
+        env("shellies/shellyem-1/emeter/0/power", "\u0661\u0662"),
+        R.NON_NUMERIC_VALUE,
+    ),
     # non-finite
     ("a Gen1 power of nan", env("shellies/shellyem-1/emeter/0/power", "nan"), R.NON_FINITE_VALUE),
     ("a Gen1 voltage of -Infinity", env("shellies/shellyem-1/emeter/0/voltage", "-Infinity"), R.NON_FINITE_VALUE),
