@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from wattline import __version__
-from wattline.cli import analyze, energy, gcp
+from wattline.cli import analyze, demo, energy, gcp, import_, report, retry, run, status
 
 app = typer.Typer(
     name="wattline",
@@ -36,6 +36,12 @@ def _root(
 analyze.register(app)
 energy.register(app)
 gcp.register(app)
+demo.register(app)
+import_.register(app)
+run.register(app)
+status.register(app)
+retry.register(app)
+report.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,47 @@
+"""`wattline report`: one self-contained HTML dashboard from the local warehouse."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+from wattline.local.cli_support import HOME_OPTION
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(report)
+
+
+def report(
+    start: datetime = typer.Option(None, "--from", formats=["%Y-%m-%d"], help="First local date (default: first)."),
+    end: datetime = typer.Option(None, "--to", formats=["%Y-%m-%d"], help="Last local date (default: last)."),
+    out: Path = typer.Option(None, "--out", help="Output HTML file (default <home>/report.html)."),
+    home: Path = HOME_OPTION,
+) -> None:
+    """Write one self-contained HTML dashboard.
+
+    Daily energy stacked by tariff zone, cost per day and month, the hourly
+    profile heat map (hour x weekday), the power timeline with gaps and outages
+    shaded, a data-quality table and recent alerts. Plotly with plotly.js
+    inlined: the file opens without network."""
+    from wattline.errors import PermanentError
+    from wattline.local.cli_support import resolve
+    from wattline.local.runtime import Runtime, require_home
+    from wattline.local.summary import write_report
+
+    root = resolve(home)
+    try:
+        require_home(root)
+    except PermanentError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    runtime = Runtime(root)
+    try:
+        path = write_report(
+            runtime, out or root / "report.html", start=start.date() if start else None, end=end.date() if end else None
+        )
+    finally:
+        runtime.close()
+    typer.echo(f"dashboard: {path}")

@@ -1,0 +1,73 @@
+"""`wattline run`: process everything pending in the local home (a no-op when nothing is)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+from wattline.local.cli_support import HOME_OPTION
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="run")(run)
+
+
+def run(
+    home: Path = HOME_OPTION,
+    now: str = typer.Option(
+        None,
+        "--now",
+        help="Schedule time (ISO 8601 with offset); default the wall clock. Days close at UTC "
+        "midnight + 2 h, so backfilled recent days may need a later --now.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Process everything pending (a no-op when nothing is).
+
+    Runs the daily schedule and every pending event: validate new raw objects,
+    aggregate closed device-days, transfer daily files, load them, detect and
+    deliver alerts. Failed events are retried, then dead-lettered (see
+    `wattline status`, `wattline retry`)."""
+    from wattline.errors import PermanentError
+    from wattline.local.cli_support import progress_bars, resolve
+    from wattline.local.ledger import home_ledger
+    from wattline.local.runtime import Runtime, require_home
+    from wattline.local.summary import print_ledger
+
+    root = resolve(home)
+    try:
+        require_home(root)
+    except PermanentError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    when = datetime.fromisoformat(now) if now else None
+    if when is not None and when.tzinfo is None:
+        raise typer.BadParameter("give a UTC offset, e.g. 2026-11-28T03:00:00+00:00", param_hint="--now")
+    runtime = Runtime(root, clock=(lambda: when) if when else None)
+    before = home_ledger(root, runtime.clock())
+    due = runtime.pending_raw_days()
+    if not runtime.queue.pending() and not due:
+        typer.echo(
+            "nothing pending"
+            + (f" ({len(before.pending_days)} device-days wait for their day to close)" if before.pending_days else "")
+        )
+        return
+    runtime.schedule()
+    try:
+        with progress_bars(not quiet) as update:
+            done = 0
+
+            def tick(_event: object) -> None:
+                nonlocal done
+                done += 1
+                update("run", done, done + len(runtime.queue.pending()))
+
+            report = runtime.run(on_event=tick)
+        typer.echo(f"handled {report.handled}, retried {report.retried}, dead-lettered {report.dead}")
+        print_ledger(home_ledger(root, runtime.clock()))
+    finally:
+        runtime.close()
+    if report.dead:
+        raise typer.Exit(1)

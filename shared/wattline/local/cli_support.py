@@ -1,0 +1,47 @@
+"""Helpers the local-stack commands share: the --home option, progress bars, summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+HOME_HELP = "State directory (buckets, queue, warehouse, outbox). Default: WATTLINE_HOME, else ./.wattline."
+
+
+HOME_OPTION: Any = typer.Option(None, "--home", help=HOME_HELP, file_okay=False, dir_okay=True)
+
+
+def resolve(home: Path | None) -> Path:
+    from wattline.local.runtime import resolve_home
+
+    return resolve_home(home).resolve()
+
+
+@contextmanager
+def progress_bars(enabled: bool = True) -> Iterator[Any]:
+    """A Rich progress display with one bar per stage; yields `update(stage, done, total)`."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not enabled:
+        yield lambda stage, done, total: None
+        return
+    labels = {
+        "publish": "meters → MQTT → bridge → raw/",
+        "pipeline": "validate → aggregate → load → alerts",
+        "run": "pending events",
+    }
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False
+    ) as progress:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(labels.get(stage, stage), total=max(total, 1))
+            progress.update(tasks[stage], completed=done, total=max(total, done, 1))
+
+        yield update

@@ -1,0 +1,225 @@
+"""`wattline demo` as a library: simulated meters → MQTT broker → bridge → raw/ → the whole flow → summary.
+
+The meters run on simulated time, much faster than the wall clock, and a broker stamps no time of its own, so the
+bridge takes each message's receive time from the simulator's record of when the broker would have received it
+(`ReceiveTimes`, looked up by topic and payload), exactly what the IoT rule's `timestamp()` gives in the cloud.
+Everything else is the real path: paho publishes to the broker, the bridge subscribes and writes raw objects.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from wattline.bridge import BridgeMode, MqttBridge
+from wattline.local.runtime import Home, Runtime, simulated_now
+from wattline.simulator import Scenario, SimMessage, simulate
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+DEMO_FILES = (
+    "s3",
+    "gcs",
+    "queue",
+    "outbox",
+    "warehouse.duckdb",
+    "warehouse.duckdb.wal",
+    "capture.jsonl",
+    "report.html",
+    "demo.json",
+)
+
+
+class ReceiveTimes:
+    """The receive time the simulator intended for each message, by (topic, payload), in publish order."""
+
+    def __init__(self, messages: list[SimMessage]) -> None:
+        self._times: dict[tuple[str, bytes], deque[int]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        for message in messages:
+            self._times[(message.topic, message.payload)].append(message.received_ms)
+
+    def pop(self, topic: str, payload: bytes) -> int | None:
+        with self._lock:
+            queue = self._times.get((topic, payload))
+            return queue.popleft() if queue else None
+
+
+class SimulatedClockBridge(MqttBridge):
+    """The bridge with the receive time taken from the simulation instead of the wall clock."""
+
+    def __init__(self, *args: Any, receive_times: ReceiveTimes, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.receive_times = receive_times
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        payload = bytes(message.payload)
+        received = self.receive_times.pop(message.topic, payload)
+        try:
+            self.handle(message.topic, payload, received_ms=received)
+        except Exception:  # never kill paho's network loop
+            with self._lock:
+                self.stats.failures += 1
+
+
+@dataclass
+class DemoResult:
+    scenario: Scenario
+    published: int
+    bridged: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def reset_home(home: Path) -> None:
+    """Remove what a previous demo left in the home (only the demo's own files; wattline.toml stays)."""
+    for name in DEMO_FILES:
+        path = home / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def write_capture(scenario: Scenario, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for line in scenario.capture_lines():
+            handle.write(line + "\n")
+
+
+def start_broker(kind: str) -> Any:
+    from wattline.local.broker import EmbeddedBroker, MosquittoBroker
+
+    return (MosquittoBroker() if kind == "mosquitto" else EmbeddedBroker()).start()
+
+
+def publish_through_broker(
+    messages: list[SimMessage],
+    runtime: Runtime,
+    *,
+    broker: str = "amqtt",
+    qos: int = 0,
+    progress: Progress | None = None,
+    idle_timeout_s: float = 30.0,
+) -> tuple[int, int]:
+    """Start a broker and the bridge, publish every message, wait until the bridge stored them. (published, bridged)"""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    server = start_broker(broker)
+    try:
+        bridge = SimulatedClockBridge(
+            runtime.s3,
+            host=server.host,
+            port=server.port,
+            mode=BridgeMode.BATCHED,
+            batch_seconds=3600.0,
+            batch_bytes=2 * 1024 * 1024,
+            receive_times=ReceiveTimes(messages),
+        ).start()
+        publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="wattline-sim-meters")
+        publisher.max_inflight_messages_set(500)
+        publisher.max_queued_messages_set(0)
+        publisher.connect(server.host, server.port, keepalive=60)
+        publisher.loop_start()
+        try:
+            total = len(messages)
+            for number, message in enumerate(messages, start=1):
+                publisher.publish(message.topic, message.payload, qos=qos)
+                if progress is not None and number % 500 == 0:
+                    progress("publish", bridge.stats.messages, total)
+            last, last_change = -1, time.monotonic()
+            while bridge.stats.messages < total:
+                if bridge.stats.messages != last:
+                    last, last_change = bridge.stats.messages, time.monotonic()
+                elif time.monotonic() - last_change > idle_timeout_s:
+                    break
+                if progress is not None:
+                    progress("publish", bridge.stats.messages, total)
+                time.sleep(0.05)
+            if progress is not None:
+                progress("publish", bridge.stats.messages, total)
+        finally:
+            publisher.loop_stop()
+            publisher.disconnect()
+            bridge.stop()
+        return len(messages), bridge.stats.messages
+    finally:
+        server.stop()
+
+
+def run_demo(
+    home: Path,
+    *,
+    devices: int = 2,
+    days: int = 1,
+    seed: int = 7,
+    broker: str = "amqtt",
+    today: date | None = None,
+    progress: Progress | None = None,
+) -> tuple[DemoResult, Runtime]:
+    """The whole demo: simulate, publish, bridge, run every stage; returns the result and the (open) runtime."""
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    home.mkdir(parents=True, exist_ok=True)
+    reset_home(home)
+    scenario = simulate(devices=devices, days=days, seed=seed, today=today)
+    paths = Home(home)
+    write_capture(scenario, paths.capture)
+    timings["simulate"] = time.monotonic() - started
+
+    runtime = Runtime(home, clock=lambda: scenario.end)
+    mark = time.monotonic()
+    published, bridged = publish_through_broker(scenario.messages, runtime, broker=broker, progress=progress)
+    timings["publish"] = time.monotonic() - mark
+    if bridged != published:
+        raise RuntimeError(f"the bridge stored {bridged} of {published} messages: the broker dropped some")
+
+    mark = time.monotonic()
+    runtime.schedule(simulated_now(scenario.end))
+    pending = len(runtime.queue.pending())
+    done = 0
+
+    def tick(_event: object) -> None:
+        nonlocal done, pending
+        done += 1
+        if progress is not None and done % 5 == 0:
+            pending = max(pending, done + len(runtime.queue.pending()))
+            progress("pipeline", done, pending)
+
+    runtime.run(on_event=tick)
+    if progress is not None:
+        progress("pipeline", done, done)
+    timings["pipeline"] = time.monotonic() - mark
+    paths.demo_state.write_text(
+        json.dumps(
+            {
+                "devices": [spec.device_id for spec in scenario.devices],
+                "start": scenario.start.isoformat(),
+                "end": scenario.end.isoformat(),
+                "days": scenario.dates(),
+                "seed": seed,
+                "published": published,
+                "faults": [
+                    {
+                        "device_id": f.device_id,
+                        "kind": f.kind.value,
+                        "start": f.start.isoformat(),
+                        "end": f.end.isoformat(),
+                    }
+                    for f in scenario.faults
+                ],
+                "finished_at": datetime.now(UTC).isoformat(),
+            },
+            indent=2,
+        )
+    )
+    return DemoResult(scenario, published, bridged, timings), runtime

@@ -1,0 +1,167 @@
+"""The ledger of one local home: where every MQTT message went, and what work is pending or dead-lettered.
+
+Counts are in MQTT messages (envelopes), from the aggregator's manifests and state: for every aggregated
+device-day `received = kept + quarantined + duplicates`; messages under the `_invalid` device partition (a topic
+naming no safe device id) are quarantined as a whole. Raw objects of days not aggregated yet are pending.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from wattline import keys
+from wattline.models import DailyManifest
+from wattline.ports import ObjectStore
+
+
+@dataclass
+class DeadLetter:
+    id: str
+    kind: str
+    attempts: int
+    error: str
+
+
+@dataclass
+class Ledger:
+    received: int = 0
+    kept: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    readings: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    days_aggregated: int = 0
+    days_loaded: int = 0
+    pending_events: dict[str, int] = field(default_factory=dict)
+    pending_days: list[str] = field(default_factory=list)
+    raw_objects: int = 0
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        return self.received == self.kept + self.quarantined + self.duplicates
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.pending_events) or bool(self.pending_days)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["balanced"] = self.balanced
+        return data
+
+
+def _count_lines(data: bytes) -> int:
+    return sum(1 for line in data.splitlines() if line.strip())
+
+
+def compute_ledger(
+    s3: ObjectStore,
+    gcs: ObjectStore,
+    *,
+    pending_events: dict[str, int],
+    pending_storage: set[str],
+    dead_letters: list[DeadLetter],
+    now: datetime,
+) -> Ledger:
+    """The ledger from the buckets (see the module docstring); `now` decides which days the schedule would plan."""
+    from wattline.aggregation import INVALID_DEVICE_SEGMENT, STATE_PREFIX, plan_days
+
+    ledger = Ledger(pending_events=dict(pending_events), dead_letters=dead_letters)
+    reasons: Counter[str] = Counter()
+    for key in _keys(s3, keys.DAILY_PREFIX):
+        if not key.endswith(keys.MANIFEST_FILE):
+            continue
+        manifest = DailyManifest.model_validate_json(s3.get(key))
+        ledger.received += manifest.envelopes
+        ledger.duplicates += manifest.duplicates
+        ledger.quarantined += manifest.quarantined
+        ledger.readings += manifest.readings
+        ledger.days_aggregated += 1
+    for key in _keys(s3, STATE_PREFIX):
+        state = json.loads(gzip.decompress(s3.get(key)))
+        reasons.update({str(reason): int(count) for reason, count in state.get("reasons", {}).items()})
+    for key in _keys(s3, keys.RAW_PREFIX):
+        ledger.raw_objects += 1
+        parsed = keys.parse_raw_key(key)
+        if parsed is not None and parsed[1] == INVALID_DEVICE_SEGMENT:
+            lines = _count_lines(s3.get(key))
+            ledger.received += lines
+            ledger.quarantined += lines
+            reasons["bad_device_id"] += lines
+    ledger.kept = ledger.received - ledger.quarantined - ledger.duplicates
+    ledger.quarantine_reasons = dict(sorted(reasons.items()))
+    for key in _keys(gcs, keys.DAILY_PREFIX):
+        parsed = keys.parse_daily_key(key)
+        if parsed is not None and parsed[2] == keys.READINGS_FILE and key not in pending_storage:
+            ledger.days_loaded += 1
+    lookback = max(7, len(_prefixes(s3, keys.RAW_PREFIX)) + 2)
+    planned = plan_days(s3, now, lookback_days=lookback)
+    open_days = _unaggregated(s3)
+    ledger.pending_days = sorted({f"{item.date.isoformat()}/{item.device_id}" for item in planned} | open_days)
+    return ledger
+
+
+def _keys(store: ObjectStore, prefix: str) -> list[str]:
+    lister = getattr(store, "list_keys", None)
+    if lister is not None:
+        return list(lister(prefix))
+    return [info.key for info in store.list(prefix)]
+
+
+def _prefixes(store: ObjectStore, prefix: str) -> list[str]:
+    lister = getattr(store, "list_prefixes", None)
+    return list(lister(prefix)) if lister is not None else []
+
+
+def _unaggregated(s3: ObjectStore) -> set[str]:
+    """Raw device-days with no manifest yet (closed or not)."""
+    from wattline.aggregation import INVALID_DEVICE_SEGMENT
+
+    found: set[str] = set()
+    for day_prefix in _prefixes(s3, keys.RAW_PREFIX):
+        for device_prefix in _prefixes(s3, day_prefix):
+            day_text = day_prefix.removeprefix(keys.RAW_PREFIX).removeprefix("dt=").rstrip("/")
+            device = device_prefix.removeprefix(day_prefix).removeprefix("device=").rstrip("/")
+            if device == INVALID_DEVICE_SEGMENT:
+                continue
+            try:
+                day = date.fromisoformat(day_text)
+            except ValueError:
+                continue
+            if s3.head(keys.daily_manifest_key(day, device)) is None:
+                found.add(f"{day.isoformat()}/{device}")
+    return found
+
+
+def home_ledger(home: Path, now: datetime) -> Ledger:
+    """The ledger of a home directory, read-only (nothing is started or written)."""
+    from wattline.local.runtime import GCS_BUCKET, RAW_BUCKET, EventKind, EventQueue, Home, store_for
+
+    queue = EventQueue(Home(home))
+    pending = queue.pending()
+    counts = Counter(event.kind.value for event in pending)
+    storage = {str(event.body.get("data", {}).get("name")) for event in pending if event.kind is EventKind.STORAGE}
+    dead = [
+        DeadLetter(
+            event.id, event.kind.value, event.attempts, (event.errors[-1] if event.errors else "").split("\n")[0]
+        )
+        for event in queue.dead()
+    ]
+    storage |= {
+        str(event.body.get("data", {}).get("name")) for event in queue.dead() if event.kind is EventKind.STORAGE
+    }
+    return compute_ledger(
+        store_for(home, RAW_BUCKET),
+        store_for(home, GCS_BUCKET),
+        pending_events=dict(counts),
+        pending_storage=storage,
+        dead_letters=dead,
+        now=now,
+    )
