@@ -65,7 +65,8 @@ def analyze(
             }.items()
             if value is not None
         }
-        settings = Settings(**overrides)
+        # Command-line values override the environment's; both are validated by the one settings model.
+        settings = Settings.model_validate({**Settings().model_dump(), **overrides})
         chosen_tariff = load_tariff(settings.tariff)
     except (PermanentError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from itertools import groupby
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -30,44 +31,44 @@ def print_daily(days: Sequence[DailyEnergy], output: str) -> None:
             row["zones"] = json.dumps(row["zones"], separators=(",", ":"))
             writer.writerow([row[key] for key in DAILY_KEYS])
     else:
-        Console().print(_table(days))
+        console = Console()
+        for table in _tables(days):
+            console.print(table)
+        if not days:
+            console.print("no energy: no usable power or counter readings")
 
 
-def _table(days: Sequence[DailyEnergy]) -> Table:
-    table = Table(title="Energy per local day", show_lines=False)
-    for column in (
-        "device",
-        "ch",
-        "date",
-        "kWh",
-        "zones (kWh)",
-        "cost",
-        "est. kWh",
-        "export kWh",
-        "coverage",
-        "gaps",
-        "resets",
-        "method",
-    ):
-        table.add_column(column, justify="left" if column in ("device", "date", "zones (kWh)", "method") else "right")
-    for day in days:
-        table.add_row(
-            day.device_id,
-            str(day.channel),
-            day.date,
-            f"{day.energy_kwh:.3f}",
-            ", ".join(f"{zone} {kwh:.3f}" for zone, kwh in day.zones.items()),
-            f"{day.cost:.2f} {day.currency}",
-            f"{day.estimated_kwh:.3f}",
-            f"{day.export_kwh:.3f}",
-            f"{day.coverage:.1%}",
-            _duration(day.gap_seconds),
-            str(day.counter_resets),
-            day.method,
-        )
-    if not days:
-        table.caption = "no energy: no usable power or counter readings"
-    return table
+def _tables(days: Sequence[DailyEnergy]) -> list[Table]:
+    """One table per device channel; zones get a column each; estimated, export, gaps and resets are shown only
+    when some day has them."""
+    zone_names = list(dict.fromkeys(zone for day in days for zone in day.zones))
+    optional: dict[str, tuple[Callable[[DailyEnergy], float], Callable[[DailyEnergy], str]]] = {
+        "est.": (lambda d: d.estimated_kwh, lambda d: f"{d.estimated_kwh:.3f}"),
+        "export": (lambda d: d.export_kwh, lambda d: f"{d.export_kwh:.3f}"),
+        "gaps": (lambda d: d.gap_seconds, lambda d: _duration(d.gap_seconds)),
+        "resets": (lambda d: d.counter_resets, lambda d: str(d.counter_resets)),
+    }
+    shown = {name: fmt for name, (value, fmt) in optional.items() if any(value(day) for day in days)}
+    tables = []
+    for (device_id, channel), group in groupby(days, key=lambda day: (day.device_id, day.channel)):
+        rows = list(group)
+        table = Table(title=f"{device_id} channel {channel}: kWh per local day, cost in {rows[0].currency}")
+        table.add_column("date", no_wrap=True)
+        for column in ("total", *zone_names, "cost", *shown, "cover"):
+            table.add_column(column, justify="right", no_wrap=True)
+        table.add_column("method", no_wrap=True)
+        for day in rows:
+            table.add_row(
+                day.date,
+                f"{day.energy_kwh:.3f}",
+                *(f"{day.zones.get(zone, 0.0):.3f}" for zone in zone_names),
+                f"{day.cost:.2f}",
+                *(fmt(day) for fmt in shown.values()),
+                f"{day.coverage:.1%}",
+                day.method,
+            )
+        tables.append(table)
+    return tables
 
 
 def _duration(seconds: float) -> str:

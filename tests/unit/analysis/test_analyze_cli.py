@@ -80,7 +80,7 @@ def test_invalid_lines_are_counted_on_stderr_and_never_fatal(tmp_path: Path) -> 
     assert "1 unusable lines" in err
     assert "non_numeric_value" in err
     (day,) = json.loads(out)
-    assert day["energy_kwh"] == pytest.approx(100 * 60 / 3600 / 1000)
+    assert day["energy_kwh"] == pytest.approx(100 * 60 / 3600 / 1000, abs=1e-6)
 
 
 def test_constant_power_for_one_local_hour_gives_its_exact_energy_and_cost(tmp_path: Path) -> None:
@@ -118,7 +118,7 @@ def test_reading_lines_are_accepted_like_the_daily_files(tmp_path: Path) -> None
     )
     _, out, _ = run("analyze", str(readings), "--format", "json")
     (day,) = json.loads(out)
-    assert day["measured_kwh"] == pytest.approx(500 / 60 / 1000)
+    assert day["measured_kwh"] == pytest.approx(500 / 60 / 1000, abs=1e-6)
 
 
 def test_csv_output_has_a_header_row_with_the_same_keys() -> None:
