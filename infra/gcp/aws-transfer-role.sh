@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Deploy the AWS IAM role for the transfer (CloudFormation). Needs AWS credentials for the bucket's account and
+# the GCP project (for the STS service agent's subject id). Prints the role ARN to pass as AWS_ROLE_ARN.
+#   AWS_BUCKET=my-wattline-bucket PROJECT=my-gcp-project infra/gcp/aws-transfer-role.sh
+source "$(dirname "$0")/env.sh"
+: "${AWS_BUCKET:?set AWS_BUCKET (the S3 bucket holding daily/)}"
+SUBJECT_ID="${GOOGLE_SUBJECT_ID:-$("$(dirname "$0")/transfer-job.sh" --print-subject-id)}"
+STACK="${AWS_STACK:-wattline-gcs-transfer-role}"
+aws cloudformation deploy --stack-name "$STACK" --template-file "$(dirname "$0")/aws-transfer-role.yaml" \
+  --capabilities CAPABILITY_NAMED_IAM \
+  --parameter-overrides "GoogleSubjectId=$SUBJECT_ID" "SourceBucketName=$AWS_BUCKET" "KmsKeyArn=${AWS_KMS_KEY_ARN:-}"
+aws cloudformation describe-stacks --stack-name "$STACK" \
+  --query "Stacks[0].Outputs[?OutputKey=='RoleArn'].OutputValue" --output text
