@@ -1,0 +1,197 @@
+"""The BigQuery adapter and `wattline gcp init` against bqemulator: DDL, MERGE idempotency, the same views as DuckDB.
+
+bqemulator accepts the external table but returns no rows from it, so its rows are not tested here (the DuckDB
+analogue over local files is, in tests/unit/warehouse).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT
+from typer.testing import CliRunner
+
+from wattline.cli.main import app
+from wattline.daily import daily_energy
+from wattline.tariffs import PRESETS, load_tariff
+from wattline.warehouse import fetch_daily_energy
+from wattline.warehouse.bigquery import BigQueryWarehouse
+from wattline.warehouse.duckdb import DuckDBWarehouse
+
+pytestmark = pytest.mark.emulators
+
+KEY = ["device_id", "channel", "hour_start"]
+BUCKET = "wattline-archive-test"
+
+
+def _hourly_rows() -> list[dict[str, object]]:
+    """Two local days (the 23-hour DST day and the next) of two channels, with estimates, gaps and resets."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "warehouse"))
+    from warehouse_helpers import hour, local_day_hours
+
+    rows = []
+    for index, start in enumerate(local_day_hours("2026-03-29") + local_day_hours("2026-03-30")):
+        for channel in (0, 1):
+            rows.append(
+                hour(
+                    "em-1",
+                    start,
+                    channel=channel,
+                    import_wh=87.654321 * (index % 6) + channel,
+                    estimated_wh=1.25 if index % 7 == 0 else 0.0,
+                    export_wh=0.5 * (index % 2),
+                    covered_s=3600.0 - 30.0 * (index % 3),
+                    gap_s=30.0 * (index % 3),
+                    counter_resets=1 if index == 5 else 0,
+                    method="trapezoid" if index % 4 == 0 else "counter",
+                ).model_dump()
+            )
+    return rows
+
+
+@pytest.fixture(scope="module")
+def initialised(bq_endpoint: str) -> Iterator[BigQueryWarehouse]:
+    """A dataset made by `wattline gcp init` (site tariff ua-3zone), with the test rows merged once."""
+    dataset = f"wl_{uuid.uuid4().hex[:8]}"
+    result = CliRunner().invoke(
+        app,
+        [
+            "gcp",
+            "init",
+            "--project",
+            PROJECT,
+            "--dataset",
+            dataset,
+            "--bucket",
+            BUCKET,
+            "--endpoint",
+            bq_endpoint,
+            "--tz",
+            "Europe/Kyiv",
+            "--tariff",
+            "ua-3zone",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    warehouse = BigQueryWarehouse(
+        project=PROJECT, dataset=dataset, endpoint=bq_endpoint, bucket=BUCKET, tariff="ua-3zone"
+    )
+    warehouse.merge_rows("energy_hourly", _hourly_rows(), KEY)
+    yield warehouse
+
+
+def test_gcp_init_creates_the_tables_views_and_external_table(initialised: BigQueryWarehouse) -> None:
+    # Given a dataset made by `wattline gcp init`
+    client = initialised.client
+    dataset = f"{PROJECT}.{initialised.context.dataset}"
+
+    # When its objects are listed
+    names = {table.table_id for table in client.list_tables(dataset)}
+
+    # Then every table and view is there, the external table included
+    assert {
+        "readings_ext",
+        "energy_hourly",
+        "tariff_zone_hours",
+        "tariff_prices",
+        "daily_energy",
+        "monthly_energy",
+        "hourly_profile",
+        "data_quality",
+    } <= names
+
+
+def test_gcp_init_run_again_keeps_the_data(initialised: BigQueryWarehouse, bq_endpoint: str) -> None:
+    # Given a dataset with rows
+    before = initialised.query("SELECT COUNT(*) AS n FROM `{{project}}.{{dataset}}.energy_hourly`")
+
+    # When init runs again
+    result = CliRunner().invoke(
+        app,
+        [
+            *("gcp", "init", "--project", PROJECT, "--dataset", initialised.context.dataset),
+            *("--bucket", BUCKET, "--endpoint", bq_endpoint, "--tariff", "ua-3zone"),
+        ],
+    )
+
+    # Then it succeeds and the rows are still there, with one set of rows per tariff
+    assert result.exit_code == 0, result.output
+    assert initialised.query("SELECT COUNT(*) AS n FROM `{{project}}.{{dataset}}.energy_hourly`") == before
+    counts = initialised.query(
+        "SELECT tariff, COUNT(*) AS n FROM `{{project}}.{{dataset}}.tariff_zone_hours` GROUP BY tariff ORDER BY tariff"
+    )
+    assert counts == [{"tariff": name, "n": 168} for name in sorted(PRESETS)]
+
+
+def test_merging_the_same_rows_again_changes_nothing(initialised: BigQueryWarehouse) -> None:
+    # Given the rows merged once (by the fixture)
+    def snapshot() -> list[dict[str, object]]:
+        return initialised.query(
+            "SELECT * EXCEPT (loaded_at) FROM `{{project}}.{{dataset}}.energy_hourly` "
+            "ORDER BY device_id, channel, hour_start"
+        )
+
+    before = snapshot()
+
+    # When the same rows are merged again
+    written = initialised.merge_rows("energy_hourly", _hourly_rows(), KEY)
+
+    # Then the table is unchanged: one row per key, same values
+    assert written == len(before) == 94
+    assert snapshot() == before
+
+
+def test_a_merged_row_with_an_existing_key_replaces_it(initialised: BigQueryWarehouse) -> None:
+    # Given a stored hour, When a recomputed row for it is merged
+    row = {**_hourly_rows()[0], "import_wh": 999.0, "device_id": "em-replace"}
+    initialised.merge_rows("energy_hourly", [row], KEY)
+    initialised.merge_rows("energy_hourly", [{**row, "import_wh": 5.0}], KEY)
+
+    # Then the hour holds the new value, once
+    rows = initialised.query(
+        "SELECT import_wh FROM `{{project}}.{{dataset}}.energy_hourly` WHERE device_id = @device",
+        {"device": "em-replace"},
+    )
+    assert rows == [{"import_wh": 5.0}]
+
+
+@pytest.mark.parametrize("tariff", sorted(PRESETS))
+def test_daily_energy_on_bigquery_equals_duckdb_and_the_python_rollup(
+    initialised: BigQueryWarehouse, tariff: str
+) -> None:
+    # Given the same hourly rows in BigQuery (emulator) and in DuckDB
+    duck = DuckDBWarehouse(":memory:", tariff="ua-3zone")
+    duck.merge_rows("energy_hourly", _hourly_rows(), KEY)
+    chosen = load_tariff(tariff)
+    days = (date(2026, 3, 29), date(2026, 3, 30))
+
+    # When daily energy is read from both
+    from_bq = fetch_daily_energy(initialised, *days, tariff=chosen, site_tariff="ua-3zone", device_id="em-1")
+    from_duck = fetch_daily_energy(duck, *days, tariff=chosen, site_tariff="ua-3zone", device_id="em-1")
+    duck.close()
+
+    # Then both equal what wattline.daily computes from the rows
+    from wattline.models import HourlyEnergy
+
+    expected = daily_energy([HourlyEnergy(**r) for r in _hourly_rows()], tariff=chosen, timezone="Europe/Kyiv")
+    assert [d.model_dump() for d in from_bq] == [d.model_dump() for d in expected]
+    assert [d.model_dump() for d in from_duck] == [d.model_dump() for d in expected]
+
+
+def test_the_other_views_run_and_agree_with_duckdb(initialised: BigQueryWarehouse) -> None:
+    duck = DuckDBWarehouse(":memory:", tariff="ua-3zone")
+    duck.merge_rows("energy_hourly", _hourly_rows(), KEY)
+    for view, order in (
+        ("monthly_energy", "device_id, channel, month"),
+        ("hourly_profile", "device_id, channel, weekday, local_hour"),
+        ("data_quality", "device_id, channel, date"),
+    ):
+        sql = f"SELECT * FROM `{{{{project}}}}.{{{{dataset}}}}.{view}` WHERE device_id = 'em-1' ORDER BY {order}"
+        assert initialised.query(sql) == duck.query(sql), view
+    duck.close()
