@@ -7,6 +7,7 @@ Measured, on the same arrays:
 - engine   `integrate_power(ts, power, hour_edges, method=...)`: the numpy core with exact splits at every local-hour
            edge (Europe/Kyiv), the gap rule and zero-crossing split (signed case); edges computed beforehand.
 - engine end-to-end `compute_hourly_arrays(...)`: + sort/duplicate check, hour edges, HourlyEnergy rows.
+- engine auto: the same with an import counter every 60 s (counter-exact hours shaped by power).
 - python   `wattline.energy.reference.integrate_reference`: the straightforward loop (same rules), on a subset, scaled.
 - duckdb   SQL with LAG() over the samples: trapezoid per interval, gap rule, grouped by the UTC hour of the
            interval start (no split at edges or zero crossings, so it does less work than the engine), 1 thread.
@@ -72,6 +73,18 @@ def end_to_end_rate(ts: np.ndarray, power: np.ndarray, runs: int) -> float:
     return len(ts) / best_of(runs, run)
 
 
+def auto_counter_rate(ts: np.ndarray, power: np.ndarray, runs: int) -> float:
+    """Method auto with a Gen1-style import counter every 60 s: counter-exact hours shaped by the power."""
+    counter = np.full(len(ts), np.nan)
+    every = np.arange(0, len(ts), 60)
+    counter[every] = 1_000_000.0 + np.cumsum(power)[every] / 3600
+
+    def run() -> object:
+        return compute_hourly_arrays("bench", 0, ts, power, counter, tz=TZ, method="auto", generation="gen1")
+
+    return len(ts) / best_of(runs, run)
+
+
 def python_rate(ts: np.ndarray, power: np.ndarray, subset: int) -> float:
     t, p = ts[:subset], power[:subset]
     edges = local_hour_edges(float(t[0]), float(t[-1]), TZ).tolist()
@@ -103,12 +116,14 @@ def report(label: str, n: int, *, runs: int, python_subset: int, with_duckdb: bo
     s_ts, s_power = household(n, signed=True)
     signed, _ = engine_rate(s_ts, s_power, "trapezoid", runs)
     e2e = end_to_end_rate(ts, power, max(2, runs // 2))
+    auto = auto_counter_rate(ts, power, max(2, runs // 2))
     py = python_rate(ts, power, min(python_subset, n))
     rows = [
         ("engine trapezoid (integrate_power)", trap),
         ("engine locf", locf),
         ("engine trapezoid, signed (zero crossings)", signed),
         ("engine end-to-end (compute_hourly_arrays)", e2e),
+        ("engine end-to-end, auto with a counter every 60 s", auto),
         (f"pure-Python loop (first {min(python_subset, n):,} samples, scaled)", py),
     ]
     duck = duckdb_rate(ts, power, runs) if with_duckdb else None

@@ -120,26 +120,54 @@ def integrate_power(
 
 
 def integrate_series(series: PowerSeries, edges: F64) -> HourlyArrays:
-    """Hourly integration of a built series.
-
-    Energy up to an edge = the sum of the whole intervals before the interval holding the edge (prefix sums taken
-    only at those few indices, with np.add.reduceat) + the exact integral of that interval up to the edge. Per-hour
-    values are differences of these cumulative values, so splitting at edges is exact and additive.
-    """
-    ts, power, locf, dt = series.ts, series.power, series.locf, series.dt
+    """Hourly integration of a built series: per-hour values are differences of the cumulative values at the
+    edges (`cumulative_at`), so splitting at edges is exact and additive."""
+    ts = series.ts
     hours = len(edges) - 1
     if hours < 1:
         raise ValueError("need at least two hour edges")
     n = len(ts)
     samples = np.diff(np.searchsorted(ts, edges, side="left")).astype(np.int64)
-    min_w, max_w = _extremes(series, edges)
+    min_w, max_w = extremes(series, edges)
     if n < 2:
         zeros = np.zeros(hours)
         nan = np.full(hours, np.nan)
         return HourlyArrays(edges, zeros, zeros.copy(), zeros.copy(), zeros.copy(), samples, min_w, max_w, nan)
 
-    # i: the sample at or before each edge; q: how many whole intervals lie before the edge's interval.
-    i = np.searchsorted(ts, edges, side="right") - 1
+    at_imp, at_exp, at_cov = cumulative_at(series, edges)
+    span = np.clip(edges, ts[0], ts[-1]) - ts[0]
+    import_j = np.diff(at_imp)
+    export_j = np.diff(at_exp)
+    covered = np.diff(at_cov)
+    gap = np.diff(span - at_cov)
+    mean = np.divide(import_j - export_j, covered, out=np.full(hours, np.nan), where=covered > 0)
+    return HourlyArrays(
+        edges=edges,
+        import_wh=np.maximum(import_j, 0.0) / J_PER_WH,
+        export_wh=np.maximum(export_j, 0.0) / J_PER_WH,
+        covered_s=covered,
+        gap_s=np.maximum(gap, 0.0),
+        samples=samples,
+        min_power_w=min_w,
+        max_power_w=max_w,
+        mean_power_w=mean,
+    )
+
+
+def cumulative_at(series: PowerSeries, x: F64) -> tuple[F64, F64, F64]:
+    """Import (J), export (J) and covered seconds integrated from the first sample up to each instant of `x`
+    (non-decreasing). Reads the samples once, whatever the number of instants.
+
+    Value at x = the sum of the whole intervals before the interval holding x (prefix sums taken only at those
+    indices, with np.add.reduceat: a full cumsum is several times slower) + the exact integral of that interval
+    from its start to x.
+    """
+    ts, power, locf, dt = series.ts, series.power, series.locf, series.dt
+    n = len(ts)
+    if n < 2:
+        return np.zeros(len(x)), np.zeros(len(x)), np.zeros(len(x))
+    # i: the sample at or before each instant; q: how many whole intervals lie before the instant's interval.
+    i = np.searchsorted(ts, x, side="right") - 1
     q = np.clip(i, 0, n - 1)
 
     # Per-interval areas in J, without the trapezoid's factor 1/2 (applied once, to the few prefix values).
@@ -166,13 +194,12 @@ def integrate_series(series: PowerSeries, edges: F64) -> HourlyArrays:
     at_exp = (imp_at - net_at) * scale
     at_cov = ts[q] - ts[0] if series.all_valid else _prefix_at(np.where(series.valid, dt, 0.0), q)
 
-    # Add the part of the interval holding each edge, from its start to the edge (an exact sub-interval integral).
     k = np.flatnonzero((i >= 0) & (i < n - 1))
     if k.size:
         k = k[series.valid[i[k]]]
         j = i[k]
         t0, q0 = ts[j], power[j]
-        part = edges[k] - t0
+        part = x[k] - t0
         qe = q0 if locf else q0 + (power[j + 1] - q0) * (part / dt[j])
         part_imp, part_exp = signed_areas(q0, qe, part, locf=locf)
         at_imp[k] += part_imp
@@ -182,24 +209,7 @@ def integrate_series(series: PowerSeries, edges: F64) -> HourlyArrays:
     at_imp[before] = 0.0
     at_exp[before] = 0.0
     at_cov[before] = 0.0
-
-    span = np.clip(edges, ts[0], ts[-1]) - ts[0]
-    import_j = np.diff(at_imp)
-    export_j = np.diff(at_exp)
-    covered = np.diff(at_cov)
-    gap = np.diff(span - at_cov)
-    mean = np.divide(import_j - export_j, covered, out=np.full(hours, np.nan), where=covered > 0)
-    return HourlyArrays(
-        edges=edges,
-        import_wh=import_j / J_PER_WH,
-        export_wh=np.maximum(export_j, 0.0) / J_PER_WH,
-        covered_s=covered,
-        gap_s=np.maximum(gap, 0.0),
-        samples=samples,
-        min_power_w=min_w,
-        max_power_w=max_w,
-        mean_power_w=mean,
-    )
+    return at_imp, at_exp, at_cov
 
 
 def _prefix_at(values: F64, q: I64) -> F64:
@@ -216,7 +226,7 @@ def _prefix_at(values: F64, q: I64) -> F64:
     return np.asarray(np.cumsum(sums)[inverse], dtype=np.float64)
 
 
-def _extremes(series: PowerSeries, edges: F64) -> tuple[F64, F64]:
+def extremes(series: PowerSeries, edges: F64) -> tuple[F64, F64]:
     """Min and max power per hour: the samples in the hour plus the power at each edge an integrated interval
     crosses (interpolated or held), which is where the power function reaches its extremes inside the hour."""
     ts, power = series.ts, series.power

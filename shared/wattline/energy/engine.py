@@ -17,9 +17,9 @@ from wattline.energy.core import (
     BoolArray,
     HourlyArrays,
     PowerSeries,
+    cumulative_at,
+    extremes,
     integrate_series,
-    power_at,
-    signed_areas,
 )
 from wattline.energy.counters import RESET, CounterSeries, build_counter
 from wattline.energy.hours import local_hour_edges
@@ -307,8 +307,13 @@ def _with_counters(
     power is linear (or constant) and each counter interval is one piece; per-segment results are summed per hour.
     """
     inner_edges = edges[(edges > span0) & (edges < span1)]
-    cuts = [power.ts, inner_edges, np.array([span0, span1])]
+    cuts = [inner_edges, np.array([span0, span1])]
     cuts.extend(series.ts for _, series in counters)
+    n = len(power.ts)
+    if n:
+        # Where power coverage starts or stops: so each segment is either wholly covered by power or not at all.
+        gap_starts, gap_ends = power.gap_runs()
+        cuts.extend((power.ts[[0, -1]], gap_starts, gap_ends))
     bounds = np.unique(np.concatenate(cuts))
     bounds = bounds[(bounds >= span0) & (bounds <= span1)]
     a, b = bounds[:-1], bounds[1:]
@@ -316,18 +321,13 @@ def _with_counters(
     hours = len(edges) - 1
     hour_of = np.searchsorted(edges, a, side="right") - 1
 
-    # Power on each segment.
-    n = len(power.ts)
+    # Power on each segment, from the cumulative integrals at the segment bounds.
     if n >= 2:
-        i = np.searchsorted(power.ts, a, side="right") - 1
-        in_power = (i >= 0) & (i < n - 1)
-        p_valid = in_power & power.valid[np.clip(i, 0, n - 2)]
-        pa = np.zeros(len(a))
-        pb = np.zeros(len(a))
-        pa[p_valid] = power_at(power.ts, power.power, a[p_valid], locf=power.locf)
-        pb[p_valid] = pa[p_valid] if power.locf else power_at(power.ts, power.power, b[p_valid], locf=False)
-        imp_j, exp_j = signed_areas(pa, pb, np.where(p_valid, length, 0.0), locf=power.locf)
-        seg_imp, seg_exp = imp_j / J_PER_WH, exp_j / J_PER_WH
+        i = np.searchsorted(power.ts, 0.5 * (a + b), side="right") - 1
+        p_valid = (i >= 0) & (i < n - 1) & power.valid[np.clip(i, 0, n - 2)]
+        imp_at, exp_at, _ = cumulative_at(power, bounds)
+        seg_imp = np.where(p_valid, np.maximum(np.diff(imp_at), 0.0), 0.0) / J_PER_WH
+        seg_exp = np.where(p_valid, np.maximum(np.diff(exp_at), 0.0), 0.0) / J_PER_WH
     else:
         p_valid = np.zeros(len(a), dtype=bool)
         seg_imp = np.zeros(len(a))
@@ -370,14 +370,13 @@ def _with_counters(
     net_j = (import_h - export_h) * J_PER_WH
     counter_hours = per_hour(in_counter.astype(np.float64)) > 0
 
-    if n >= 1:
-        base = integrate_series(power, edges)
-        min_w, max_w = base.min_power_w, base.max_power_w
-    else:
-        min_w = np.full(hours, np.nan)
-        max_w = np.full(hours, np.nan)
-    instants = np.unique(np.concatenate([power.ts] + [series.ts for _, series in counters]))
-    samples = np.diff(np.searchsorted(instants, edges, side="left")).astype(np.int64)
+    min_w, max_w = extremes(power, edges)
+    # Distinct observation instants: the power samples plus the counter readings at other instants (few).
+    readings = np.unique(np.concatenate([series.ts for _, series in counters]))
+    if n:
+        at = np.clip(np.searchsorted(power.ts, readings), 0, n - 1)
+        readings = readings[power.ts[at] != readings]
+    samples = (np.diff(np.searchsorted(power.ts, edges)) + np.diff(np.searchsorted(readings, edges))).astype(np.int64)
 
     gap_mask = gap > 0
     padded = np.concatenate(([False], gap_mask, [False]))

@@ -318,3 +318,9 @@ def test_integrate_power_rejects_unsorted_timestamps() -> None:
 def test_an_unknown_method_is_rejected_with_the_valid_names() -> None:
     with pytest.raises(ValueError, match="auto, counter, trapezoid, locf"):
         compute_hourly(series([(0, 1.0)]), tz=KYIV, method="simpson")
+
+
+def test_a_reading_carrying_power_and_counter_is_one_sample() -> None:
+    both = [power(t, 600.0).model_copy(update={"energy_total_wh": 1000 + t / 6}) for t in (0, 60, 120)]
+    result = compute_hourly([*both, counter(90, 1015.0)], tz=KYIV)
+    assert sum(row.samples for row in result.hourly) == 4
