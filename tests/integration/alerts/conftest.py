@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.api_core.exceptions import DeadlineExceeded
 
 REPO = Path(__file__).resolve().parents[3]
 VENV_BIN = Path(sys.executable).parent
@@ -76,7 +77,7 @@ class Process:
             self.process.wait(timeout=5)
 
 
-def start_process(name: str, cmd: list[str], port: int, log_dir: Path, env: Mapping[str, str], timeout_s: float = 60):
+def spawn(name: str, cmd: list[str], port: int, log_dir: Path, env: Mapping[str, str]) -> Process:
     log = log_dir / f"{name}.log"
     with log.open("wb") as handle:
         process = subprocess.Popen(
@@ -88,18 +89,25 @@ def start_process(name: str, cmd: list[str], port: int, log_dir: Path, env: Mapp
             cwd=REPO,
             start_new_session=True,
         )
-    server = Process(name, process, port, log)
+    return Process(name, process, port, log)
+
+
+def wait_listening(server: Process, timeout_s: float = 60) -> Process:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}:\n{server.log_tail()}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{server.log_tail()}")
         with socket.socket() as sock:
             sock.settimeout(0.2)
-            if sock.connect_ex((HOST, port)) == 0:
+            if sock.connect_ex((HOST, server.port)) == 0:
                 return server
         time.sleep(0.05)
     server.stop()
-    raise RuntimeError(f"{name} did not listen on {port} within {timeout_s}s:\n{server.log_tail()}")
+    raise RuntimeError(f"{server.name} did not listen on {server.port} within {timeout_s}s:\n{server.log_tail()}")
+
+
+def start_process(name: str, cmd: list[str], port: int, log_dir: Path, env: Mapping[str, str]) -> Process:
+    return wait_listening(spawn(name, cmd, port, log_dir, env))
 
 
 @pytest.fixture(scope="session")
@@ -175,8 +183,11 @@ class Emulator:
         deadline = time.monotonic() + timeout_s
         quiet_since = time.monotonic()
         while time.monotonic() < deadline:
-            response = subscriber.pull(subscription=subscription, max_messages=100, timeout=5, return_immediately=True)
-            if response.received_messages:
+            try:
+                response = subscriber.pull(subscription=subscription, max_messages=100, timeout=1)
+            except DeadlineExceeded:
+                response = None
+            if response is not None and response.received_messages:
                 out.extend(m.message for m in response.received_messages)
                 subscriber.acknowledge(
                     subscription=subscription, ack_ids=[m.ack_id for m in response.received_messages]
@@ -207,22 +218,25 @@ def pubsub(alert_logs: Path) -> Iterator[Emulator]:
 
 
 @pytest.fixture(scope="session")
-def function_server(alert_logs: Path) -> Any:
-    """A context manager: functions-framework serving one target of services/gcp-alerts/main.py."""
+def function_servers(alert_logs: Path) -> Any:
+    """A context manager: functions-framework processes, one per (target, env), started in parallel."""
     binary = VENV_BIN / "functions-framework"
     if not binary.exists():
         pytest.skip("functions-framework is not installed in the venv")
 
     @contextlib.contextmanager
-    def run(target: str, env: Mapping[str, str]) -> Iterator[Process]:
-        port = free_port()
-        cmd = [str(binary), "--target", target, "--signature-type", "cloudevent", "--host", HOST, "--port", str(port)]
-        cmd += ["--source", str(REPO / "services/gcp-alerts/main.py")]
-        server = start_process(f"{target}-{port}", cmd, port, alert_logs, env)
+    def run(*specs: tuple[str, Mapping[str, str]]) -> Iterator[list[Process]]:
+        servers = []
         try:
-            yield server
+            for target, env in specs:
+                port = free_port()
+                cmd = [str(binary), "--target", target, "--signature-type", "cloudevent", "--host", HOST]
+                cmd += ["--port", str(port), "--source", str(REPO / "services/gcp-alerts/main.py")]
+                servers.append(spawn(f"{target}-{port}", cmd, port, alert_logs, env))
+            yield [wait_listening(server) for server in servers]
         finally:
-            server.stop()
+            for server in servers:
+                server.stop()
 
     return run
 
