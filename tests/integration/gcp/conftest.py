@@ -31,14 +31,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "loader"))  # gcp_daily_files helpers
 
+from gcp_servers import NOTIFY_SUBSCRIPTION, NOTIFY_TOPIC, PROJECT
+
 REPO = Path(__file__).resolve().parents[3]
 VENV_BIN = Path(sys.executable).parent
 PUBSUB_EMULATOR = Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator")
-PROJECT = "wattline-local"
-NOTIFY_TOPIC = "gcs-notifications"
-NOTIFY_SUBSCRIPTION = "gcs-to-eventarc"
-ENERGY_TOPIC = "energy-updated"
-ENERGY_SUBSCRIPTION = "energy-updated-test"
 HOST = "127.0.0.1"
 
 
@@ -281,3 +278,31 @@ def loader_server(gcp_logs: Path) -> Any:
             server.stop()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def bq_emulator(gcp_logs: Path) -> Iterator[str]:
+    """bqemulator from its own venv (.tools/bqemulator): the REST URL, project PROJECT."""
+    import requests
+
+    tools = REPO / ".tools" / "bqemulator"
+    binary = tools / "bin" / "bqemulator"
+    if not binary.is_file():
+        pytest.skip(f"bqemulator is not installed at {binary}: run `bash infra/local/install-servers.sh`")
+    rest, grpc = free_port(), free_port()
+    cmd = [str(binary), "start", "--rest-host", HOST, "--rest-port", str(rest), "--grpc-host", HOST]
+    cmd += ["--grpc-port", str(grpc), "--project", PROJECT, "--log-level", "warning"]
+    server = start_server("bqemulator", cmd, rest, gcp_logs, env={"HOME": str(tools / "home")}, timeout_s=90)
+    url = server.url
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{url}/bigquery/v2/projects/{PROJECT}/datasets", timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > deadline or server.process.poll() is not None:
+                raise RuntimeError(f"bqemulator not ready:\n{server.log_tail()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.stop()
