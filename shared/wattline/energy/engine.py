@@ -453,11 +453,11 @@ def _rows(
                 device_id=device_id,
                 channel=channel,
                 hour_start=_utc(float(h.edges[k])),
-                import_wh=float(h.import_wh[k]),
-                export_wh=float(h.export_wh[k]),
-                estimated_wh=float(estimated[k]),
-                covered_s=float(h.covered_s[k]),
-                gap_s=float(h.gap_s[k]),
+                import_wh=max(float(h.import_wh[k]), 0.0),
+                export_wh=max(float(h.export_wh[k]), 0.0),
+                estimated_wh=max(float(estimated[k]), 0.0),
+                covered_s=_seconds(h.covered_s[k]),
+                gap_s=_seconds(h.gap_s[k]),
                 samples=int(h.samples[k]),
                 min_power_w=_opt(h.min_power_w[k]),
                 max_power_w=_opt(h.max_power_w[k]),
@@ -467,6 +467,11 @@ def _rows(
             )
         )
     return rows
+
+
+def _seconds(value: np.floating | float) -> float:
+    """Seconds to the microsecond: float sums of Unix-time differences carry ~1e-7 s of noise."""
+    return max(round(float(value), 6), 0.0)
 
 
 def _opt(value: np.floating | float) -> float | None:
