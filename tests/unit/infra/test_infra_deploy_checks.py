@@ -1,0 +1,161 @@
+"""Offline deployment checks: the ASL is valid, the templates lint clean, the schedule and triggers are wired."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.parser.models import S3Model
+from infra_templates import INGEST_TEMPLATE, OFFLINE_BUCKET, STATE_MACHINE
+
+from wattline import keys
+
+pytestmark = pytest.mark.slow
+
+
+def asl() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(STATE_MACHINE.read_text())
+    return loaded
+
+
+def test_the_state_machine_definition_is_valid_asl(node_tools: Path) -> None:
+    # Given the state machine definition in the repository
+    # When asl-validator checks it (schema, JSONPath syntax, Resource ARNs)
+    done = subprocess.run(
+        [str(node_tools / "asl-validator"), "--json-path", str(STATE_MACHINE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # Then it is valid
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_map_state_runs_aggregate_for_each_planned_item_with_configurable_concurrency() -> None:
+    states = asl()["States"]
+    assert asl()["StartAt"] == "Plan"
+    assert states["Plan"]["Parameters"]["FunctionName"] == "${PlanFunctionArn}"
+    mapped = states["AggregateEach"]
+    assert mapped["Type"] == "Map"
+    assert mapped["ItemsPath"] == "$.plan.items"
+    assert mapped["MaxConcurrencyPath"] == "$.max_concurrency"
+    aggregate = mapped["ItemProcessor"]["States"]["Aggregate"]
+    assert aggregate["Parameters"] == {"FunctionName": "${AggregateFunctionArn}", "Payload.$": "$"}
+
+
+def test_transient_errors_are_retried_and_everything_else_is_caught_into_a_failure_state() -> None:
+    states = asl()["States"]
+    for task in (states["Plan"], states["AggregateEach"]["ItemProcessor"]["States"]["Aggregate"]):
+        retried = {error for retry in task["Retry"] for error in retry["ErrorEquals"]}
+        assert {"TransientError", "Lambda.TooManyRequestsException", "Lambda.ServiceException"} <= retried
+        assert "States.ALL" not in retried
+        assert [catch["ErrorEquals"] for catch in task["Catch"]] == [["States.ALL"]]
+    assert states["Plan"]["Catch"][0]["Next"] == "PlanFailed"
+    assert states["PlanFailed"]["Type"] == "Fail"
+    # one failed item does not stop the others, but fails the execution at the end
+    assert states["AnyFailed"]["Choices"][0]["Next"] == "AggregationFailed"
+    assert states["AggregationFailed"]["Type"] == "Fail"
+
+
+def test_the_definition_substitutions_cover_every_placeholder(aggregator_template: dict[str, Any]) -> None:
+    machine = aggregator_template["Resources"]["DailyAggregationStateMachine"]["Properties"]
+    placeholders = set(re.findall(r"\$\{(\w+)\}", json.dumps(machine["Definition"])))
+    assert placeholders == set(machine["DefinitionSubstitutions"]) == {"PlanFunctionArn", "AggregateFunctionArn"}
+
+
+def test_the_daily_schedule_starts_after_the_grace_period_that_plan_uses(aggregator_template: dict[str, Any]) -> None:
+    resources = aggregator_template["Resources"]
+    schedule = resources["DailySchedule"]["Properties"]
+    environment = resources["PlanLambdaFunction"]["Properties"]["Environment"]["Variables"]
+    # Given the default grace of 1 hour
+    assert environment["WATTLINE_GRACE_HOURS"] == "1"
+    # Then the run starts at 01:05 UTC, hands the scheduled time to plan as `now`, and caps the Map concurrency
+    assert schedule["ScheduleExpression"] == "cron(5 1 * * ? *)"
+    assert schedule["ScheduleExpressionTimezone"] == "UTC"
+    assert json.loads(schedule["Target"]["Input"]) == {
+        "source": "schedule",
+        "now": "<aws.scheduler.scheduled-time>",
+        "max_concurrency": 4,
+    }
+
+
+def apply_input_transformer(transformer: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """EventBridge's InputTransformer: JSON values for bare placeholders, raw text inside quoted strings."""
+
+    def lookup(path: str) -> Any:
+        value: Any = event
+        for part in path.removeprefix("$.").split("."):
+            value = value[part]
+        return value
+
+    values = {name: lookup(path) for name, path in transformer["InputPathsMap"].items()}
+    template = transformer["InputTemplate"]
+    template = re.sub(
+        r'"([^"]*)"', lambda m: '"' + re.sub(r"<(\w+)>", lambda p: str(values[p[1]]), m[1]) + '"', template
+    )
+    template = re.sub(r"<(\w+)>", lambda m: json.dumps(values[m[1]]), template)
+    loaded: dict[str, Any] = json.loads(template)
+    return loaded
+
+
+def test_validate_receives_a_plain_s3_event_notification_rebuilt_from_eventbridge(
+    aggregator_template: dict[str, Any],
+) -> None:
+    # Given the EventBridge rule that triggers validate, and an S3 "Object Created" event for a raw object
+    (rule,) = [r for r in aggregator_template["Resources"].values() if r["Type"] == "AWS::Events::Rule"]
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["detail"] == {"bucket": {"name": [OFFLINE_BUCKET]}, "object": {"key": [{"prefix": "raw/"}]}}
+    key = "raw/dt=2026-11-27/device=shellyem-C45BBE6C2E8F/1764201600123-0f8fad5b-d9cb-469f-a165-70867728950e.json"
+    event = {
+        "version": "0",
+        "id": "17793124-05d4-b198-2fde-7ededc63b103",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "123456789012",
+        "time": "2026-11-27T00:00:00Z",
+        "region": "eu-central-1",
+        "resources": [f"arn:aws:s3:::{OFFLINE_BUCKET}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": OFFLINE_BUCKET},
+            "object": {
+                "key": key,
+                "size": 161,
+                "etag": "b1946ac92492d2347c6235b4d2611184",
+                "sequencer": "00617F08299329D189",
+            },
+            "request-id": "N4N7GDK58NMKJ12R",
+            "requester": "123456789012",
+            "reason": "PutObject",
+        },
+    }
+    # When the target's input transformer is applied
+    (target,) = rule["Properties"]["Targets"]
+    notification = apply_input_transformer(target["InputTransformer"], event)
+    # Then the handler's parser accepts it as an S3 event notification naming the same object
+    parsed = S3Model.model_validate(notification)
+    (record,) = parsed.Records
+    assert record.s3.bucket.name == OFFLINE_BUCKET
+    assert record.s3.object is not None and keys.parse_raw_key(record.s3.object.key) is not None
+    assert record.s3.object.key == key
+
+
+def test_every_template_passes_cfn_lint(packaged: dict[str, Path]) -> None:
+    # Given the ingest stack and the two templates serverless generated
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    # When cfn-lint checks them (W3005: serverless itself adds DependsOn next to the role GetAtt)
+    done = subprocess.run(
+        [str(cfn_lint), "--ignore-checks", "W3005", "--", str(INGEST_TEMPLATE), *map(str, packaged.values())],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    # Then there are no errors and no warnings
+    assert done.returncode == 0, done.stdout + done.stderr
