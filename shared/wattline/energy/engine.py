@@ -303,8 +303,10 @@ def _with_counters(
 ) -> tuple[HourlyArrays, F64, BoolArray, F64, F64]:
     """Counter-based energy placed by the power shape, power integration outside counter brackets (auto).
 
-    The time line is cut at every power sample, counter reading and hour edge into elementary segments on which
-    power is linear (or constant) and each counter interval is one piece; per-segment results are summed per hour.
+    The time line is cut at every counter reading, hour edge and place where power coverage starts or stops into
+    segments, each inside one hour and one counter interval and either wholly covered by integrated power or not at
+    all. Power energy per segment comes from the cumulative integrals at the cuts (one pass over the samples);
+    counter energy is placed per segment (`_place`); per-segment results are summed per hour with np.bincount.
     """
     inner_edges = edges[(edges > span0) & (edges < span1)]
     cuts = [inner_edges, np.array([span0, span1])]
