@@ -1,0 +1,119 @@
+"""The local runtime's delivery guarantees: bounded retries, dead letters, re-drive — no broker needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from wattline.cli.main import app
+from wattline.errors import PermanentError
+from wattline.local.ledger import home_ledger
+from wattline.local.runtime import EventKind, RunReport, Runtime, s3_event, s3_event_keys
+from wattline.ports import ObjectInfo
+
+
+class Flaky:
+    """A handler that fails `failures` times, then succeeds; counts its calls."""
+
+    def __init__(self, failures: int, error: Exception | None = None) -> None:
+        self.failures = failures
+        self.calls = 0
+        self.error = error or ConnectionError("store unreachable")
+
+    def __call__(self, body: dict[str, Any], report: RunReport) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.error
+
+
+def test_a_transient_failure_is_retried_and_then_succeeds(tmp_path: Path) -> None:
+    # Given a transfer handler that fails twice, with three attempts allowed
+    runtime = Runtime(tmp_path, max_attempts=3)
+    flaky = Flaky(failures=2)
+    runtime.handlers[EventKind.TRANSFER] = flaky
+    runtime.queue.put(EventKind.TRANSFER, {"prefix": "daily/"})
+
+    # When the runtime runs
+    report = runtime.run()
+
+    # Then the third attempt succeeded and nothing is dead-lettered
+    assert flaky.calls == 3
+    assert report.retried == 2 and report.dead == 0
+    assert runtime.queue.pending() == [] and runtime.queue.dead() == []
+
+
+def test_an_event_that_keeps_failing_is_parked_as_a_dead_letter(tmp_path: Path) -> None:
+    # Given a handler that always fails
+    runtime = Runtime(tmp_path, max_attempts=3)
+    runtime.handlers[EventKind.TRANSFER] = Flaky(failures=100)
+    runtime.queue.put(EventKind.TRANSFER, {"prefix": "daily/"})
+
+    # When the runtime runs
+    report = runtime.run()
+
+    # Then the event is parked after three attempts, with its errors
+    dead = runtime.queue.dead()
+    assert report.dead == 1 and len(dead) == 1
+    assert dead[0].attempts == 3
+    assert "store unreachable" in dead[0].errors[-1]
+
+
+def test_a_permanent_error_is_dead_lettered_without_retrying(tmp_path: Path) -> None:
+    # Given a handler that raises a PermanentError
+    runtime = Runtime(tmp_path)
+    flaky = Flaky(failures=1, error=PermanentError("bad event"))
+    runtime.handlers[EventKind.TRANSFER] = flaky
+    runtime.queue.put(EventKind.TRANSFER, {"prefix": "daily/"})
+
+    # When the runtime runs
+    runtime.run()
+
+    # Then it was tried once and parked
+    assert flaky.calls == 1
+    assert len(runtime.queue.dead()) == 1
+
+
+def test_status_lists_dead_letters_and_retry_redrives_them(tmp_path: Path) -> None:
+    # Given a dead-lettered transfer event in a home
+    runtime = Runtime(tmp_path, max_attempts=1)
+    runtime.handlers[EventKind.TRANSFER] = Flaky(failures=1)
+    runtime.queue.put(EventKind.TRANSFER, {"prefix": "daily/"})
+    runtime.run()
+    ledger = home_ledger(tmp_path, runtime.clock())
+    assert [letter.kind for letter in ledger.dead_letters] == ["transfer"]
+
+    # When `wattline retry` re-drives it (the real transfer handler now runs: nothing to copy)
+    result = CliRunner().invoke(app, ["retry", "--home", str(tmp_path)])
+
+    # Then it is processed and the dead-letter folder is empty
+    assert result.exit_code == 0, result.output
+    assert "re-drove 1" in result.output
+    assert home_ledger(tmp_path, runtime.clock()).dead_letters == []
+
+
+def test_s3_events_carry_url_encoded_keys_that_decode_back(tmp_path: Path) -> None:
+    # Given an object key with characters S3 encodes in event notifications
+    key = "raw/dt=2026-11-19/device=shellyem-ABC/1763500000000-a b+c.json"
+
+    # When it is wrapped in an S3 event notification and read back
+    event = s3_event("wattline-raw", [ObjectInfo(key=key, size=1, etag="x")])
+
+    # Then the record carries it encoded, and the handler side decodes the same key
+    assert event["Records"][0]["s3"]["object"]["key"] != key
+    assert s3_event_keys(event) == [key]
+
+
+def test_writing_a_raw_object_emits_an_object_created_event(tmp_path: Path) -> None:
+    # Given the runtime's local S3 bucket
+    runtime = Runtime(tmp_path)
+
+    # When an object is written under raw/ and the notification buffer flushes
+    runtime.s3.put("raw/dt=2026-11-19/device=shellyem-ABC/1-x.json", b"{}")
+    runtime.s3.flush()
+
+    # Then one S3 event for it is pending
+    pending = runtime.queue.pending()
+    assert [event.kind for event in pending] == [EventKind.S3]
+    assert s3_event_keys(pending[0].body) == ["raw/dt=2026-11-19/device=shellyem-ABC/1-x.json"]
