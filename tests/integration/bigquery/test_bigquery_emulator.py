@@ -6,9 +6,9 @@ analogue over local files is, in tests/unit/warehouse).
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from wattline.cli.main import app
 from wattline.daily import daily_energy
 from wattline.tariffs import PRESETS, load_tariff
-from wattline.warehouse import fetch_daily_energy
+from wattline.warehouse import daily_from_row
 from wattline.warehouse.bigquery import BigQueryWarehouse
 from wattline.warehouse.duckdb import DuckDBWarehouse
 
@@ -107,6 +107,7 @@ def test_gcp_init_creates_the_tables_views_and_external_table(initialised: BigQu
     } <= names
 
 
+@pytest.mark.slow
 def test_gcp_init_run_again_keeps_the_data(initialised: BigQueryWarehouse, bq_endpoint: str) -> None:
     # Given a dataset with rows
     before = initialised.query("SELECT COUNT(*) AS n FROM `{{project}}.{{dataset}}.energy_hourly`")
@@ -161,27 +162,59 @@ def test_a_merged_row_with_an_existing_key_replaces_it(initialised: BigQueryWare
     assert rows == [{"import_wh": 5.0}]
 
 
-@pytest.mark.parametrize("tariff", sorted(PRESETS))
-def test_daily_energy_on_bigquery_equals_duckdb_and_the_python_rollup(
-    initialised: BigQueryWarehouse, tariff: str
+def test_daily_energy_on_bigquery_equals_duckdb_and_the_python_rollup_for_every_tariff(
+    initialised: BigQueryWarehouse,
 ) -> None:
-    # Given the same hourly rows in BigQuery (emulator) and in DuckDB
+    # Given the same hourly rows in BigQuery (emulator) and in DuckDB, and every preset tariff loaded in both
     duck = DuckDBWarehouse(":memory:", tariff="ua-3zone")
     duck.merge_rows("energy_hourly", _hourly_rows(), KEY)
-    chosen = load_tariff(tariff)
-    days = (date(2026, 3, 29), date(2026, 3, 30))
+    sql = (
+        "SELECT * FROM `{{project}}.{{dataset}}.daily_energy_all_tariffs` WHERE device_id = 'em-1' "
+        "ORDER BY tariff, device_id, channel, date"
+    )
 
-    # When daily energy is read from both
-    from_bq = fetch_daily_energy(initialised, *days, tariff=chosen, site_tariff="ua-3zone", device_id="em-1")
-    from_duck = fetch_daily_energy(duck, *days, tariff=chosen, site_tariff="ua-3zone", device_id="em-1")
+    # When daily energy of every tariff is read from both
+    from_bq = initialised.query(sql)
+    from_duck = duck.query(sql)
     duck.close()
 
-    # Then both equal what wattline.daily computes from the rows
+    # Then both give, tariff by tariff, exactly what wattline.daily computes from the rows
     from wattline.models import HourlyEnergy
 
-    expected = daily_energy([HourlyEnergy(**r) for r in _hourly_rows()], tariff=chosen, timezone="Europe/Kyiv")
-    assert [d.model_dump() for d in from_bq] == [d.model_dump() for d in expected]
-    assert [d.model_dump() for d in from_duck] == [d.model_dump() for d in expected]
+    hourly = [HourlyEnergy(**r) for r in _hourly_rows()]
+    for name in sorted(PRESETS):
+        tariff = load_tariff(name)
+        expected = [d.model_dump() for d in daily_energy(hourly, tariff=tariff, timezone="Europe/Kyiv")]
+        assert [daily_from_row(r, tariff).model_dump() for r in from_bq if r["tariff"] == name] == expected, name
+        assert [daily_from_row(r, tariff).model_dump() for r in from_duck if r["tariff"] == name] == expected, name
+
+
+def test_wattline_energy_reads_the_site_tariffs_daily_energy_from_bigquery(
+    initialised: BigQueryWarehouse, bq_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given settings that point `wattline energy` at the emulator's dataset
+    for name, value in {
+        "WAREHOUSE": "bigquery",
+        "GCP_PROJECT": PROJECT,
+        "BQ_DATASET": initialised.context.dataset,
+        "BQ_ENDPOINT": bq_endpoint,
+        "TARIFF": "ua-3zone",
+        "TIMEZONE": "Europe/Kyiv",
+    }.items():
+        monkeypatch.setenv(f"WATTLINE_{name}", value)
+
+    # When it prints JSON for the DST day
+    result = CliRunner().invoke(
+        app, ["energy", "--from", "2026-03-29", "--to", "2026-03-29", "--device", "em-1", "--format", "json"]
+    )
+
+    # Then the objects are wattline.daily's for the same rows
+    from wattline.models import HourlyEnergy
+
+    assert result.exit_code == 0, result.output
+    hourly = [HourlyEnergy(**r) for r in _hourly_rows()]
+    expected = daily_energy(hourly, tariff=load_tariff("ua-3zone"), timezone="Europe/Kyiv")
+    assert json.loads(result.stdout) == [d.model_dump() for d in expected if d.date == "2026-03-29"]
 
 
 def test_the_other_views_run_and_agree_with_duckdb(initialised: BigQueryWarehouse) -> None:
