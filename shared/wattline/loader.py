@@ -14,8 +14,9 @@ For a finalized `daily/dt=D/device=X/readings.jsonl.gz` (generation G):
    objects), so it raises TransientError and the platform retries; a file that never matches ends as a
    dropped event once it is older than the maximum age.
 4. Readings: this day's file, plus from the neighbouring days' files (when present) the readings the boundary
-   hours need: per channel the previous day's last energy sample P (with its local hour, and the sample before
-   that hour) and the next day's first energy sample N (with the rest of its local hour and the sample after it).
+   hours need: per channel the previous day's last energy sample P (its whole local hour, and a few samples of
+   each quantity before it) and the next day's first energy sample N (its whole local hour and a few samples
+   after it). A channel silent for whole days is bridged up to `neighbour_days` away.
 5. `compute_hourly` runs over them; the rows of the local hours from hour(P) to hour(N) are exact and are MERGEd
    into `energy_hourly` by (device_id, channel, hour_start): this day's hours, the previous day's last hour(s)
    that this file completes, and the next day's first hour(s). Each of those hours is computed from exactly the
@@ -97,6 +98,7 @@ class LoaderOptions:
     max_gap_s: float = 300.0
     max_power_w: float = 25_000.0
     max_event_age_s: float = 86_400.0
+    neighbour_days: int = 3  # how far to look for a channel's previous/next samples (bridges silent days)
     topic: str = "energy-updated"
 
     @property
@@ -344,12 +346,13 @@ def load_daily_file(
     _verify(store, day, device, data)
     today = read_readings(data)
 
-    prev_cols = _neighbour(store, day - timedelta(days=1), device)
-    next_cols = _neighbour(store, day + timedelta(days=1), device)
+    neighbours = _Neighbours(store, device, day, options.neighbour_days)
     zone = options.zone
     channels = today.channels(device)
     rows: list[HourlyEnergy] = []
     for channel in channels:
+        prev_cols = neighbours.find(channel, -1)
+        next_cols = neighbours.find(channel, +1)
         before = _previous_side(prev_cols, device, channel, zone)
         after = _next_side(next_cols, device, channel, zone)
         parts = [_take(today, today.rows(device, channel))]
@@ -447,15 +450,36 @@ def _get(store: ObjectStore, key: str) -> bytes | None:
         return None
 
 
-def _neighbour(store: ObjectStore, day: date, device: str) -> ReadingColumns | None:
-    data = _get(store, daily_readings_key(day, device))
-    if data is None:
+class _Neighbours:
+    """The device's daily files around `day`, read lazily and once. For a channel, the nearest earlier (later)
+    file holding energy samples of it, looking at most `max_days` days away: a channel silent for a whole day
+    (or a day without any file) is bridged, so the gap hours between are written too."""
+
+    def __init__(self, store: ObjectStore, device: str, day: date, max_days: int) -> None:
+        self.store, self.device, self.day, self.max_days = store, device, day, max_days
+        self._files: dict[date, ReadingColumns | None] = {}
+
+    def file(self, day: date) -> ReadingColumns | None:
+        if day not in self._files:
+            data = _get(self.store, daily_readings_key(day, self.device))
+            try:
+                self._files[day] = None if data is None else read_readings(data)
+            except PermanentError:
+                logger.warning("neighbour file %s unreadable; its boundary hours wait for its own load", day)
+                self._files[day] = None
+        return self._files[day]
+
+    def find(self, channel: int, direction: int) -> ReadingColumns | None:
+        for distance in range(1, self.max_days + 1):
+            cols = self.file(self.day + timedelta(days=direction * distance))
+            if cols is not None and _has_energy(cols, self.device, channel):
+                return cols
         return None
-    try:
-        return read_readings(data)
-    except PermanentError:
-        logger.warning("neighbour file %s unreadable; its boundary hours wait for its own load", day)
-        return None
+
+
+def _has_energy(cols: ReadingColumns, device: str, channel: int) -> bool:
+    rows = cols.rows(device, channel)
+    return bool(rows.size) and any(bool(c[rows].any()) for c in cols.carries())
 
 
 def _verify(store: ObjectStore, day: date, device: str, data: bytes) -> DailyManifest:

@@ -27,6 +27,7 @@ class LoaderSettings(WarehouseSettings):
     outbox_dir: Path | None = None
     energy_topic: str = "energy-updated"
     max_event_age_s: float = Field(86_400.0, gt=0, description="older events are dropped, not retried")
+    neighbour_days: int = Field(3, ge=1, le=31, description="how far to look for a channel's boundary samples")
 
     @model_validator(mode="after")
     def _complete(self) -> LoaderSettings:
@@ -45,4 +46,5 @@ class LoaderSettings(WarehouseSettings):
             max_power_w=self.max_power_w,
             max_event_age_s=self.max_event_age_s,
             topic=self.energy_topic,
+            neighbour_days=self.neighbour_days,
         )

@@ -100,6 +100,21 @@ def test_any_load_order_gives_the_whole_history_computed_once(history, order):
     assert_same_rows(warehouse.tables[ENERGY_TABLE], reference_rows(files_of(store)))
 
 
+def test_a_day_without_a_file_and_a_channel_silent_for_a_day_are_bridged(history):
+    # Given no file at all for day 3 and channel 1 silent during day 2
+    store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
+    days = {day: history[day] for day in (DAYS[0], DAYS[1], DAYS[3])}
+    days[DAYS[1]] = [r for r in days[DAYS[1]] if r.channel != 1]
+    for day, readings in days.items():
+        write_day(store, readings, day)
+    # When the existing files are loaded, newest first
+    for day in reversed(days):
+        load(store, warehouse, publisher, event_for(store, day))
+    # Then the gap hours in between are written exactly as one computation over the files gives them
+    files = {day: store.get(keys.daily_readings_key(day, DEVICE)) for day in days}
+    assert_same_rows(warehouse.tables[ENERGY_TABLE], reference_rows(files))
+
+
 def test_redelivering_every_event_twice_changes_nothing(history):
     # Given all days loaded once
     store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
