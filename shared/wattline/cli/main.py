@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from wattline import __version__
-from wattline.cli import analyze, demo, energy, gcp, import_, report, retry, run, status
+from wattline.cli import analyze, aws, demo, energy, gcp, import_, report, retry, run, status
 
 app = typer.Typer(
     name="wattline",
@@ -36,6 +36,7 @@ def _root(
 analyze.register(app)
 energy.register(app)
 gcp.register(app)
+aws.register(app)
 demo.register(app)
 import_.register(app)
 run.register(app)
