@@ -61,7 +61,7 @@ def parse_object(
     A single envelope pretty-printed over several lines is also accepted.
     """
     now = _now(now_ms)
-    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    raw = _as_bytes(data)
     lines = [line for line in raw.split(b"\n") if line.strip()]
     if not lines:
         return [_quarantine(Reject(QuarantineReason.MALFORMED_ENVELOPE, "empty object"), None, None, raw, source_key)]
@@ -82,16 +82,27 @@ def envelope_from_capture(topic: str, payload_text: str, received_at_s: float) -
     return Envelope(topic=topic, received_ms=round(received_at_s * 1000), payload=payload_text)
 
 
+def _as_bytes(data: bytes | str) -> bytes:
+    if isinstance(data, str):
+        return data.encode("utf-8", "surrogatepass")
+    if isinstance(data, bytes):
+        return data
+    try:
+        return bytes(data)  # bytearray, memoryview
+    except TypeError:
+        return repr(data).encode("utf-8", "replace")  # not bytes at all: quarantined as malformed_envelope
+
+
 def _now(now_ms: int | None) -> int:
     return int(time.time() * 1000) if now_ms is None else now_ms
 
 
 def _parse_line(line: bytes | str, source_key: str | None, now_ms: int, state: Gen2State | None) -> ParseOutcome:
-    original = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
+    original = _as_bytes(line)
     try:
         if len(original) > limits.MAX_LINE_BYTES:
             raise Reject(QuarantineReason.OVERSIZED_PAYLOAD, f"envelope line larger than {limits.MAX_LINE_BYTES} bytes")
-        envelope = load_json_text(line, envelope=True)
+        envelope = load_json_text(original, envelope=True)
         topic, received_ms, payload, payload_b64 = _envelope_parts(envelope)
     except Reject as exc:
         return _quarantine(exc, None, None, original, source_key)

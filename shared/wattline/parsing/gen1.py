@@ -11,9 +11,11 @@ from wattline.parsing._common import (
     check_text_size,
     check_text_value,
     check_value,
+    field_specs,
     load_json_payload,
     make_reading,
     payload_bytes,
+    read_component,
     ts_from_ms,
 )
 
@@ -40,6 +42,8 @@ STATUS_EMETER_FIELDS: Final = {
     "total": "energy_total_wh",
     "total_returned": "energy_returned_total_wh",
 }
+
+_STATUS_SPECS: Final = field_specs({src: (0, dst) for src, dst in STATUS_EMETER_FIELDS.items()})
 
 RELAY_STATES: Final = frozenset({"on", "off", "overpower"})
 _MAX_CHANNEL_DIGITS: Final = 2
@@ -121,23 +125,10 @@ def status_readings(device_id: str, body: dict[str, Any], received_ms: int) -> l
             if emeter.get("is_valid") is False:
                 invalid += 1
                 continue
-            values: dict[str, float] = {}
-            for source, field in STATUS_EMETER_FIELDS.items():
-                raw = emeter.get(source)
-                if raw is None:
-                    continue
-                where = f"emeters[{channel}].{source}"
-                try:
-                    checked = check_value(field, raw, where)
-                except Reject as exc:
-                    exc.device_id = device_id
-                    raise
-                if isinstance(checked, Unavailable):
-                    unavailable.append(where)
-                else:
-                    values[field] = checked
+            values: dict[int, dict[str, float]] = {}
+            read_component(emeter, _STATUS_SPECS, channel, f"emeters[{channel}]", values, unavailable)
             if values:
-                readings.append(make_reading(device_id, channel, ts, received_ms, Generation.GEN1, values))
+                readings.append(make_reading(device_id, channel, ts, received_ms, Generation.GEN1, values[channel]))
     relay = _relay_state(relays)
     if relay is not None:
         readings.append(make_reading(device_id, None, ts, received_ms, Generation.GEN1, {"relay": relay}))

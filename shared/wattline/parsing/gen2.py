@@ -8,11 +8,12 @@ from typing import Any, Final
 
 from wattline.models import Generation, QuarantineReason, Reading
 from wattline.parsing._common import (
+    FieldSpec,
     Reject,
-    Unavailable,
     check_device_id,
-    check_value,
+    field_specs,
     make_reading,
+    read_component,
     ts_from_ms,
     ts_from_seconds,
 )
@@ -38,6 +39,14 @@ PHASES: Final = ("a", "b", "c")
 # Triphase `em:<n>` / `emdata:<n>`: phase a/b/c → channel 3n + 0/1/2. `total_*` and `n_current` are not read.
 EM_FIELDS: Final = {f"{p}_{src}": (i, dst) for i, p in enumerate(PHASES) for src, dst in EM1_FIELDS.items()}
 EMDATA_FIELDS: Final = {f"{p}_{src}": (i, dst) for i, p in enumerate(PHASES) for src, dst in EM1DATA_FIELDS.items()}
+
+# Component kind → (field specs, channels per component index).
+_SPECS: Final[dict[str, tuple[dict[str, FieldSpec], int]]] = {
+    "em1": (field_specs({src: (0, dst) for src, dst in EM1_FIELDS.items()}), 1),
+    "em1data": (field_specs({src: (0, dst) for src, dst in EM1DATA_FIELDS.items()}), 1),
+    "em": (field_specs(EM_FIELDS), len(PHASES)),
+    "emdata": (field_specs(EMDATA_FIELDS), len(PHASES)),
+}
 
 NOTIFY_STATUS: Final = "NotifyStatus"
 NOTIFY_FULL_STATUS: Final = "NotifyFullStatus"
@@ -110,9 +119,9 @@ def _component_readings(
             continue
         if not isinstance(body, dict):
             raise Reject(QuarantineReason.WRONG_TYPE, f"{key}: expected an object", device_id)
-        kind, index = match[1], int(match[2])
+        specs, width = _SPECS[match[1]]
         try:
-            skipped = _collect(kind, index, key, body, channels, unavailable)
+            skipped = read_component(body, specs, width * int(match[2]), key, channels, unavailable)
         except Reject as exc:
             exc.device_id = device_id
             raise
@@ -137,40 +146,3 @@ def _component_readings(
         make_reading(device_id, channel, ts, received_ms, Generation.GEN2, values)
         for channel, values in sorted(channels.items())
     ]
-
-
-def _collect(
-    kind: str,
-    index: int,
-    key: str,
-    body: dict[str, Any],
-    channels: dict[int, dict[str, float]],
-    unavailable: list[str],
-) -> list[str]:
-    """Check one component's measured fields into `channels`; returns the source fields that were -1 counters."""
-    skipped: list[str] = []
-    if kind in ("em1", "em1data"):
-        mapping = EM1_FIELDS if kind == "em1" else EM1DATA_FIELDS
-        for source, field in mapping.items():
-            raw = body.get(source)
-            if raw is None:
-                continue
-            checked = check_value(field, raw, f"{key}.{source}")
-            if isinstance(checked, Unavailable):
-                unavailable.append(f"{key}.{source}")
-                skipped.append(source)
-            else:
-                channels.setdefault(index, {})[field] = checked
-    else:
-        phase_mapping = EM_FIELDS if kind == "em" else EMDATA_FIELDS
-        for source, (phase, field) in phase_mapping.items():
-            raw = body.get(source)
-            if raw is None:
-                continue
-            checked = check_value(field, raw, f"{key}.{source}")
-            if isinstance(checked, Unavailable):
-                unavailable.append(f"{key}.{source}")
-                skipped.append(source)
-            else:
-                channels.setdefault(3 * index + phase, {})[field] = checked
-    return skipped

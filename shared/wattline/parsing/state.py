@@ -40,7 +40,7 @@ class Gen2State:
         if entry is not None and ts_ms < entry.ts_ms:
             return False
         if full or entry is None:
-            self._entries[key] = _Entry(copy.deepcopy(dict(fields)), ts_ms, full)
+            self._entries[key] = _Entry(_copy(fields), ts_ms, full)
         else:
             _overlay(entry.fields, fields)
             entry.ts_ms = ts_ms
@@ -81,7 +81,14 @@ def _overlay(target: dict[str, Any], delta: Mapping[str, Any]) -> None:
         into, source = stack.pop()
         for key, value in source.items():
             current = into.get(key)
-            if isinstance(value, Mapping) and isinstance(current, dict):
+            if isinstance(value, dict) and isinstance(current, dict):
                 stack.append((current, value))
-            else:
+            elif isinstance(value, (dict, list)):
                 into[key] = copy.deepcopy(value)
+            else:
+                into[key] = value
+
+
+def _copy(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy that shares nothing mutable with `fields` (component statuses are flat: copy nested values only)."""
+    return {k: copy.deepcopy(v) if isinstance(v, (dict, list)) else v for k, v in fields.items()}

@@ -357,3 +357,13 @@ def test_parse_object_of_a_large_batch_with_a_broken_first_line_still_parses_the
     assert len(outcomes) == 5001
     assert outcomes[0].quarantined is not None and outcomes[0].quarantined.reason.value == "malformed_envelope"
     assert all(o.readings for o in outcomes[1:])
+
+
+def test_parse_line_accepts_a_bytearray() -> None:
+    reading = only(parse_line(bytearray(line("shellies/shellyem-1/emeter/0/power", "2.5")), now_ms=NOW_MS))
+    assert reading.power_w == 2.5
+
+
+def test_parse_line_given_something_that_is_not_text_quarantines_it() -> None:
+    outcome = parse_line(12345, now_ms=NOW_MS)  # type: ignore[arg-type]
+    assert outcome.quarantined is not None and outcome.quarantined.reason.value == "malformed_envelope"
