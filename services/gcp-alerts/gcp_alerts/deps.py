@@ -24,19 +24,9 @@ class Deps:
 
     @cached_property
     def warehouse(self) -> Warehouse:
-        s = self.settings
-        if s.warehouse == "duckdb":
-            from wattline.warehouse.duckdb import DuckDBWarehouse
+        from wattline.warehouse import open_warehouse
 
-            return DuckDBWarehouse(
-                s.duckdb_file, dataset=s.bq_dataset, timezone=s.timezone, fs_root=s.fs_root, bucket=s.bucket
-            )
-        from wattline.warehouse.bigquery import BigQueryWarehouse  # type: ignore[import-not-found,unused-ignore]
-
-        warehouse: Warehouse = BigQueryWarehouse(
-            project=s.gcp_project, dataset=s.bq_dataset, location=s.bq_location, endpoint=s.bq_endpoint
-        )
-        return warehouse
+        return open_warehouse(self.settings)
 
     @cached_property
     def publisher(self) -> Publisher:
