@@ -159,7 +159,7 @@ def power_figure(data: ReportData) -> Any:
     for series in data.power:
         ts, values = downsample(series.ts, series.power_w)
         figure.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=[moment.astimezone(zone).replace(tzinfo=None) for moment in ts],
                 y=values,
                 mode="lines",
