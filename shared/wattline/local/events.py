@@ -15,7 +15,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wattline.loader import LoaderOptions, LoadResult
+    from wattline.ports import ObjectStore, Publisher, Warehouse
+    from wattline.transfer import SyncReport
 
 STORAGE_EVENT_TYPES = {
     "OBJECT_FINALIZE": "google.cloud.storage.object.v1.finalized",
@@ -160,9 +165,7 @@ class NotificationRelay:
             ok = True
             for _ in range(copies):
                 try:
-                    status = post_cloud_event(
-                        self.url, attributes, data, binary=self.binary, timeout_s=self.timeout_s
-                    )
+                    status = post_cloud_event(self.url, attributes, data, binary=self.binary, timeout_s=self.timeout_s)
                 except requests.RequestException:
                     status = 0
                 self.stats.statuses.append(status)
@@ -188,3 +191,22 @@ class NotificationRelay:
             if idle >= idle_pulls:
                 break
         return self.stats
+
+
+def load_synced(
+    report: SyncReport,
+    target: ObjectStore,
+    *,
+    warehouse: Warehouse,
+    publisher: Publisher,
+    options: LoaderOptions,
+) -> list[LoadResult]:
+    """The embedded stack's Eventarc: after `transfer.sync`, deliver each copied object's finalize to the loader
+    in-process (manifests are ignored by the loader like in the cloud). Returns the LoadResults in order."""
+    from wattline.loader import FinalizedObject, load_daily_file
+
+    results = []
+    for info in report.copied:
+        event = FinalizedObject(bucket=target.name, name=info.key, generation=info.generation)
+        results.append(load_daily_file(event, store=target, warehouse=warehouse, publisher=publisher, options=options))
+    return results

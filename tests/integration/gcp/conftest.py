@@ -306,3 +306,17 @@ def bq_emulator(gcp_logs: Path) -> Iterator[str]:
         yield url
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_s3(gcp_logs: Path) -> Iterator[str]:
+    """moto's server (the S3 side of the transfer): its endpoint URL."""
+    binary = VENV_BIN / "moto_server"
+    if not binary.exists():
+        pytest.skip("moto_server is not installed (dev group: moto[server])")
+    port = free_port()
+    server = start_server("moto", [str(binary), "-H", HOST, "-p", str(port)], port, gcp_logs)
+    try:
+        yield server.url
+    finally:
+        server.stop()

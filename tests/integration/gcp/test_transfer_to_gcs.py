@@ -43,3 +43,27 @@ def test_a_second_sync_after_a_late_day_copies_only_that_days_changed_files_mani
     assert target.get(keys.daily_readings_key(LATE_DAY, DEVICE)) == source.get(
         keys.daily_readings_key(LATE_DAY, DEVICE)
     )
+
+
+def test_a_sync_from_s3_on_moto_compares_by_etag_and_copies_only_what_changed(moto_s3, fake_gcs):
+    # Given the days in an S3 bucket (moto) and an empty GCS bucket
+    import boto3
+
+    from wattline.adapters.s3_store import S3ObjectStore
+
+    client = boto3.client(
+        "s3", endpoint_url=moto_s3, region_name="eu-central-1", aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    name = f"s3-{uuid.uuid4().hex[:8]}"
+    client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    s3 = S3ObjectStore(name, endpoint_url=moto_s3, region="eu-central-1", client=client)
+    days = history()
+    write_history(s3, days)
+    target = fake_gcs.store(f"gcs-{uuid.uuid4().hex[:8]}")
+    # When synced twice, with a late-data day rewritten in S3 in between
+    first = sync(s3, target)
+    write_history(s3, {LATE_DAY: late_version(days)})
+    second = sync(s3, target)
+    # Then S3's ETags matched GCS's MD5s: the second run copied only the rewritten day, manifest first
+    assert len(first.copied) == 2 * len(DAYS)
+    assert second.copied_keys == [keys.daily_manifest_key(LATE_DAY, DEVICE), keys.daily_readings_key(LATE_DAY, DEVICE)]
