@@ -20,6 +20,7 @@ from infra_templates import (
 
 from wattline import keys
 from wattline.models import Envelope
+from wattline.parsing import parse_object
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "shelly-payloads.json"
 RECEIVED_MS = 1_764_287_999_500  # 2025-11-27T23:59:59.500Z: the last second of a UTC day
@@ -158,3 +159,42 @@ def test_the_utc_day_in_the_key_is_the_day_of_receive_time_not_local_time() -> N
     )
     # Then the partition is the UTC day
     assert key.startswith("raw/dt=2026-03-28/device=dev-1/")
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "quantity"),
+    [
+        ("shellies/shellyem-C45BBE6C2E8F/emeter/0/power", b"611.53", "power_w"),
+        (
+            "shelly3em63g3-48f6eead1a8c/status/em1:0",
+            b'{"id":0,"current":0.068,"voltage":229.5,"act_power":2.3,"aprt_power":15.6,"pf":0.36,"freq":50.0}',
+            "power_w",
+        ),
+    ],
+)
+def test_stored_objects_parse_into_readings_whatever_the_generation(
+    template: dict[str, Any], topic: str, payload: bytes, quantity: str
+) -> None:
+    # Given a Gen1 text payload and a Gen2 JSON payload, both stored base64-encoded by the rules
+    ((key, body),) = ingest(template, topic, payload)
+    # When the validator's parser reads the stored object
+    (outcome,) = parse_object(json.dumps(body).encode(), source_key=key, now_ms=RECEIVED_MS)
+    # Then it yields a reading of the right device, not a quarantine record
+    assert outcome.quarantined is None
+    assert outcome.readings and getattr(outcome.readings[0], quantity) is not None
+    assert outcome.readings[0].device_id == keys.parse_raw_key(key)[1]  # type: ignore[index]
+
+
+def test_a_firehose_batch_of_newline_delimited_envelopes_parses_line_by_line(template: dict[str, Any]) -> None:
+    # Given three messages of one device batched by Firehose (the rule's "\n" separator after each record)
+    lines = [
+        json.dumps(ingest(template, f"shellies/shellyem-C45BBE6C2E8F/emeter/0/{name}", value)[0][1])
+        for name, value in (("power", b"100.5"), ("voltage", b"230.1"), ("total", b"1891.9"))
+    ]
+    batch = ("\n".join(lines) + "\n").encode()
+    # When the object is parsed
+    outcomes = parse_object(
+        batch, source_key="raw/dt=2025-11-27/device=shellyem-C45BBE6C2E8F/x.jsonl", now_ms=RECEIVED_MS
+    )
+    # Then every envelope gives its reading
+    assert [outcome.quarantined for outcome in outcomes] == [None, None, None]
