@@ -181,10 +181,10 @@ def _dispatch_gen1(parts: list[str], received_ms: int, payload: Any, payload_b64
     if n == 2 and rest == ["relay", "0"]:
         device_id = check_device_id(raw_id, "topic")
         return gen1.parse_relay(device_id, payload, payload_b64, received_ms)
-    if n == 1 and rest[0] in ("status", "info"):
+    if n == 1 and rest[0] in ("status", "info", "announce"):  # announce: only when it carries emeters[]
         device_id = check_device_id(raw_id, "topic")
         return gen1.parse_status(device_id, payload, payload_b64, received_ms)
-    if (n == 1 and rest[0] in ("announce", "command")) or (n == 3 and rest[:2] == ["relay", "0"]):
+    if (n == 1 and rest[0] == "command") or (n == 3 and rest[:2] == ["relay", "0"]):
         raise Reject(QuarantineReason.UNSUPPORTED_MESSAGE, f"Gen1 topic {'/'.join(rest)!r} carries no measurement")
     return None
 

@@ -12,6 +12,7 @@ same body (see tests/fixtures/README-parsing.md and docs/parsing.md):
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ class Case:
         return f"{self.record_id}-{self.shape}"
 
 
+@functools.cache
 def load_records() -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = json.loads(FIXTURE.read_text())["records"]
     return records
@@ -161,6 +163,17 @@ def cases_for(record: dict[str, Any]) -> list[Case]:
         params = dict(body, ts=ts) if ts is not None else dict(body)
         notify = {"src": device, "dst": f"{device}/events", "method": "NotifyFullStatus", "params": params}
         cases.append(Case(rid, "notify-full", _envelope(f"{device}/events/rpc", json.dumps(notify)), expected, ts_s=ts))
+        for key, component in body.items():
+            if key.split(":")[0] in ("em", "em1", "emdata", "em1data"):
+                frame = notify_status_like_p083(device, key, component, ts)
+                wanted = _gen2_expected({key: component})
+                shape = f"notify-{key}"
+                if wanted:
+                    cases.append(
+                        Case(rid, shape, _envelope(f"{device}/events/rpc", frame), wanted, ts_s=frame_ts(frame))
+                    )
+                else:
+                    cases.append(Case(rid, shape, _envelope(f"{device}/events/rpc", frame), reason="no_readings"))
         return cases
     if category == "rpc_component_status":
         key = f"em1:{body['id']}"
@@ -191,6 +204,18 @@ def cases_for(record: dict[str, Any]) -> list[Case]:
     if category in ("mqtt_gen2_notifystatus_non_em", "mqtt_gen2_status_topic_non_em"):
         return [Case(rid, "topic", _envelope(record["topic"], record["raw_text"]), reason="unsupported_message")]
     raise AssertionError(f"no envelope shape for category {category!r} ({rid})")
+
+
+def notify_status_like_p083(device: str, key: str, component: dict[str, Any], ts: float | None) -> str:
+    """A NotifyStatus carrying one real component body, in the exact envelope shape of the real frame p083."""
+    template = next(r for r in load_records() if r["id"] == "p083")["payload"]
+    params = {"ts": round(ts if ts is not None else RECEIVED_MS / 1000 - 1, 2), key: component}
+    return json.dumps(dict(template, src=device, dst=f"{device}/events", params=params))
+
+
+def frame_ts(frame: str) -> float:
+    ts: float = json.loads(frame)["params"]["ts"]
+    return ts
 
 
 def all_cases() -> list[Case]:

@@ -92,6 +92,11 @@ ENVELOPE_CASES: list[tuple[str, Envelope, QuarantineReason]] = [
         R.UNSUPPORTED_MESSAGE,
     ),
     ("a Gen1 announce", env("shellies/announce", '{"id": "shellyem-1"}'), R.UNSUPPORTED_MESSAGE),
+    (
+        "a Gen1 device announce without emeters",
+        env("shellies/shellyem-1/announce", '{"id":"shellyem-1","model":"SHEM","fw_ver":"20230913-114150/v1.14.0"}'),
+        R.UNSUPPORTED_MESSAGE,
+    ),
     ("a Gen1 relay command", env("shellies/shellyem-1/relay/0/command", "on"), R.UNSUPPORTED_MESSAGE),
     ("a CoIoT frame", env("shellies/shellyem-1/status", {"G": [[0, 4105, 1.0]]}), R.UNSUPPORTED_MESSAGE),
     ("an RPC request", env(f"{GEN2}/rpc", '{"id":1,"src":"me","method":"Shelly.GetStatus"}'), R.UNSUPPORTED_MESSAGE),
