@@ -37,7 +37,7 @@ from wattline.alerts.detect import over_rated, over_rated_alert
 from wattline.alerts.model import Alert, AlertEvent, AlertKind, Notification, Severity
 from wattline.errors import PermanentError
 from wattline.models import Reading
-from wattline.ports import Publisher
+from wattline.ports import ObjectStore, Publisher
 from wattline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -183,12 +183,19 @@ def get_forwarder() -> RealtimeForwarder:
     return RealtimeForwarder(RealtimeSettings())
 
 
-def forward_object(data: bytes, *, source_key: str | None = None) -> list[str]:
-    """Parse one raw object (as `validate` just did) and forward what it calls for. Off → returns []."""
+def forward_object(store: ObjectStore, key: str) -> list[str]:
+    """For the `validate` Lambda: parse the raw object it just validated and forward what it calls for.
+
+    A no-op (no GET) unless WATTLINE_REALTIME_ALERTS=true. Never raises: the batch path is the safety net.
+    """
     forwarder = get_forwarder()
     if not forwarder.enabled:
         return []
     from wattline.parsing import parse_object
 
-    readings = [r for outcome in parse_object(data, source_key=source_key) for r in outcome.readings]
-    return forwarder.forward(readings)
+    try:
+        outcomes = parse_object(store.get(key), source_key=key)
+    except Exception as exc:
+        logger.warning("realtime alerts skipped: raw object unreadable", extra={"key": key, "error": str(exc)})
+        return []
+    return forwarder.forward(r for outcome in outcomes for r in outcome.readings)

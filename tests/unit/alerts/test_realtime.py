@@ -140,3 +140,26 @@ def test_a_wif_config_gives_aws_external_account_credentials_without_any_key(tmp
 def test_a_service_account_key_is_refused_as_a_wif_config():
     with pytest.raises(PermanentError, match="never a service-account key"):
         wif_credentials(json.dumps({"type": "service_account", "private_key": "…"}))
+
+
+class OneObjectStore:
+    """An ObjectStore holding one raw object (only `get` is used here)."""
+
+    name = "raw"
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.gets = 0
+
+    def get(self, key: str) -> bytes:
+        self.gets += 1
+        return self.data
+
+
+def test_forward_object_reads_nothing_while_realtime_alerts_are_off():
+    from wattline.realtime import forward_object, get_forwarder
+
+    get_forwarder.cache_clear()
+    store = OneObjectStore(raw_object((f"shellies/{GEN1}/online", ms(T0), "false")))
+    assert forward_object(store, "raw/x.json") == []  # type: ignore[arg-type]
+    assert store.gets == 0

@@ -1,0 +1,45 @@
+"""The near-real-time forwarder publishing to the Pub/Sub emulator's `alerts` topic."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from conftest import PROJECT, Emulator, emulator_env
+
+from wattline.alerts.model import alert_key
+from wattline.models import Generation, Reading
+from wattline.realtime import RealtimeForwarder, RealtimeSettings
+
+pytestmark = [pytest.mark.emulators]
+
+
+def test_a_last_will_reaches_the_alerts_topic_with_its_batch_key(pubsub: Emulator):
+    # Given the alerts topic with a pull subscription, and an enabled forwarder on the emulator
+    subscription = pubsub.pull_subscription("alerts", "realtime-observer")
+    from google.cloud import pubsub_v1
+
+    from wattline.adapters.pubsub import PubSubPublisher
+
+    with emulator_env(pubsub.address):
+        publisher = PubSubPublisher(PROJECT, client=pubsub_v1.PublisherClient(), timeout_s=10)
+    forwarder = RealtimeForwarder(RealtimeSettings(realtime_alerts=True, gcp_project=PROJECT), publisher=publisher)
+    ts = datetime.now(UTC).replace(microsecond=123_000)
+    lwt = Reading(
+        device_id="shellyem-C45BBE6B1E5F",
+        channel=None,
+        ts=ts,
+        received_ms=int(ts.timestamp() * 1000),
+        generation=Generation.GEN1,
+        online=False,
+    )
+    # When the validate Lambda hands it over
+    sent = forwarder.forward([lwt])
+    # Then one offline notification is on the topic, keyed like the batch detector's
+    messages = pubsub.pull(subscription, want=1, settle_s=0.5, timeout_s=30)
+    assert len(sent) == len(messages) == 1
+    body = json.loads(messages[0].data)
+    assert body["source"] == "realtime" and body["event"] == "opened"
+    assert body["alert"]["key"] == alert_key("offline", "shellyem-C45BBE6B1E5F", None, ts)
+    assert messages[0].attributes["kind"] == "offline"
