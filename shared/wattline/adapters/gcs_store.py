@@ -90,7 +90,7 @@ class GcsObjectStore:
     def _get_bucket(self) -> Any:
         if self._bucket is None:
             if self._client is None:
-                from google.cloud import storage
+                import google.cloud.storage as storage
 
                 if self._endpoint:
                     from google.auth.credentials import AnonymousCredentials

@@ -59,7 +59,7 @@ class PubSubPublisher:
     def _get_client(self) -> Any:
         with self._lock:
             if self._client is None:
-                from google.cloud import pubsub_v1
+                import google.cloud.pubsub_v1 as pubsub_v1
 
                 options = pubsub_v1.types.PublisherOptions(enable_message_ordering=self._ordering)
                 self._client = pubsub_v1.PublisherClient(publisher_options=options)

@@ -133,7 +133,7 @@ class NotificationRelay:
 
     def _client(self) -> Any:
         if self._subscriber is None:
-            from google.cloud import pubsub_v1
+            import google.cloud.pubsub_v1 as pubsub_v1
 
             self._subscriber = pubsub_v1.SubscriberClient()
         return self._subscriber
