@@ -110,6 +110,38 @@ def query_parameter(name: str, value: Any) -> Any:
     return bigquery.ScalarQueryParameter(name, scalar_type(value), value)
 
 
+def merge_statement(
+    target: str, staging: str, columns: Sequence[str], keys: Sequence[str], bound_field: str | None = None
+) -> str:
+    """MERGE staging into target by key. With `bound_field` (the partitioning column, part of the key) the ON
+    clause also bounds the target to @bound_lo..@bound_hi, so BigQuery reads only the batch's partitions; every
+    source row lies inside the bounds, so no match is lost."""
+    match = " AND ".join(f"T.`{k}` = S.`{k}`" for k in keys)
+    if bound_field is not None:
+        match += f" AND T.`{bound_field}` BETWEEN @bound_lo AND @bound_hi"
+    updates = ", ".join(f"`{c}` = S.`{c}`" for c in columns if c not in keys)
+    column_list = ", ".join(f"`{c}`" for c in columns)
+    values = ", ".join(f"S.`{c}`" for c in columns)
+    return (
+        f"MERGE `{target}` AS T USING `{staging}` AS S ON {match} "
+        f"WHEN MATCHED THEN UPDATE SET {updates} "
+        f"WHEN NOT MATCHED THEN INSERT ({column_list}) VALUES ({values})"
+    )
+
+
+def _as_instant(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        instant = value
+    else:
+        try:
+            instant = datetime.fromisoformat(str(value))
+        except ValueError as exc:
+            raise PermanentError(f"partition column value {value!r} is not an ISO timestamp") from exc
+    if instant.tzinfo is None:
+        raise PermanentError(f"naive timestamp {value!r}: the warehouse stores UTC instants only")
+    return instant.astimezone(UTC)
+
+
 class BigQueryWarehouse:
     """The cloud Warehouse (see the module docstring)."""
 
@@ -206,16 +238,17 @@ class BigQueryWarehouse:
         target = self._get_table(table)
         columns = [field.name for field in target.schema]
         check_columns(table, unique, columns)
+        partitioning = target.time_partitioning
+        bound_field = partitioning.field if partitioning is not None and partitioning.field in keys else None
+        params: dict[str, Any] = {}
+        if bound_field is not None:
+            instants = [_as_instant(row[bound_field]) for row in unique]
+            params = {"bound_lo": min(instants), "bound_hi": max(instants)}
         staging = self._load_staging(table, target.schema, columns, unique)
         try:
-            match = " AND ".join(f"T.`{k}` = S.`{k}`" for k in keys)
-            updates = ", ".join(f"`{c}` = S.`{c}`" for c in columns if c not in keys)
-            column_list = ", ".join(f"`{c}`" for c in columns)
-            values = ", ".join(f"S.`{c}`" for c in columns)
             self._run(
-                f"MERGE `{self._ref(table)}` AS T USING `{staging}` AS S ON {match} "
-                f"WHEN MATCHED THEN UPDATE SET {updates} "
-                f"WHEN NOT MATCHED THEN INSERT ({column_list}) VALUES ({values})",
+                merge_statement(self._ref(table), staging, columns, keys, bound_field),
+                params=params,
                 what=f"MERGE into {table}",
             )
         finally:

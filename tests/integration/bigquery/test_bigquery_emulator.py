@@ -228,3 +228,31 @@ def test_the_other_views_run_and_agree_with_duckdb(initialised: BigQueryWarehous
         sql = f"SELECT * FROM `{{{{project}}}}.{{{{dataset}}}}.{view}` WHERE device_id = 'em-1' ORDER BY {order}"
         assert initialised.query(sql) == duck.query(sql), view
     duck.close()
+
+
+def test_a_merge_bounded_to_the_batch_partitions_still_updates_and_inserts(initialised: BigQueryWarehouse) -> None:
+    # Given a day-partitioned table (made through the API: the emulator keeps partitioning only that way)
+    from datetime import UTC, datetime
+
+    from google.cloud import bigquery
+
+    table = bigquery.Table(
+        f"{PROJECT}.{initialised.context.dataset}.partitioned_probe",
+        schema=[
+            bigquery.SchemaField("device_id", "STRING", "REQUIRED"),
+            bigquery.SchemaField("hour_start", "TIMESTAMP", "REQUIRED"),
+            bigquery.SchemaField("value", "FLOAT64"),
+        ],
+    )
+    table.time_partitioning = bigquery.TimePartitioning(field="hour_start")
+    initialised.client.create_table(table)
+    first = [{"device_id": "a", "hour_start": datetime(2026, 1, 1, h, tzinfo=UTC), "value": float(h)} for h in range(3)]
+    initialised.merge_rows("partitioned_probe", first, ["device_id", "hour_start"])
+
+    # When a batch updates one stored hour and adds one on the next day
+    later = [{**first[0], "value": 9.0}, {"device_id": "a", "hour_start": "2026-01-02T00:00:00Z", "value": 1.0}]
+    initialised.merge_rows("partitioned_probe", later, ["device_id", "hour_start"])
+
+    # Then the hour is updated, the new one inserted, the others untouched
+    rows = initialised.query("SELECT value FROM `{{project}}.{{dataset}}.partitioned_probe` ORDER BY hour_start")
+    assert [r["value"] for r in rows] == [9.0, 1.0, 2.0, 1.0]

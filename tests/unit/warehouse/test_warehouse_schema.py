@@ -9,7 +9,7 @@ import requests
 from google.api_core import exceptions as api_exceptions
 
 from wattline.errors import NotFoundError, PermanentError, TransientError
-from wattline.warehouse.bigquery import BigQueryWarehouse, query_parameter, translate_error
+from wattline.warehouse.bigquery import BigQueryWarehouse, merge_statement, query_parameter, translate_error
 from wattline.warehouse.schema import SchemaContext, render, schema_objects
 
 
@@ -125,3 +125,16 @@ def test_a_list_parameter_is_an_array_of_its_element_type() -> None:
 def test_api_errors_become_wattline_errors_by_type(exc: Exception, kind: type[Exception]) -> None:
     translated = translate_error(exc, "job")
     assert type(translated) is kind
+
+
+def test_merge_on_a_partitioned_key_bounds_the_target_to_the_batch_partitions() -> None:
+    # Given a MERGE keyed on the partitioning column hour_start
+    sql = merge_statement(
+        "p.d.t", "p.d.s", ["device_id", "hour_start", "import_wh"], ["device_id", "hour_start"], "hour_start"
+    )
+
+    # Then the target side is bounded by parameters, and every non-key column is updated
+    assert "ON T.`device_id` = S.`device_id` AND T.`hour_start` = S.`hour_start` AND " in sql
+    assert "T.`hour_start` BETWEEN @bound_lo AND @bound_hi" in sql
+    assert "WHEN MATCHED THEN UPDATE SET `import_wh` = S.`import_wh` " in sql
+    assert "WHEN NOT MATCHED THEN INSERT (`device_id`, `hour_start`, `import_wh`)" in sql
