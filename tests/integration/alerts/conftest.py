@@ -354,3 +354,33 @@ def slack_webhook() -> Iterator[Webhook]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- bqemulator (BigQuery REST, its own venv) ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def bq_emulator(alert_logs: Path) -> Iterator[str]:
+    """bqemulator from .tools/bqemulator (installed by infra/local/install-servers.sh): its REST URL."""
+    import requests
+
+    tools = REPO / ".tools" / "bqemulator"
+    binary = tools / "bin" / "bqemulator"
+    if not binary.is_file():
+        pytest.skip(f"bqemulator is not installed at {binary}: run `bash infra/local/install-servers.sh`")
+    rest, grpc = free_port(), free_port()
+    cmd = [str(binary), "start", "--rest-host", HOST, "--rest-port", str(rest), "--grpc-host", HOST]
+    cmd += ["--grpc-port", str(grpc), "--project", PROJECT, "--log-level", "warning"]
+    server = start_process("bqemulator", cmd, rest, alert_logs, {"HOME": str(tools / "home")})
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{server.url}/bigquery/v2/projects/{PROJECT}/datasets", timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > deadline or server.process.poll() is not None:
+                raise RuntimeError(f"bqemulator not ready:\n{server.log_tail()}")
+            time.sleep(0.2)
+        yield server.url
+    finally:
+        server.stop()
