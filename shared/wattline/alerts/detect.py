@@ -57,6 +57,7 @@ class HourlyLike(Protocol):
 class _Interval:
     start: datetime
     end: datetime | None  # None: still going on at open_until
+    onset: datetime | None = None  # site outages: when the first of the intersected silences began
 
 
 def detect_all(
@@ -344,7 +345,8 @@ def _intersect(left: list[_Interval], right: list[_Interval]) -> list[_Interval]
         b_end = b.end or far.replace(tzinfo=b.start.tzinfo)
         start, end = max(a.start, b.start), min(a_end, b_end)
         if start < end:
-            out.append(_Interval(start, None if end.year == far.year else end))
+            onset = min(a.onset or a.start, b.onset or b.start)
+            out.append(_Interval(start, None if end.year == far.year else end, onset))
         if a_end < b_end:
             i += 1
         else:
@@ -357,7 +359,9 @@ def detect_site_outages(
 ) -> list[Alert]:
     """Every meter of the site silent at once for longer than `offline_s`: one outage for the site.
 
-    It starts when the last meter fell silent and ends when the first one spoke again.
+    It starts when the last meter fell silent and ends when the first one spoke again. The meters must have
+    fallen silent within `site_onset_s` of each other: a meter dead for hours does not turn every other meter's
+    gap into a site outage.
     """
     devices = _by_device(rows)
     if len(devices) < max(2, thresholds.site_min_devices):
@@ -371,8 +375,9 @@ def detect_site_outages(
     alerts = []
     for interval in common or []:
         seconds = ((interval.end or open_until or interval.start) - interval.start).total_seconds()
-        if seconds <= thresholds.offline_s:
-            continue
+        onset_s = (interval.start - (interval.onset or interval.start)).total_seconds()
+        if seconds <= thresholds.offline_s or onset_s > thresholds.site_onset_s:
+            continue  # too short, or not a common cause (a meter long dead plus another one's gap)
         alerts.append(
             Alert(
                 kind=AlertKind.OUTAGE,
@@ -384,7 +389,12 @@ def detect_site_outages(
                 message=(
                     f"Every meter of the site ({len(devices)}) fell silent {_span(interval.start, interval.end, tz)}."
                 ),
-                details={"reason": "site_silent", "devices": sorted(devices), "seconds": seconds},
+                details={
+                    "reason": "site_silent",
+                    "devices": sorted(devices),
+                    "seconds": seconds,
+                    "onset_spread_s": onset_s,
+                },
             )
         )
     return alerts

@@ -14,6 +14,7 @@ class Thresholds(BaseModel):
     min_day_coverage: float = Field(0.9, ge=0, le=1, description="a local day sampled less than this is flagged")
     offline_s: float = Field(600.0, gt=0, description="no message at all from a device for longer is offline")
     site_min_devices: int = Field(2, ge=1, description="a site outage needs at least this many meters silent")
+    site_onset_s: float = Field(300.0, ge=0, description="a site outage: every meter fell silent within this span")
     outage_voltage_v: float = Field(10.0, ge=0, description="a voltage below this is an outage (voltage ≈ 0)")
     nominal_voltage_v: float = Field(230.0, gt=0, description="EN 50160 nominal voltage")
     voltage_tolerance: float = Field(0.10, gt=0, lt=1, description="EN 50160 band: nominal ± this fraction")

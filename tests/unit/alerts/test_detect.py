@@ -258,3 +258,18 @@ def test_the_same_condition_seen_through_two_windows_has_the_same_key():
         for window in (short, rows)
     ]
     assert keys[0] == keys[1] and len(keys[0]) == 1
+
+
+def test_a_long_dead_meter_and_another_meters_gap_are_not_a_site_outage():
+    # Given em-a silent since 02:00 and em-b with a 30-minute gap at 10:00
+    rows = list(healthy("em-a", T0, T0 + timedelta(hours=2)))
+    rows += [
+        r
+        for r in healthy("em-b", T0, T0 + timedelta(hours=12))
+        if not T0 + timedelta(hours=10) < r.ts < T0 + timedelta(hours=10, minutes=30)
+    ]
+    # When detection runs up to 12:00
+    alerts = detect_all(rows, thresholds=TH, tz=KYIV, open_until=T0 + timedelta(hours=12))
+    # Then no site outage: em-a is offline, em-b has its gap
+    assert [a.kind for a in alerts if a.kind is AlertKind.OUTAGE] == []
+    assert {(a.kind, a.device_id) for a in alerts} >= {(AlertKind.OFFLINE, "em-a"), (AlertKind.GAP, "em-b")}
