@@ -90,7 +90,10 @@ class DuckDBWarehouse:
                 try:
                     con = duckdb.connect(self._path)
                 except duckdb.IOException as exc:
-                    raise TransientError(f"cannot open DuckDB warehouse {self._path}: {exc}") from exc
+                    raise TransientError(
+                        f"cannot open DuckDB warehouse {self._path}: {exc} (one process at a time may open it for "
+                        "writing: is the local loader or another wattline command running?)"
+                    ) from exc
                 con.execute("SET TimeZone = 'UTC'")
                 row = con.execute("SELECT current_database()").fetchone()
                 catalog = str(row[0]) if row else "memory"

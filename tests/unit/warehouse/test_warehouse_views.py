@@ -123,3 +123,36 @@ def test_readings_ext_is_empty_until_a_daily_file_exists(tmp_path: Path) -> None
     _write_daily(tmp_path, "archive", "2026-06-16", "m", [{"device_id": "m", "ts": "2026-06-16T10:00:00Z"}])
     warehouse.ensure_schema()
     assert len(warehouse.query("SELECT * FROM `{{project}}.{{dataset}}.readings_ext`")) == 1
+
+
+def test_energy_hourly_local_gives_the_local_calendar_of_each_hour_across_the_fall_back_night(
+    warehouse: DuckDBWarehouse,
+) -> None:
+    # Given the UTC hours 00:00 and 01:00 of 2026-10-25, both local 03:00 (Kyiv falls back at 04:00 EEST)
+    rows = [hour("m", datetime(2026, 10, 25, 0, tzinfo=UTC)), hour("m", datetime(2026, 10, 25, 1, tzinfo=UTC))]
+    warehouse.merge_rows("energy_hourly", dumps(rows), KEY)
+
+    # When energy_hourly_local is read
+    local_rows = _view(warehouse, "energy_hourly_local")
+
+    # Then both are local hour 3 of Sunday 2026-10-25
+    assert [(r["local_date"], r["local_hour"], r["weekday"]) for r in local_rows] == [(date(2026, 10, 25), 3, 7)] * 2
+
+
+def test_daily_zone_energy_has_one_row_per_zone_of_the_site_tariff(warehouse: DuckDBWarehouse) -> None:
+    # Given 1 kWh at local 09:00 (peak) and 2 kWh at 12:00 (half-peak) on 2026-06-15
+    rows = [
+        hour("m", local("2026-06-15", "09:00"), import_wh=1000.0),
+        hour("m", local("2026-06-15", "12:00"), import_wh=2000.0),
+    ]
+    warehouse.merge_rows("energy_hourly", dumps(rows), KEY)
+
+    # When daily_zone_energy is read (site tariff ua-3zone)
+    zones = {r["zone"]: r for r in _view(warehouse, "daily_zone_energy")}
+
+    # Then each zone has its energy, price and cost, the empty one included
+    assert {z: (r["energy_kwh"], r["price"], r["cost"]) for z, r in zones.items()} == {
+        "half_peak": (2.0, 4.32, 8.64),
+        "night": (0.0, 1.728, 0.0),
+        "peak": (1.0, 6.48, 6.48),
+    }
