@@ -9,6 +9,7 @@ then can silence at the end of the data be called a gap or an offline device.
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -577,6 +578,7 @@ def detect_energy_mismatch(rows: Sequence[Reading], *, thresholds: Thresholds, t
     powers = _series(rows, "power_w")
     for (device_id, channel), counters in _series(rows, "energy_total_wh").items():
         power = powers.get((device_id, channel), [])
+        power_times = [ts for ts, _ in power]
         by_hour: dict[datetime, list[tuple[datetime, float]]] = defaultdict(list)
         for ts, value in counters:
             by_hour[ts.replace(minute=0, second=0, microsecond=0)].append((ts, value))
@@ -586,11 +588,11 @@ def detect_energy_mismatch(rows: Sequence[Reading], *, thresholds: Thresholds, t
                 continue
             if any(b[1] < a[1] for a, b in pairwise(points)):
                 continue  # a counter reset: reported as counter_reset, not compared
-            inside = [(ts, p) for ts, p in power if ts <= t1]
-            before = [ts for ts, _ in inside if ts <= t0]
-            if not before:
+            first = bisect_right(power_times, t0) - 1  # the sample in force at t0
+            if first < 0:
                 continue
-            times = [before[-1]] + [ts for ts, _ in inside if ts > t0] + [t1]
+            inside = power[first : bisect_right(power_times, t1)]
+            times = [ts for ts, _ in inside] + [t1]
             if any(b - a > gap for a, b in pairwise(times)):
                 continue
             integral = _locf_integral_wh(inside, t0, t1)
