@@ -447,34 +447,41 @@ def _rows(
     base_name: str,
     power_rule: str,
 ) -> list[HourlyEnergy]:
-    rows = []
-    for k in range(len(h.edges) - 1):
-        name = "counter" if counter_hours[k] else (power_rule if h.covered_s[k] > 0 else base_name)
-        rows.append(
-            HourlyEnergy(
-                device_id=device_id,
-                channel=channel,
-                hour_start=_utc(float(h.edges[k])),
-                import_wh=max(float(h.import_wh[k]), 0.0),
-                export_wh=max(float(h.export_wh[k]), 0.0),
-                estimated_wh=max(float(estimated[k]), 0.0),
-                covered_s=_seconds(h.covered_s[k]),
-                gap_s=_seconds(h.gap_s[k]),
-                samples=int(h.samples[k]),
-                min_power_w=_opt(h.min_power_w[k]),
-                max_power_w=_opt(h.max_power_w[k]),
-                mean_power_w=_opt(h.mean_power_w[k]),
-                counter_resets=int(resets_per_hour[k]),
-                method=name,
-            )
+    """Build the rows from plain Python lists (numpy scalars are slow one by one). Values are already of the model's
+    types, so the rows are constructed without re-validation."""
+    hours = len(h.edges) - 1
+    starts = [_utc(edge) for edge in h.edges[:-1].tolist()]
+    imports = np.maximum(h.import_wh, 0.0).tolist()
+    exports = np.maximum(h.export_wh, 0.0).tolist()
+    estimates = np.maximum(estimated, 0.0).tolist()
+    # Seconds to the microsecond: float sums of Unix-time differences carry ~1e-7 s of noise.
+    covered = np.maximum(np.round(h.covered_s, 6), 0.0).tolist()
+    gaps = np.maximum(np.round(h.gap_s, 6), 0.0).tolist()
+    samples = h.samples.tolist()
+    lows, highs, means = (_optional(values) for values in (h.min_power_w, h.max_power_w, h.mean_power_w))
+    resets = resets_per_hour.tolist()
+    counted = counter_hours.tolist()
+    return [
+        HourlyEnergy.model_construct(
+            device_id=device_id,
+            channel=channel,
+            hour_start=starts[k],
+            import_wh=imports[k],
+            export_wh=exports[k],
+            estimated_wh=estimates[k],
+            covered_s=covered[k],
+            gap_s=gaps[k],
+            samples=samples[k],
+            min_power_w=lows[k],
+            max_power_w=highs[k],
+            mean_power_w=means[k],
+            counter_resets=resets[k],
+            method="counter" if counted[k] else (power_rule if covered[k] > 0 else base_name),
         )
-    return rows
+        for k in range(hours)
+    ]
 
 
-def _seconds(value: np.floating | float) -> float:
-    """Seconds to the microsecond: float sums of Unix-time differences carry ~1e-7 s of noise."""
-    return max(round(float(value), 6), 0.0)
-
-
-def _opt(value: np.floating | float) -> float | None:
-    return None if np.isnan(value) else float(value)
+def _optional(values: F64) -> list[float | None]:
+    """Floats, with None where the array holds NaN."""
+    return [None if value != value else value for value in values.tolist()]

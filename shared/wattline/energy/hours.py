@@ -32,12 +32,19 @@ def local_hour_edges(start_s: float, end_s: float, tz: tzinfo) -> NDArray[np.flo
 
 @lru_cache(maxsize=256)
 def _edges_between(first: int, last: int, tz: tzinfo) -> NDArray[np.float64]:
-    candidates = range(first, last + 1, _QUARTER_S)
-    offsets = np.fromiter(
-        (_offset_s(c, tz) for c in candidates), dtype=np.int64, count=(last - first) // _QUARTER_S + 1
-    )
-    utc = np.arange(first, last + 1, _QUARTER_S, dtype=np.int64)
-    edges: NDArray[np.float64] = utc[(utc + offsets) % 3600 == 0].astype(np.float64)
+    """Local hour starts in [first, last] (whole UTC hours). One offset look-up per UTC hour; the hours around an
+    offset change are scanned every quarter hour."""
+    hours = np.arange(first, last + 1, 3600, dtype=np.int64)
+    offsets = np.fromiter((_offset_s(int(h), tz) for h in hours), dtype=np.int64, count=len(hours))
+    # Within a UTC hour of constant offset the one local hour start is at H + (-offset mod 3600).
+    steady = np.ones(len(hours), dtype=bool)
+    steady[:-1] = offsets[:-1] == offsets[1:]
+    found = [hours[steady] + (-offsets[steady]) % 3600]
+    for hour in hours[~steady].tolist():
+        quarters = range(hour, hour + 3600, _QUARTER_S)
+        found.append(np.array([q for q in quarters if (q + _offset_s(q, tz)) % 3600 == 0], dtype=np.int64))
+    starts = np.unique(np.concatenate(found))
+    edges: NDArray[np.float64] = starts[(starts >= first) & (starts <= last)].astype(np.float64)
     edges.flags.writeable = False
     return edges
 

@@ -220,3 +220,29 @@ def test_auto_with_only_rejected_counter_intervals_equals_power_integration(cols
         assert (other.import_wh, other.export_wh, other.covered_s) == approx(
             (row.import_wh, row.export_wh, row.covered_s)
         )
+
+
+def _quarter_hour_scan(first: int, last: int, zone: ZoneInfo) -> list[int]:
+    """Every UTC quarter hour whose local time is a whole hour (the slow, obvious definition)."""
+    out = []
+    for instant in range(first, last + 1, 900):
+        offset = datetime.fromtimestamp(instant, UTC).astimezone(zone).utcoffset()
+        assert offset is not None
+        if (instant + int(offset.total_seconds())) % 3600 == 0:
+            out.append(instant)
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(["Europe/Kyiv", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "Pacific/Chatham"]),
+    st.integers(0, 2 * 365 * 24),
+    st.integers(1, 24 * 40),
+)
+def test_local_hour_edges_match_a_quarter_hour_scan(zone_name: str, start_hour: int, hours: int) -> None:
+    zone = ZoneInfo(zone_name)
+    start = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp()) + start_hour * 3600
+    edges = local_hour_edges(start + 1.0, start + hours * 3600.0, zone)
+    expected = _quarter_hour_scan(start - 7200, start + hours * 3600 + 7200, zone)
+    assert edges.astype(int).tolist() == [e for e in expected if edges[0] <= e <= edges[-1]]
+    assert edges[0] <= start + 1 < edges[1] and edges[-2] <= start + hours * 3600 < edges[-1]
