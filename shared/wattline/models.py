@@ -125,7 +125,7 @@ def format_ts(ts: datetime) -> str:
 
 
 class QuarantineReason(StrEnum):
-    """Stable reason codes for rejected messages. Documented in docs/architecture.md."""
+    """Stable reason codes for rejected messages. Documented in docs/parsing.md."""
 
     MALFORMED_ENVELOPE = "malformed_envelope"
     MALFORMED_JSON = "malformed_json"
