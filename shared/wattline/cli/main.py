@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from wattline import __version__
-from wattline.cli import analyze, aws, demo, energy, gcp, import_, report, retry, run, status
+from wattline.cli import alerts, analyze, aws, demo, energy, gcp, import_, report, retry, run, status
 
 app = typer.Typer(
     name="wattline",
@@ -34,6 +34,7 @@ def _root(
 
 
 analyze.register(app)
+alerts.register(app)
 energy.register(app)
 gcp.register(app)
 aws.register(app)
