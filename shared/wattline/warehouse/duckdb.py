@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from wattline.errors import NotFoundError, PermanentError, TransientError
 from wattline.warehouse.rows import check_columns, dedupe, identifier, result_value
-from wattline.warehouse.schema import SchemaContext, render, schema_objects, strip_statement
+from wattline.warehouse.schema import SchemaContext, SqlObject, render, schema_objects, strip_statement
 from wattline.warehouse.transpile import to_duckdb
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ class DuckDBWarehouse:
         self._lock = threading.RLock()
         self._con: duckdb_module.DuckDBPyConnection | None = None
         self._context: SchemaContext | None = None
+        self._readings_live = False  # readings_ext reads files (not the empty placeholder)
 
     # -- connection -------------------------------------------------------------------------------------------
     def _connection(self) -> duckdb_module.DuckDBPyConnection:
@@ -168,16 +169,29 @@ class DuckDBWarehouse:
         """Create (or refresh) the schema, tables and views from the SQL files. Idempotent."""
         con = self._connection()
         context = self.context
-        values = {**context.values(), "readings_source": self.readings_source()}
         with self._lock:
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{context.project}"."{self._dataset}"')
-            for obj in schema_objects("duckdb"):
-                sql = strip_statement(render(obj.template, values))
-                statement = sql if obj.dialect == "duckdb" else to_duckdb(sql)
-                try:
-                    con.execute(statement)
-                except Exception as exc:  # duckdb.Error has no stable subclasses for "bad SQL"
-                    raise PermanentError(f"{obj.path}: DuckDB rejected the statement: {exc}") from exc
+            self._apply(schema_objects("duckdb"))
+
+    def _apply(self, objects: Iterable[SqlObject]) -> None:
+        con = self._connection()
+        source = self.readings_source()
+        values = {**self.context.values(), "readings_source": source}
+        for obj in objects:
+            sql = strip_statement(render(obj.template, values))
+            statement = sql if obj.dialect == "duckdb" else to_duckdb(sql)
+            try:
+                con.execute(statement)
+            except Exception as exc:  # duckdb.Error has no stable subclasses for "bad SQL"
+                raise PermanentError(f"{obj.path}: DuckDB rejected the statement: {exc}") from exc
+        self._readings_live = source.startswith("read_json")
+
+    def _refresh_readings_ext(self) -> None:
+        """Point readings_ext at the daily files once the first one exists (the view was empty until then)."""
+        if self._readings_live or not self.readings_source().startswith("read_json"):
+            return
+        with self._lock:
+            self._apply(obj for obj in schema_objects("duckdb") if obj.name.startswith("021_readings_ext"))
 
     # -- queries ----------------------------------------------------------------------------------------------
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -185,6 +199,8 @@ class DuckDBWarehouse:
         import duckdb
 
         con = self._connection()
+        if "readings_ext" in sql:
+            self._refresh_readings_ext()
         statement = to_duckdb(render(sql, self.context.values()))
         with self._lock:
             try:

@@ -119,9 +119,8 @@ def test_readings_ext_is_empty_until_a_daily_file_exists(tmp_path: Path) -> None
     # When readings_ext is read, Then it has no rows but has the columns
     assert warehouse.query("SELECT * FROM `{{project}}.{{dataset}}.readings_ext` WHERE dt = '2026-06-16'") == []
 
-    # And once a file lands, ensure_schema makes it visible
+    # And once a file lands, the next query over readings_ext sees it
     _write_daily(tmp_path, "archive", "2026-06-16", "m", [{"device_id": "m", "ts": "2026-06-16T10:00:00Z"}])
-    warehouse.ensure_schema()
     assert len(warehouse.query("SELECT * FROM `{{project}}.{{dataset}}.readings_ext`")) == 1
 
 
