@@ -81,8 +81,8 @@ def detect_all(
     rows = sorted(set(readings), key=lambda r: (r.device_id, r.ts, -1 if r.channel is None else r.channel))
     site = detect_site_outages(rows, thresholds=thresholds, tz=tz, open_until=open_until)
     alerts: list[Alert] = [*site]
-    alerts += _fold(detect_gaps(rows, thresholds=thresholds, tz=tz, open_until=open_until), site)
-    alerts += _fold(detect_offline(rows, thresholds=thresholds, tz=tz, open_until=open_until), site)
+    alerts += _fold(detect_gaps(rows, thresholds=thresholds, tz=tz, open_until=open_until), site, thresholds)
+    alerts += _fold(detect_offline(rows, thresholds=thresholds, tz=tz, open_until=open_until), site, thresholds)
     if coverage_from is not None and open_until is not None:
         alerts += detect_low_coverage(rows, thresholds=thresholds, tz=tz, start=coverage_from, end=open_until)
     alerts += detect_voltage(rows, thresholds=thresholds, tz=tz)
@@ -155,19 +155,24 @@ def _episodes(
     return runs
 
 
-def _overlaps(alert: Alert, interval: Alert) -> bool:
-    a_end = alert.end or datetime.max.replace(tzinfo=alert.start.tzinfo)
-    i_end = interval.end or datetime.max.replace(tzinfo=interval.start.tzinfo)
-    return alert.start < i_end and interval.start < a_end
+def _explained_by(alert: Alert, outage: Alert, slack: timedelta) -> bool:
+    """The alert's silence is the outage's: it began and ended (or is still going on) with it, within `slack`."""
+    if abs(alert.start - outage.start) > slack:
+        return False
+    if alert.end is None or outage.end is None:
+        return alert.end is None and outage.end is None
+    return abs(alert.end - outage.end) <= slack
 
 
-def _fold(alerts: list[Alert], site: list[Alert]) -> list[Alert]:
-    """Drop per-device silence that a site outage already explains (one alert, not one per meter)."""
-    kept = []
-    for alert in alerts:
-        if alert.details.get("reason") == "lwt" or not any(_overlaps(alert, outage) for outage in site):
-            kept.append(alert)
-    return kept
+def _fold(alerts: list[Alert], site: list[Alert], thresholds: Thresholds) -> list[Alert]:
+    """Drop per-meter silence that a site outage already explains (one alert, not one per meter). A meter that
+    does not come back with the others keeps its own alert; LWT alerts are kept (the realtime path sent them)."""
+    slack = timedelta(seconds=thresholds.site_onset_s)
+    return [
+        alert
+        for alert in alerts
+        if alert.details.get("reason") == "lwt" or not any(_explained_by(alert, outage, slack) for outage in site)
+    ]
 
 
 # --- gaps and coverage -----------------------------------------------------------------------------------------

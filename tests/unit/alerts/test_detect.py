@@ -273,3 +273,23 @@ def test_a_long_dead_meter_and_another_meters_gap_are_not_a_site_outage():
     # Then no site outage: em-a is offline, em-b has its gap
     assert [a.kind for a in alerts if a.kind is AlertKind.OUTAGE] == []
     assert {(a.kind, a.device_id) for a in alerts} >= {(AlertKind.OFFLINE, "em-a"), (AlertKind.GAP, "em-b")}
+
+
+def test_a_meter_that_does_not_come_back_after_a_site_outage_keeps_its_own_alerts():
+    # Given three meters silent from about 10:00; em-a and em-b back at 10:40, em-c never
+    rows = []
+    for device in ("em-a", "em-b", "em-c"):
+        end = T0 + timedelta(hours=10) if device == "em-c" else T0 + timedelta(hours=12)
+        rows += [
+            r
+            for r in healthy(device, T0, end)
+            if not T0 + timedelta(hours=10) < r.ts < T0 + timedelta(hours=10, minutes=40)
+        ]
+    # When detection runs up to 12:00
+    alerts = detect_all(rows, thresholds=TH, tz=KYIV, open_until=T0 + timedelta(hours=12))
+    # Then the site outage, plus em-c's own open gap and offline alerts
+    assert [(a.kind, a.device_id, a.end is None) for a in alerts] == [
+        (AlertKind.GAP, "em-c", True),
+        (AlertKind.OFFLINE, "em-c", True),
+        (AlertKind.OUTAGE, SITE, False),
+    ]
