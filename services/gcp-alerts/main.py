@@ -7,7 +7,8 @@
 - `notify_outbox` Pub/Sub `alerts` → a local JSON-lines file (the embedded stack; no configuration).
 
 Thin adapters: check the event type → parse → one domain call → ack (return) or raise (TransientError: Pub/Sub
-redelivers). Permanent failures are dead-lettered and acked inside `wattline.alerts.subscriber`.
+redelivers). A permanent failure of `detect` is logged and acked (the next tick runs it again); the notifiers'
+permanent failures are dead-lettered and acked inside `wattline.alerts.subscriber`.
 """
 
 from __future__ import annotations
@@ -40,14 +41,17 @@ def detect(cloud_event: CloudEvent) -> None:
     except PermanentError as exc:
         logger.error("bad detect trigger, acked", extra={"id": cloud_event["id"], "error": str(exc)})
         return
-    run_detect(
-        request,
-        source=deps.source,
-        store=deps.store,
-        publisher=deps.publisher,
-        options=deps.settings.detect_options(),
-        now=datetime.now(UTC),
-    )
+    try:
+        run_detect(
+            request,
+            source=deps.source,
+            store=deps.store,
+            publisher=deps.publisher,
+            options=deps.settings.detect_options(),
+            now=datetime.now(UTC),
+        )
+    except PermanentError as exc:  # configuration or SQL: a retry cannot help, and the next tick runs anyway
+        logger.error("detection failed permanently, acked", extra={"id": cloud_event["id"], "error": str(exc)})
 
 
 def _notify(cloud_event: CloudEvent, sink: Callable[[], Sink]) -> None:
