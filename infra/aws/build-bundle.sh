@@ -27,11 +27,17 @@ if [ "$MODE" = "--offline" ]; then
   cp -R "$ROOT/shared/wattline" "$STAGE/wattline"
 else
   UV="$(command -v uv || echo "$ROOT/.tools/uv/bin/uv")"
+  # wattline itself is pure Python: build its wheel here, then resolve it and its dependencies as binary wheels.
+  rm -rf "$BUILD/wheel"
+  "$UV" build --quiet --wheel --out-dir "$BUILD/wheel" "$ROOT/shared"
+  WHEEL="$(ls "$BUILD/wheel"/wattline-*.whl)"
   "$UV" pip install --quiet --target "$STAGE" \
     --python-platform x86_64-manylinux2014 --python-version 3.12 --only-binary :all: \
-    "$ROOT/shared[aws]"
+    "wattline[aws] @ file://$WHEEL"
 fi
 cp -R "$SERVICE_DIR/$PACKAGE" "$STAGE/$PACKAGE"
+rm -rf "$STAGE/.lock" "$STAGE/bin" "$STAGE"/*.dist-info/uv_cache.json  # uv bookkeeping, console scripts
+if compgen -G "$STAGE/*.dist-info/RECORD" >/dev/null; then sed -i "/uv_cache.json/d" "$STAGE"/*.dist-info/RECORD; fi
 
 python3 - "$STAGE" "$BUILD/bundle.zip" <<'PY'
 import os, sys, zipfile

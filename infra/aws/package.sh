@@ -26,9 +26,8 @@ for service in aws-aggregator aws-archiver; do
   (cd "$ROOT/services/$service" && "$TOOLS/node_modules/.bin/serverless" package --param="bucket=wattline-offline-check")
 done
 
-"$ROOT/.venv/bin/cfn-lint" "$ROOT/infra/aws/wattline-ingest.yml"
 # W3005: serverless itself adds DependsOn on a function's role next to the GetAtt; harmless, not ours to change.
-"$ROOT/.venv/bin/cfn-lint" --ignore-checks W3005 -- \
+"$ROOT/.venv/bin/cfn-lint" --ignore-checks W3005 -- "$ROOT/infra/aws/wattline-ingest.yml" \
   "$ROOT/services/aws-aggregator/.serverless/cloudformation-template-update-stack.json" \
   "$ROOT/services/aws-archiver/.serverless/cloudformation-template-update-stack.json"
 echo "AWS deployment check passed"
