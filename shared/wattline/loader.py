@@ -33,6 +33,7 @@ import gzip
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -54,9 +55,9 @@ logger = logging.getLogger(__name__)
 ENERGY_TABLE = "energy_hourly"
 ENERGY_KEY = ("device_id", "channel", "hour_start")
 ENERGY_UPDATED = "energy.updated"
-_ENERGY_FIELDS = ("power_w", "energy_total_wh", "energy_returned_total_wh")
 _NO_CHANNEL = -1
 _GEN2 = Generation.GEN2.value
+_ENERGY_NAMES = ("power_w", "energy_total_wh", "energy_returned_total_wh")  # the order of ReadingColumns.carries()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -170,12 +171,19 @@ def _channel(value: Any) -> int:
 
 def read_readings(data: bytes) -> ReadingColumns:
     """Parse a `readings.jsonl.gz` (or plain JSONL) file into columns. Raises PermanentError on a bad line."""
+    return _parse_lines(_text_lines(data)[1])
+
+
+def _text_lines(data: bytes) -> tuple[str, list[str]]:
     raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PermanentError(f"readings file is not UTF-8: {exc}") from exc
-    lines = [line for line in text.splitlines() if line.strip()]
+    return text, [line for line in text.splitlines() if line.strip()]
+
+
+def _parse_lines(lines: Sequence[str]) -> ReadingColumns:
     try:
         # One C-scanner pass over `[line,line,...]` is several times faster than a json.loads per line.
         records: list[dict[str, Any]] = json.loads("[" + ",".join(lines) + "]")
@@ -346,8 +354,8 @@ def load_daily_file(
     _verify(store, day, device, data)
     today = read_readings(data)
 
-    neighbours = _Neighbours(store, device, day, options.neighbour_days)
     zone = options.zone
+    neighbours = _Neighbours(store, device, day, options.neighbour_days, zone)
     channels = today.channels(device)
     rows: list[HourlyEnergy] = []
     for channel in channels:
@@ -450,20 +458,93 @@ def _get(store: ObjectStore, key: str) -> bytes | None:
         return None
 
 
+class _NeighbourFile:
+    """A neighbouring day's file, parsed only as far as the boundary hours need.
+
+    Daily files are sorted by time (the aggregator's contract; checked here), and every line carries one
+    `"ts"`, so a C-level regex gives every line's time without parsing JSON. The previous day's tail (the next
+    day's head) is parsed in growing windows — 2 h, 8 h, … — until it provably holds what a whole-file parse
+    would select: the channel's last (first) energy sample, and `_MARGIN_SAMPLES` samples of every quantity the
+    file carries beyond that sample's hour. Unsorted or unusual files are parsed whole.
+    """
+
+    _TS = re.compile(r'"ts":"([^"]*)"')
+
+    def __init__(self, data: bytes) -> None:
+        text, self.lines = _text_lines(data)
+        stamps = self._TS.findall(text)
+        self.ts_ms: NDArray[np.int64] | None = None
+        if len(stamps) == len(self.lines) and self.lines:
+            try:
+                ts = np.array([t.removesuffix("Z").split("+")[0] for t in stamps], dtype="datetime64[ms]")
+            except ValueError:
+                ts = None
+            if ts is not None:
+                values = ts.astype(np.int64)
+                if bool(np.all(np.diff(values) >= 0)):
+                    self.ts_ms = values
+        self.quantities = [i for i, name in enumerate(_ENERGY_NAMES) if f'"{name}":' in text]
+        self._parsed: dict[tuple[int, int], ReadingColumns] = {}
+
+    def _window(self, start: int, end: int) -> ReadingColumns:
+        if (start, end) not in self._parsed:
+            self._parsed[(start, end)] = _parse_lines(self.lines[start:end])
+        return self._parsed[(start, end)]
+
+    def previous(self, device: str, channel: int, zone: tzinfo) -> ReadingColumns | None:
+        """Enough of the file's end for `_previous_side`; None when the file holds no energy for the channel."""
+        n = len(self.lines)
+        span = 2 * 3_600_000
+        while True:
+            start = 0 if self.ts_ms is None else int(np.searchsorted(self.ts_ms, self.ts_ms[-1] - span, "left"))
+            cols = self._window(start, n)
+            if start == 0:
+                return cols if _has_energy(cols, device, channel) else None
+            if self._enough(cols, device, channel, zone, before=True):
+                return cols
+            span *= 4
+
+    def next(self, device: str, channel: int, zone: tzinfo) -> ReadingColumns | None:
+        """Enough of the file's start for `_next_side`; None when the file holds no energy for the channel."""
+        n = len(self.lines)
+        span = 2 * 3_600_000
+        while True:
+            end = n if self.ts_ms is None else int(np.searchsorted(self.ts_ms, self.ts_ms[0] + span, "right"))
+            cols = self._window(0, end)
+            if end == n:
+                return cols if _has_energy(cols, device, channel) else None
+            if self._enough(cols, device, channel, zone, before=False):
+                return cols
+            span *= 4
+
+    def _enough(self, cols: ReadingColumns, device: str, channel: int, zone: tzinfo, *, before: bool) -> bool:
+        order = cols.rows(device, channel)
+        carried = [c[order] for c in cols.carries()]
+        energy = carried[0] | carried[1] | carried[2]
+        if not energy.any():
+            return False
+        ts = cols.ts_s[order]
+        if before:
+            edge = local_hour_floor(_dt(float(ts[energy][-1])), zone).timestamp()
+            return all(int((carried[q] & (ts < edge)).sum()) >= _MARGIN_SAMPLES for q in self.quantities)
+        edge = (local_hour_floor(_dt(float(ts[energy][0])), zone) + timedelta(hours=1)).timestamp()
+        return all(int((carried[q] & (ts >= edge)).sum()) >= _MARGIN_SAMPLES for q in self.quantities)
+
+
 class _Neighbours:
     """The device's daily files around `day`, read lazily and once. For a channel, the nearest earlier (later)
     file holding energy samples of it, looking at most `max_days` days away: a channel silent for a whole day
     (or a day without any file) is bridged, so the gap hours between are written too."""
 
-    def __init__(self, store: ObjectStore, device: str, day: date, max_days: int) -> None:
-        self.store, self.device, self.day, self.max_days = store, device, day, max_days
-        self._files: dict[date, ReadingColumns | None] = {}
+    def __init__(self, store: ObjectStore, device: str, day: date, max_days: int, zone: tzinfo) -> None:
+        self.store, self.device, self.day, self.max_days, self.zone = store, device, day, max_days, zone
+        self._files: dict[date, _NeighbourFile | None] = {}
 
-    def file(self, day: date) -> ReadingColumns | None:
+    def file(self, day: date) -> _NeighbourFile | None:
         if day not in self._files:
             data = _get(self.store, daily_readings_key(day, self.device))
             try:
-                self._files[day] = None if data is None else read_readings(data)
+                self._files[day] = None if data is None else _NeighbourFile(data)
             except PermanentError:
                 logger.warning("neighbour file %s unreadable; its boundary hours wait for its own load", day)
                 self._files[day] = None
@@ -471,8 +552,15 @@ class _Neighbours:
 
     def find(self, channel: int, direction: int) -> ReadingColumns | None:
         for distance in range(1, self.max_days + 1):
-            cols = self.file(self.day + timedelta(days=direction * distance))
-            if cols is not None and _has_energy(cols, self.device, channel):
+            neighbour = self.file(self.day + timedelta(days=direction * distance))
+            if neighbour is None:
+                continue
+            try:
+                cols = (neighbour.previous if direction < 0 else neighbour.next)(self.device, channel, self.zone)
+            except PermanentError:
+                logger.warning("neighbour file of %s unreadable; its boundary hours wait for its own load", self.day)
+                cols = None
+            if cols is not None:
                 return cols
         return None
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -113,6 +116,28 @@ def test_a_day_without_a_file_and_a_channel_silent_for_a_day_are_bridged(history
     # Then the gap hours in between are written exactly as one computation over the files gives them
     files = {day: store.get(keys.daily_readings_key(day, DEVICE)) for day in days}
     assert_same_rows(warehouse.tables[ENERGY_TABLE], reference_rows(files))
+
+
+def test_unsorted_files_and_sparse_counters_give_the_same_boundary_hours(history):
+    # Given day 2 written with its lines shuffled and day 3 whose counter reports stop at 03:00
+    store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
+    for day in DAYS:
+        write_day(store, history[day], day)
+    data, manifest = encode_day(history[DAYS[1]], DAYS[1])
+    lines = gzip.decompress(data).decode().splitlines()
+    random.Random(3).shuffle(lines)
+    shuffled = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+    manifest = manifest.model_copy(update={"sha256": hashlib.sha256(shuffled).hexdigest(), "bytes": len(shuffled)})
+    store.put(keys.daily_manifest_key(DAYS[1], DEVICE), manifest.model_dump_json().encode())
+    store.put(result_name(DAYS[1]), shuffled)
+    cutoff = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+    sparse = [r if r.ts < cutoff else r.model_copy(update={"energy_total_wh": None}) for r in history[DAYS[2]]]
+    write_day(store, sparse, DAYS[2])
+    # When every day is loaded
+    for day in DAYS:
+        load(store, warehouse, publisher, event_for(store, day))
+    # Then the table still equals one computation over the files (the neighbour windows widen as needed)
+    assert_same_rows(warehouse.tables[ENERGY_TABLE], reference_rows(files_of(store)))
 
 
 def test_redelivering_every_event_twice_changes_nothing(history):
