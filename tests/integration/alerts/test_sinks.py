@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import free_port
 
 from wattline.alerts.model import Alert, AlertEvent, AlertKind, Notification, Severity
 from wattline.alerts.sinks import SlackWebhookSink, SmtpSink
@@ -55,8 +56,6 @@ def test_an_untrusted_smtp_certificate_is_a_permanent_failure(smtp_server):
 
 
 def test_a_refused_smtp_connection_is_transient():
-    from conftest import free_port
-
     sink = SmtpSink(host="127.0.0.1", port=free_port(), sender="w@x", recipients=["a@x"], tz=KYIV, timeout_s=2)
     with pytest.raises(TransientError):
         sink.send(NOTE)
