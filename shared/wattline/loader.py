@@ -225,10 +225,13 @@ def _parse_lines(lines: Sequence[str]) -> ReadingColumns:
 _MARGIN_SAMPLES = 3
 
 
-def local_hour_floor(ts: datetime, zone: tzinfo) -> datetime:
-    """The UTC instant at which the local hour holding `ts` starts (DST-aware)."""
-    local = ts.astimezone(zone)
-    return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+def local_hour(ts_s: float, zone: tzinfo) -> tuple[float, float]:
+    """Start and end (UTC Unix seconds) of the local hour holding `ts_s` — the engine's own hour edges, so the
+    bounds compare exactly with its `hour_start`s (DST, 30-minute shifts and +5:45 zones included)."""
+    from wattline.energy import local_hour_edges
+
+    edges = local_hour_edges(ts_s, ts_s, zone)
+    return float(edges[0]), float(edges[1])
 
 
 def _dt(seconds: float) -> datetime:
@@ -255,8 +258,8 @@ def _previous_side(cols: ReadingColumns | None, device: str, channel: int, zone:
     energy = carried[0] | carried[1] | carried[2]
     if not energy.any():
         return _NONE
-    hour_start = local_hour_floor(_dt(float(cols.ts_s[order[energy][-1]])), zone)
-    edge = hour_start.timestamp()
+    edge, _ = local_hour(float(cols.ts_s[order[energy][-1]]), zone)
+    hour_start = _dt(edge)
     ts = cols.ts_s[order]
     cut = edge
     for has in carried:
@@ -275,8 +278,8 @@ def _next_side(cols: ReadingColumns | None, device: str, channel: int, zone: tzi
     energy = carried[0] | carried[1] | carried[2]
     if not energy.any():
         return _NONE
-    hour_start = local_hour_floor(_dt(float(cols.ts_s[order[energy][0]])), zone)
-    edge = (hour_start + timedelta(hours=1)).timestamp()  # local hours last 3600 s of UTC time
+    start, edge = local_hour(float(cols.ts_s[order[energy][0]]), zone)
+    hour_start = _dt(start)
     ts = cols.ts_s[order]
     cut = edge
     for has in carried:
@@ -525,9 +528,9 @@ class _NeighbourFile:
             return False
         ts = cols.ts_s[order]
         if before:
-            edge = local_hour_floor(_dt(float(ts[energy][-1])), zone).timestamp()
+            edge = local_hour(float(ts[energy][-1]), zone)[0]
             return all(int((carried[q] & (ts < edge)).sum()) >= _MARGIN_SAMPLES for q in self.quantities)
-        edge = (local_hour_floor(_dt(float(ts[energy][0])), zone) + timedelta(hours=1)).timestamp()
+        edge = local_hour(float(ts[energy][0]), zone)[1]
         return all(int((carried[q] & (ts >= edge)).sum()) >= _MARGIN_SAMPLES for q in self.quantities)
 
 

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 import random
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -101,6 +102,33 @@ def test_any_load_order_gives_the_whole_history_computed_once(history, order):
         load(store, warehouse, publisher, event_for(store, DAYS[i]))
     # Then energy_hourly equals compute_hourly over the concatenated history, midnight hours included
     assert_same_rows(warehouse.tables[ENERGY_TABLE], reference_rows(files_of(store)))
+
+
+@pytest.mark.parametrize(
+    ("zone", "start"),
+    [
+        ("Europe/Kyiv", datetime(2026, 10, 23, 22, 0, tzinfo=UTC)),  # the 25-hour autumn day on 2026-10-25
+        ("Europe/Kyiv", datetime(2026, 3, 27, 22, 0, tzinfo=UTC)),  # the 23-hour spring day on 2026-03-29
+        ("Asia/Kathmandu", datetime(2026, 11, 24, 21, 0, tzinfo=UTC)),  # +5:45: local hours straddle UTC midnight
+        ("Australia/Lord_Howe", datetime(2026, 10, 2, 21, 0, tzinfo=UTC)),  # 30-minute DST shift on 2026-10-04
+    ],
+    ids=["kyiv-autumn", "kyiv-spring", "kathmandu", "lord-howe"],
+)
+def test_boundary_hours_are_exact_in_any_zone_and_across_dst(zone, start):
+    # Given four days of files and a loader configured for the zone
+    options = replace(OPTIONS, timezone=zone)
+    days = split_by_day(synthetic_readings(start, start + timedelta(days=3, hours=4), seed=11))
+    store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
+    for day, readings in days.items():
+        write_day(store, readings, day)
+    # When loaded in a shuffled order
+    for day in [*days][1::2] + [*days][::2]:
+        key = keys.daily_readings_key(day, DEVICE)
+        event = FinalizedObject(store.name, key, store.head(key).generation, NOW)
+        load_daily_file(event, store=store, warehouse=warehouse, publisher=publisher, options=options, now=NOW)
+    # Then the table equals one computation in that zone over the whole history
+    files = {day: store.get(keys.daily_readings_key(day, DEVICE)) for day in days}
+    assert_same_rows(warehouse.tables[ENERGY_TABLE], reference_rows(files, options))
 
 
 def test_a_day_without_a_file_and_a_channel_silent_for_a_day_are_bridged(history):
