@@ -6,7 +6,7 @@
 # so this script assembles the Lambda code itself: the service's handler package + shared/wattline[aws] + their
 # dependencies, all at the zip root (Lambda puts /var/task on sys.path).
 #   bash infra/aws/build-bundle.sh services/aws-aggregator            # full: downloads Lambda wheels with uv
-#   bash infra/aws/build-bundle.sh services/aws-aggregator --offline  # sources only, no download (template checks)
+#   bash infra/aws/build-bundle.sh services/aws-aggregator --offline  # sources only → .build/offline-bundle.zip
 # The full build resolves manylinux x86_64 wheels for Python 3.12 (the Lambda runtime) whatever the local Python.
 # The zip is deterministic (sorted entries, fixed timestamps): an unchanged build gives an identical zip, so
 # `serverless deploy` skips unchanged code.
@@ -16,10 +16,14 @@ SERVICE="${1:?usage: build-bundle.sh SERVICE_DIR [--offline]}"
 MODE="${2:-full}"
 SERVICE_DIR="$(cd "$SERVICE" && pwd)"
 BUILD="$SERVICE_DIR/.build"
-STAGE="$BUILD/bundle"
+NAME="bundle"
+# The offline (sources-only) zip never replaces a deployable one: it is .build/offline-bundle.zip, used only by
+# the checks through --param="artifact=.build/offline-bundle.zip".
+[ "$MODE" = "--offline" ] && NAME="offline-bundle"
+STAGE="$BUILD/$NAME"
 PACKAGE="$(basename "$SERVICE_DIR" | tr '-' '_')"
 
-rm -rf "$STAGE" "$BUILD/bundle.zip"
+rm -rf "$STAGE" "$BUILD/$NAME.zip"
 mkdir -p "$STAGE"
 
 if [ "$MODE" = "--offline" ]; then
@@ -39,7 +43,7 @@ cp -R "$SERVICE_DIR/$PACKAGE" "$STAGE/$PACKAGE"
 rm -rf "$STAGE/.lock" "$STAGE/bin" "$STAGE"/*.dist-info/uv_cache.json  # uv bookkeeping, console scripts
 if compgen -G "$STAGE/*.dist-info/RECORD" >/dev/null; then sed -i "/uv_cache.json/d" "$STAGE"/*.dist-info/RECORD; fi
 
-python3 - "$STAGE" "$BUILD/bundle.zip" <<'PY'
+python3 - "$STAGE" "$BUILD/$NAME.zip" <<'PY'
 import os, sys, zipfile
 stage, target = sys.argv[1], sys.argv[2]
 entries = []

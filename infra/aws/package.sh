@@ -21,9 +21,11 @@ export SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off SLS_INTERACTIVE_SETUP
 
 "$TOOLS/node_modules/.bin/asl-validator" --json-path "$ROOT/services/aws-aggregator/statemachine/daily-aggregation.asl.json"
 
+ARTIFACT=.build/offline-bundle.zip
+[ "$BUNDLE_MODE" = "full" ] && ARTIFACT=.build/bundle.zip
 for service in aws-aggregator aws-archiver; do
   bash "$ROOT/infra/aws/build-bundle.sh" "$ROOT/services/$service" $BUNDLE_MODE
-  (cd "$ROOT/services/$service" && "$TOOLS/node_modules/.bin/serverless" package --param="bucket=wattline-offline-check")
+  (cd "$ROOT/services/$service" && "$TOOLS/node_modules/.bin/serverless" package --param="bucket=wattline-offline-check" --param="artifact=$ARTIFACT")
 done
 
 # W3005: serverless itself adds DependsOn on a function's role next to the GetAtt; harmless, not ours to change.
