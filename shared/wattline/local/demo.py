@@ -109,6 +109,7 @@ def publish_through_broker(
     qos: int = 0,
     progress: Progress | None = None,
     idle_timeout_s: float = 30.0,
+    window: int = 3000,
 ) -> tuple[int, int]:
     """Start a broker and the bridge, publish every message, wait until the bridge stored them. (published, bridged)"""
     import paho.mqtt.client as mqtt
@@ -132,10 +133,16 @@ def publish_through_broker(
         publisher.loop_start()
         try:
             total = len(messages)
+            stall = _Stall(bridge, idle_timeout_s)
             for number, message in enumerate(messages, start=1):
                 publisher.publish(message.topic, message.payload, qos=qos)
-                if progress is not None and number % 500 == 0:
-                    progress("publish", bridge.stats.messages, total)
+                if number % 500 == 0:
+                    # Flow control: keep at most `window` messages between the meters and the bridge, so the
+                    # broker never buffers the whole simulation (amqtt slows down badly with deep queues).
+                    while number - bridge.stats.messages > window and stall.alive():
+                        time.sleep(0.01)
+                    if progress is not None:
+                        progress("publish", bridge.stats.messages, total)
             last, last_change = -1, time.monotonic()
             while bridge.stats.messages < total:
                 if bridge.stats.messages != last:
@@ -154,6 +161,21 @@ def publish_through_broker(
         return len(messages), bridge.stats.messages
     finally:
         server.stop()
+
+
+class _Stall:
+    """Notices when the bridge stops storing messages (the broker dropped some): no progress for `limit_s`."""
+
+    def __init__(self, bridge: MqttBridge, limit_s: float) -> None:
+        self.bridge, self.limit_s = bridge, limit_s
+        self.seen, self.since = -1, time.monotonic()
+
+    def alive(self) -> bool:
+        now = time.monotonic()
+        if self.bridge.stats.messages != self.seen:
+            self.seen, self.since = self.bridge.stats.messages, now
+            return True
+        return now - self.since < self.limit_s
 
 
 def run_demo(
