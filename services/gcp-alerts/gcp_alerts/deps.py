@@ -26,7 +26,10 @@ class Deps:
     def warehouse(self) -> Warehouse:
         from wattline.warehouse import open_warehouse
 
-        return open_warehouse(self.settings)
+        warehouse = open_warehouse(self.settings)
+        if self.settings.warehouse == "duckdb":
+            warehouse.ensure_schema()  # embedded: re-binds readings_ext to the daily files that exist by now
+        return warehouse
 
     @cached_property
     def publisher(self) -> Publisher:
