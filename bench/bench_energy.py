@@ -11,7 +11,8 @@ Measured, on the same arrays:
 - python   `wattline.energy.reference.integrate_reference`: the straightforward loop (same rules), on a subset, scaled.
 - duckdb   SQL with LAG() over the samples: trapezoid per interval, gap rule, grouped by the UTC hour of the
            interval start (no split at edges or zero crossings, so it does less work than the engine), 1 thread.
-Each figure is the best of several runs (the machine is shared; the best run is the least disturbed one).
+Each figure is the best of several runs after a warm-up, in CPU seconds of this process (time.process_time), so
+that time spent waiting for a shared machine's cores is not counted. numpy and DuckDB (threads = 1) use one core.
 """
 
 from __future__ import annotations
@@ -50,99 +51,90 @@ def household(n: int, *, seed: int = 7, signed: bool = False) -> tuple[np.ndarra
     return ts, power
 
 
-def best_of(runs: int, fn: Callable[[], object]) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
+def best_cpu_times(candidates: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
+    """Best CPU time of each candidate after one warm-up call (time.process_time: on a shared machine, time spent
+    waiting for a core is not counted; page faults of fresh temporaries are)."""
+    best = {}
+    for name, fn in candidates.items():
         fn()
-        best = min(best, time.perf_counter() - start)
+        times = []
+        for _ in range(runs):
+            start = time.process_time()
+            fn()
+            times.append(time.process_time() - start)
+        best[name] = min(times)
     return best
 
 
-def engine_rate(ts: np.ndarray, power: np.ndarray, method: str, runs: int) -> tuple[float, float]:
-    edges = local_hour_edges(float(ts[0]), float(ts[-1]), TZ)
-    seconds = best_of(runs, lambda: integrate_power(ts, power, edges, method=method))
-    total = float(integrate_power(ts, power, edges, method=method).import_wh.sum())
-    return len(ts) / seconds, total
-
-
-def end_to_end_rate(ts: np.ndarray, power: np.ndarray, runs: int) -> float:
-    def run() -> object:
-        return compute_hourly_arrays("bench", 0, ts, power, tz=TZ, method="trapezoid", generation="gen1")
-
-    return len(ts) / best_of(runs, run)
-
-
-def auto_counter_rate(ts: np.ndarray, power: np.ndarray, runs: int) -> float:
-    """Method auto with a Gen1-style import counter every 60 s: counter-exact hours shaped by the power."""
+def with_counter(ts: np.ndarray, power: np.ndarray) -> np.ndarray:
+    """A Gen1-style import counter every 60 s, consistent with the power (NaN on the other rows)."""
     counter = np.full(len(ts), np.nan)
     every = np.arange(0, len(ts), 60)
     counter[every] = 1_000_000.0 + np.cumsum(power)[every] / 3600
-
-    def run() -> object:
-        return compute_hourly_arrays("bench", 0, ts, power, counter, tz=TZ, method="auto", generation="gen1")
-
-    return len(ts) / best_of(runs, run)
+    return counter
 
 
-def python_rate(ts: np.ndarray, power: np.ndarray, subset: int) -> float:
-    t, p = ts[:subset], power[:subset]
-    edges = local_hour_edges(float(t[0]), float(t[-1]), TZ).tolist()
-    t_list, p_list = t.tolist(), p.tolist()
-    return subset / best_of(2, lambda: integrate_reference(t_list, p_list, edges, method="trapezoid"))
+def duckdb_query(
+    ts: np.ndarray, power: np.ndarray
+) -> tuple[Callable[[], list[tuple[float, float]]], Callable[[], None]]:
+    import duckdb
 
-
-def duckdb_rate(ts: np.ndarray, power: np.ndarray, runs: int) -> tuple[float, float] | None:
-    try:
-        import duckdb
-    except ImportError:
-        return None
     con = duckdb.connect()
     con.execute("SET threads = 1")
     columns = {"ts": ts, "p": power}
     con.register("columns", columns)
     con.execute("CREATE TABLE samples AS SELECT * FROM columns")
-    seconds = best_of(runs, lambda: con.execute(DUCKDB_SQL).fetchall())
-    total = sum(wh for _, wh in con.execute(DUCKDB_SQL).fetchall())
-    con.close()
-    return len(ts) / seconds, total
+    return (lambda: con.execute(DUCKDB_SQL).fetchall()), con.close
 
 
-def report(label: str, n: int, *, runs: int, python_subset: int, with_duckdb: bool = True) -> None:
+def report(label: str, n: int, *, rounds: int, python_subset: int) -> None:
     ts, power = household(n)
-    print(f"\n{label}: {n:,} samples at 1 s, hourly splits in Europe/Kyiv")
-    trap, trap_total = engine_rate(ts, power, "trapezoid", runs)
-    locf, _ = engine_rate(ts, power, "locf", runs)
     s_ts, s_power = household(n, signed=True)
-    signed, _ = engine_rate(s_ts, s_power, "trapezoid", runs)
-    e2e = end_to_end_rate(ts, power, max(2, runs // 2))
-    auto = auto_counter_rate(ts, power, max(2, runs // 2))
-    py = python_rate(ts, power, min(python_subset, n))
-    rows = [
-        ("engine trapezoid (integrate_power)", trap),
-        ("engine locf", locf),
-        ("engine trapezoid, signed (zero crossings)", signed),
-        ("engine end-to-end (compute_hourly_arrays)", e2e),
-        ("engine end-to-end, auto with a counter every 60 s", auto),
-        (f"pure-Python loop (first {min(python_subset, n):,} samples, scaled)", py),
-    ]
-    duck = duckdb_rate(ts, power, runs) if with_duckdb else None
-    if duck is not None:
-        rows.append(("DuckDB SQL LAG() trapezoid, 1 thread", duck[0]))
-    for name, rate in rows:
-        print(f"  {name:<58} {rate / 1e6:8.2f} M samples/s   engine trapezoid is {trap / rate:7.1f}x")
-    print(f"  import energy: engine {trap_total / 1000:,.3f} kWh", end="")
-    if duck is not None:
-        print(f", DuckDB {duck[1] / 1000:,.3f} kWh (same data; DuckDB buckets by UTC interval start)")
-    else:
-        print()
+    counter = with_counter(ts, power)
+    edges = local_hour_edges(float(ts[0]), float(ts[-1]), TZ)
+    subset = min(python_subset, n)
+    t_list, p_list = ts[:subset].tolist(), power[:subset].tolist()
+    sub_edges = local_hour_edges(float(ts[0]), float(ts[subset - 1]), TZ).tolist()
+    query, close = duckdb_query(ts, power)
+    print(f"\n{label}: {n:,} samples at 1 s, hourly splits in Europe/Kyiv (best of {rounds} after a warm-up, CPU time)")
+    candidates: dict[str, Callable[[], object]] = {
+        "engine trapezoid (integrate_power)": lambda: integrate_power(ts, power, edges, method="trapezoid"),
+        "engine locf": lambda: integrate_power(ts, power, edges, method="locf"),
+        "engine trapezoid, signed (zero crossings)": lambda: integrate_power(s_ts, s_power, edges),
+        "engine end-to-end (compute_hourly_arrays)": lambda: compute_hourly_arrays(
+            "bench", 0, ts, power, tz=TZ, method="trapezoid"
+        ),
+        "engine end-to-end, auto with a counter every 60 s": lambda: compute_hourly_arrays(
+            "bench", 0, ts, power, counter, tz=TZ, method="auto", generation="gen1"
+        ),
+        f"pure-Python loop (first {subset:,} samples, scaled)": lambda: integrate_reference(
+            t_list, p_list, sub_edges, method="trapezoid"
+        ),
+        "DuckDB SQL LAG() trapezoid, 1 thread": query,
+    }
+    sizes = dict.fromkeys(candidates, n)
+    sizes[f"pure-Python loop (first {subset:,} samples, scaled)"] = subset
+    best = best_cpu_times(candidates, rounds)
+    rates = {name: sizes[name] / seconds for name, seconds in best.items()}
+    engine = rates["engine trapezoid (integrate_power)"]
+    for name, rate in rates.items():
+        print(
+            f"  {name:<54} {rate / 1e6:8.2f} M samples/s ({best[name] * 1e3:8.1f} ms)  engine is {engine / rate:6.1f}x"
+        )
+    engine_kwh = float(integrate_power(ts, power, edges).import_wh.sum()) / 1000
+    duck_kwh = sum(wh for _, wh in query()) / 1000
+    close()
+    print(
+        f"  import energy: engine {engine_kwh:,.3f} kWh, DuckDB {duck_kwh:,.3f} kWh"
+        " (DuckDB buckets by the UTC hour of each interval's start)"
+    )
 
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    report("1 device x 30 days", 30 * 86_400, runs=3 if quick else 7, python_subset=100_000)
+    report("1 device x 30 days", 30 * 86_400, rounds=3 if quick else 7, python_subset=50_000)
     if not quick:
-        report("10 M samples", 10_000_000, runs=5, python_subset=100_000)
+        report("10 M samples", 10_000_000, rounds=5, python_subset=50_000)
 
 
 if __name__ == "__main__":
