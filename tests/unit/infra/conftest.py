@@ -71,6 +71,7 @@ def packaged(node_tools: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
                 "--package",
                 str(out / service),
                 f"--param=bucket={OFFLINE_BUCKET}",
+                "--param=artifact=.build/offline-bundle.zip",
             ],
             cwd=service_dir,
             env=_offline_env(),
