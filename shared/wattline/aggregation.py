@@ -13,11 +13,14 @@ import gzip
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, NamedTuple
+from enum import Enum
+from json.encoder import encode_basestring_ascii
+from typing import Any, NamedTuple, cast
 
 from wattline import PARSER_VERSION, keys
 from wattline.errors import NotFoundError, PermanentError
@@ -29,7 +32,7 @@ from wattline.models import (
     Reading,
     format_ts,
 )
-from wattline.parsing import Gen2State, parse_envelope, parse_line, parse_object
+from wattline.parsing import MAX_LINE_BYTES, Gen2State, parse_envelope, parse_line, parse_object
 from wattline.ports import ObjectInfo, ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -253,6 +256,8 @@ class RawEnvelope(NamedTuple):
     topic: str
     payload: Any
     payload_b64: str | None
+    raw_payload: bytes = b""
+    """The envelope line without its received_ms (set by `split_object`): the payload as stored, cheaply."""
 
     def envelope(self) -> Envelope:
         return Envelope.model_construct(
@@ -272,9 +277,11 @@ def dedup_key(envelope: RawEnvelope) -> tuple[bool, str, str]:
         return False, envelope.topic, "b64:" + envelope.payload_b64
     if isinstance(payload, str):
         return False, envelope.topic, "txt:" + payload
-    text = json.dumps(payload, separators=(",", ":"), sort_keys=True, allow_nan=True)
     params = payload.get("params") if isinstance(payload, dict) else None
     timed = isinstance(params, dict) and isinstance(params.get("ts"), int | float)
+    if envelope.raw_payload:  # same bytes but the receive time: the same stored message (one rule writes both)
+        return timed, envelope.topic, "raw:" + envelope.raw_payload.decode("utf-8", "surrogateescape")
+    text = json.dumps(payload, separators=(",", ":"), sort_keys=True, allow_nan=True)
     return timed, envelope.topic, "json:" + text
 
 
@@ -321,14 +328,14 @@ def split_object(data: bytes, source_key: str) -> tuple[list[RawEnvelope], list[
     lines = [line for line in data.split(b"\n") if line.strip()]
     if not lines:
         return [], [data]
-    if len(lines) > 1 and not lines[0].rstrip().endswith(b"}"):
+    if len(lines) > 1 and not lines[0].rstrip().endswith(b"}") and len(data) <= MAX_LINE_BYTES:
         whole = _decode_envelope(data, source_key, 0)
         if whole is not None:
             return [whole], []
     envelopes: list[RawEnvelope] = []
     malformed: list[bytes] = []
     for line_no, line in enumerate(lines):
-        decoded = _decode_envelope(line, source_key, line_no)
+        decoded = _decode_envelope(line, source_key, line_no) if len(line) <= MAX_LINE_BYTES else None
         if decoded is None:
             malformed.append(line)
         else:
@@ -336,10 +343,16 @@ def split_object(data: bytes, source_key: str) -> tuple[list[RawEnvelope], list[
     return envelopes, malformed
 
 
+_DECODER = json.JSONDecoder()
+
+
 def _decode_envelope(line: bytes, source_key: str, line_no: int) -> RawEnvelope | None:
-    try:
-        value = json.loads(line)
+    try:  # raw_decode on text: what json.loads does, without its per-call wrapper costs (the hot path)
+        text = line.decode("utf-8").strip()
+        value, end = _DECODER.raw_decode(text)
     except (ValueError, RecursionError):
+        return None
+    if end != len(text):
         return None
     if not isinstance(value, dict):
         return None
@@ -353,7 +366,11 @@ def _decode_envelope(line: bytes, source_key: str, line_no: int) -> RawEnvelope 
         return None
     if (payload is None) == (payload_b64 is None) or (payload_b64 is not None and not isinstance(payload_b64, str)):
         return None
-    return RawEnvelope(received_ms, source_key, line_no, topic, payload, payload_b64)
+    raw_payload = b"" if payload_b64 is not None or isinstance(payload, str) else _RECEIVED_MS_RE.sub(b"", line, 1)
+    return RawEnvelope(received_ms, source_key, line_no, topic, payload, payload_b64, raw_payload)
+
+
+_RECEIVED_MS_RE = re.compile(rb'"received_ms"\s*:\s*[-+0-9.eE]+')
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -546,7 +563,8 @@ def _aggregate_objects(
     kept, counts.duplicates = dedup(envelopes, window_ms)
     state = Gen2State()
     for envelope in kept:
-        parsed: ParseOutcome = parse_envelope(envelope.envelope(), now_ms=now_ms, state=state)
+        # RawEnvelope carries exactly the fields parse_envelope reads; building an Envelope per message costs more.
+        parsed: ParseOutcome = parse_envelope(cast(Envelope, envelope), now_ms=now_ms, state=state)
         if parsed.quarantined is not None:
             counts.add_quarantine(parsed.quarantined)
         else:
@@ -566,28 +584,70 @@ def read_objects(store: ObjectStore, object_keys: Sequence[str], *, concurrency:
 def canonical_lines(readings: Iterable[Reading]) -> list[tuple[str, str]]:
     """(formatted ts, JSON line) per distinct reading, in file order: (ts, channel, received_ms, line).
 
-    Readings equal in everything but `received_ms` are the same observation (Reading.dedup_key): the first received
-    is kept.
+    Lines are exactly `Reading.to_json_line()`. Readings equal in everything but `received_ms` are the same
+    observation (Reading.dedup_key): the first received is kept.
     """
     decorated = sorted(
         (
-            (reading.ts, -1 if reading.channel is None else reading.channel, reading.received_ms, line, reading)
+            (
+                reading.ts,
+                -1 if reading.channel is None else reading.channel,
+                reading.received_ms,
+                line,
+                ts_text,
+                reading,
+            )
             for reading in readings
-            for line in (reading.to_json_line(),)
+            for ts_text, line in (canonical_line(reading),)
         ),
         key=lambda item: item[:4],
     )
     result: list[tuple[str, str]] = []
     group_start = 0
-    for index, (ts, channel, _received, line, reading) in enumerate(decorated):
+    for index, (ts, channel, _received, line, ts_text, reading) in enumerate(decorated):
         if index > group_start and (decorated[group_start][0], decorated[group_start][1]) != (ts, channel):
             group_start = index
         if index > group_start:
             key = reading.dedup_key()
-            if any(decorated[other][4].dedup_key() == key for other in range(group_start, index)):
+            if any(decorated[other][5].dedup_key() == key for other in range(group_start, index)):
                 continue
-        result.append((format_ts(ts), line))
+        result.append((ts_text, line))
     return result
+
+
+_FIELDS_SORTED = tuple(sorted(Reading.model_fields))
+
+
+def canonical_line(reading: Reading) -> tuple[str, str]:
+    """(`format_ts(reading.ts)`, `reading.to_json_line()`), built directly (the hot path; a unit test checks it
+    against `to_json_line` on every real payload). Falls back to `to_json_line` for any unexpected value type."""
+    ts_text = fast_format_ts(reading.ts)
+    values = reading.__dict__
+    parts: list[str] = []
+    for name in _FIELDS_SORTED:
+        value = values.get(name)
+        if value is None:
+            continue
+        kind = value.__class__
+        if name == "ts":
+            text = '"' + ts_text + '"'
+        elif kind is float:
+            text = float.__repr__(value)
+        elif kind is bool:
+            text = "true" if value else "false"
+        elif kind is int:
+            text = int.__repr__(value)
+        elif isinstance(value, str):
+            text = encode_basestring_ascii(str(value.value) if isinstance(value, Enum) else value)
+        else:
+            return format_ts(reading.ts), reading.to_json_line()
+        parts.append(f'"{name}":{text}')
+    return ts_text, "{" + ",".join(parts) + "}"
+
+
+def fast_format_ts(ts: datetime) -> str:
+    """`models.format_ts` through `isoformat` (several times faster than strftime); same text for years >= 1000."""
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def _load_state(store: ObjectStore, day: date, device_id: str) -> _State | None:

@@ -56,3 +56,17 @@ def test_kept_envelopes_come_back_in_receive_order() -> None:
 def test_different_payloads_on_one_topic_at_the_same_time_are_both_kept() -> None:
     kept, dropped = dedup([gen1(T0, "MQ=="), gen1(T0, "Mg==", key="b")])
     assert (len(kept), dropped) == (2, 0)
+
+
+def test_a_redelivered_gen2_frame_read_from_stored_lines_is_a_duplicate() -> None:
+    # Given the same NotifyStatus stored twice by the rule, received 10 minutes apart
+    from wattline.aggregation import split_object
+    from wattline.bridge import raw_records
+
+    frame = b'{"src":"d","method":"NotifyStatus","params":{"ts":1764201599.9,"em1:0":{"id":0,"act_power":1.5}}}'
+    lines = [raw_records("d/events/rpc", frame, T0 + offset)[0].line for offset in (0, 600_000)]
+    envelopes, malformed = split_object(b"\n".join(lines), "k")
+    # When
+    kept, dropped = dedup(envelopes)
+    # Then
+    assert (len(kept), dropped, malformed) == (1, 1, [])

@@ -1,0 +1,154 @@
+"""Aggregator throughput: messages per second through `aggregate_day` on the filesystem object store.
+
+Two layouts of the same kind of day: one object per message (the IoT rule's direct mode) and newline-delimited
+batches (Firehose mode). Next to each: the time just to list and read the same bytes, so the figure separates
+storage cost from parse + dedup + sort + gzip cost. Target: >= 50k msg/s on one core for batched objects.
+Run: `make bench` or `.venv/bin/python bench/bench_aggregator.py [messages]`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from wattline.adapters.fs_store import FsObjectStore
+from wattline.aggregation import aggregate_day, list_keys, read_objects, reference_now_ms
+from wattline.bridge import batch_body, batch_key, raw_records
+from wattline.keys import raw_prefix
+from wattline.parsing import Gen2State, parse_object
+
+DAY = date(2026, 11, 26)
+DAY_START_MS = int(datetime(2026, 11, 26, tzinfo=UTC).timestamp() * 1000)
+GEN1 = "shellyem3-68C63AFAF952"
+GEN2 = "shellyproem50-08f9e0e67204"
+GEN1_QUANTITIES = ("power", "reactive_power", "voltage", "pf", "current", "total", "total_returned")
+
+
+def gen1_day(messages: int) -> list[tuple[str, bytes, int]]:
+    """A Gen1 3EM publishing 3 channels x 7 quantities per cycle (30 s on the device; here spread to fit `messages`
+    into one UTC day), about 1 % of messages redelivered 0.4 s later."""
+    out: list[tuple[str, bytes, int]] = []
+    period_ms = max(100, 86_400_000 // (messages // 21 + 2))
+    cycle = 0
+    while len(out) < messages:
+        at = DAY_START_MS + cycle * period_ms
+        for channel in range(3):
+            power = 100 + (cycle * 7 + channel) % 900 / 10
+            values = {
+                "power": power,
+                "reactive_power": power / 3,
+                "voltage": 230 + (cycle % 7) * 0.3,
+                "pf": 0.9,
+                "current": power / 230,
+                "total": 10_000 + cycle * 0.8,
+                "total_returned": 12.5,
+            }
+            for index, quantity in enumerate(GEN1_QUANTITIES):
+                text = f"{values[quantity]:.2f}"
+                topic = f"shellies/{GEN1}/emeter/{channel}/{quantity}"
+                out.append((topic, text.encode(), at + channel * 10 + index))
+                if (cycle + index) % 100 == 0:
+                    out.append((topic, text.encode(), at + channel * 10 + index + 400))
+        cycle += 1
+    return out[:messages]
+
+
+def gen2_day(messages: int) -> list[tuple[str, bytes, int]]:
+    """A Gen2 Pro EM: NotifyStatus power deltas, and a full em1 status every 12th step (spread over one UTC day)."""
+    out: list[tuple[str, bytes, int]] = []
+    period_ms = max(100, 86_400_000 // (messages + 2))
+    step = 0
+    while len(out) < messages:
+        at = DAY_START_MS + step * period_ms
+        if step % 12 == 0:
+            status = {"id": 0, "current": 2.4, "voltage": 231.0, "act_power": 500.0, "aprt_power": 560.0, "pf": 0.9}
+            out.append((f"{GEN2}/status/em1:0", json.dumps(status).encode(), at))
+        frame = {
+            "src": GEN2,
+            "dst": f"{GEN2}/events",
+            "method": "NotifyStatus",
+            "params": {"ts": (at + 30) / 1000, "em1:0": {"id": 0, "act_power": 400.0 + step % 300}},
+        }
+        out.append((f"{GEN2}/events/rpc", json.dumps(frame, separators=(",", ":")).encode(), at + 40))
+        step += 1
+    return out[:messages]
+
+
+def write(store: FsObjectStore, messages: list[tuple[str, bytes, int]], batch: int | None) -> int:
+    lines: list[tuple[str, bytes, int, date, str]] = []
+    for number, (topic, payload, received_ms) in enumerate(messages):
+        for record in raw_records(topic, payload, received_ms, unique=lambda n=number: f"{n:08d}"):
+            if batch is None:
+                store.put(record.key, record.line)
+            else:
+                lines.append((record.key, record.line, received_ms, record.day, record.device_segment))
+    if batch is not None:
+        for start in range(0, len(lines), batch):
+            chunk = lines[start : start + batch]
+            key = batch_key(chunk[0][3], chunk[0][4], chunk[0][2], f"{start:08d}")
+            store.put(key, batch_body([line for _k, line, _ms, _d, _s in chunk]))
+    return len(messages)
+
+
+def measure(label: str, device: str, messages: list[tuple[str, bytes, int]], batch: int | None) -> float:
+    with tempfile.TemporaryDirectory(prefix="wattline-bench-") as directory:
+        store = FsObjectStore(Path(directory) / "bucket")
+        count = write(store, messages, batch)
+        prefix = raw_prefix(DAY, device)
+        state = Gen2State()
+        started = time.perf_counter()
+        keys = list_keys(store, prefix)
+        size = sum(len(data) for data in read_objects(store, keys, concurrency=1))
+        read_s = time.perf_counter() - started
+        started, cpu = time.perf_counter(), time.process_time()
+        result = aggregate_day(store, DAY, device, concurrency=1)
+        aggregate_s, aggregate_cpu = time.perf_counter() - started, time.process_time() - cpu
+        cpu = time.process_time()
+        for key in keys:  # the parser alone on the same bytes (one Gen2State, like aggregate_day)
+            parse_object(store.get(key), source_key=key, now_ms=reference_now_ms(DAY), state=state)
+        parse_cpu = time.process_time() - cpu
+        rerun = time.perf_counter()
+        aggregate_day(store, DAY, device, concurrency=4)
+        rerun_s = time.perf_counter() - rerun
+    rate = count / aggregate_cpu
+    print(
+        f"{label:<34} {count:>7} msgs {len(keys):>6} objects {size / 1e6:5.1f} MB | read only {read_s:6.2f} s "
+        f"({count / read_s:>10,.0f} msg/s) | aggregate {aggregate_s:6.2f} s wall ({count / aggregate_s:>7,.0f} msg/s), "
+        f"{aggregate_cpu:6.2f} s CPU ({rate:>7,.0f} msg/CPU-s); 4 readers {count / rerun_s:>7,.0f} msg/s | "
+        f"parser alone {count / parse_cpu:>7,.0f} msg/CPU-s | kept {result.counts.kept} dup {result.counts.duplicates} "
+        f"quarantined {result.counts.quarantined}"
+    )
+    return rate
+
+
+def reference_loop_s() -> float:
+    """CPU seconds for a fixed pure-Python loop (about 0.4 s on an idle modern core): scale the figures by it."""
+    started = time.process_time()
+    total = 0
+    for number in range(10_000_000):
+        total += number
+    return time.process_time() - started
+
+
+def main() -> None:
+    total = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 100_000
+    per_message = max(1_000, total // 5)
+    python = sys.version.split()[0]
+    print(f"aggregate_day on FsObjectStore, one device-day, 1 reader thread unless noted, Python {python}")
+    measure("Gen1, one object per message", GEN1, gen1_day(per_message), None)
+    gen1_rate = measure("Gen1, batched (5000 msgs/object)", GEN1, gen1_day(total), 5_000)
+    measure("Gen2, one object per message", GEN2, gen2_day(per_message), None)
+    gen2_rate = measure("Gen2, batched (5000 msgs/object)", GEN2, gen2_day(total), 5_000)
+    reference = reference_loop_s()
+    print(f"reference loop: {reference:.2f} CPU s (idle modern core ~0.4 s; higher means a slower or contended CPU)")
+    target = 50_000
+    verdict = "meets" if min(gen1_rate, gen2_rate) >= target else "is below"
+    print(f"batched, per CPU-second: Gen1 {gen1_rate:,.0f} msg/s, Gen2 {gen2_rate:,.0f} msg/s: {verdict} {target:,}")
+
+
+if __name__ == "__main__":
+    main()
