@@ -168,7 +168,7 @@ class PubSubEmulator:
                 self.subscriber().create_subscription(
                     name=f"projects/{PROJECT}/subscriptions/{subscription}",
                     topic=f"projects/{PROJECT}/topics/{topic}",
-                    ack_deadline_seconds=30,
+                    ack_deadline_seconds=600,  # slow 2-core CI: no redelivery while a pull is being forwarded
                 )
 
     def pull_all(self, subscription: str, *, wait_s: float = 2.0) -> list[Any]:

@@ -34,8 +34,9 @@ DAYS = [date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26), date(2026, 1
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def history() -> dict[date, list]:
+    """Readings are frozen models and tests build new lists from them, so one history serves the module."""
     return split_by_day(synthetic_readings(START, END))
 
 
