@@ -246,3 +246,27 @@ def test_local_hour_edges_match_a_quarter_hour_scan(zone_name: str, start_hour: 
     expected = _quarter_hour_scan(start - 7200, start + hours * 3600 + 7200, zone)
     assert edges.astype(int).tolist() == [e for e in expected if edges[0] <= e <= edges[-1]]
     assert edges[0] <= start + 1 < edges[1] and edges[-2] <= start + hours * 3600 < edges[-1]
+
+
+@FAST
+@given(power_series(max_size=50), st.data())
+def test_counters_that_agree_with_the_power_reproduce_the_power_integral_per_hour(
+    series: tuple[np.ndarray, np.ndarray], data: st.DataObject
+) -> None:
+    # Given counters read at some sample instants, equal to the import/export integral of the power up to there
+    ts, watts = series
+    at = integrate_power(ts, watts, np.concatenate(([ts[0] - 1.0], ts)), method="trapezoid", max_gap_s=1000.0)
+    imported = 1000.0 + np.cumsum(at.import_wh)
+    exported = 50.0 + np.cumsum(at.export_wh)
+    read = np.array(data.draw(st.lists(st.booleans(), min_size=len(ts), max_size=len(ts))))
+    total = np.where(read, imported, np.nan)
+    returned = np.where(read, exported, np.nan)
+
+    def hourly(method: str) -> list[float]:
+        result = compute_hourly_arrays(
+            "d", 0, ts, watts, total, returned, tz=KYIV, method=method, max_gap_s=1000.0, max_power_w=1e12
+        )
+        return [value for r in result.hourly for value in (r.import_wh + r.estimated_wh, r.export_wh)]
+
+    # When placed by auto, Then every hour has what the power integral gives it
+    assert hourly("auto") == approx(hourly("trapezoid"))
