@@ -10,7 +10,8 @@
   expires after a day, should the process die). Running it twice gives the same table: MERGE by key is
   idempotent; job ids come from the library (with a readable prefix), so a retried request finds its job
   instead of starting a second one.
-- API calls use google.api_core retries (`DEFAULT_RETRY`, `DEFAULT_JOB_RETRY`); errors become wattline errors
+- API calls use google.api_core retries (`DEFAULT_RETRY`, `DEFAULT_JOB_RETRY`, bounded by `retry_timeout_s`,
+  120 s by default, so a caller gets a TransientError rather than a 10-minute wait); errors become wattline errors
   with `raise … from exc`: 404 → NotFoundError, 408/429/5xx/transport/retry exhaustion → TransientError, any
   other API error → PermanentError.
 """
@@ -156,12 +157,26 @@ class BigQueryWarehouse:
         tariff: str = "ua-2zone",
         bucket: str | None = None,
         client: bigquery.Client | None = None,
+        retry_timeout_s: float = 120.0,
     ) -> None:
         self.context = SchemaContext(
             project=project, dataset=dataset, timezone=timezone, tariff=tariff, location=location, bucket=bucket
         )
         self._endpoint = endpoint
         self._client = client
+        self._retry_timeout_s = retry_timeout_s
+
+    def _retry(self) -> Any:
+        """The library's API retry (its own transient-error predicate), bounded so a caller is not held for 10 min."""
+        from google.cloud.bigquery.retry import DEFAULT_RETRY
+
+        return DEFAULT_RETRY.with_timeout(self._retry_timeout_s)
+
+    def _job_retry(self) -> Any:
+        """The library's retry of whole query jobs that failed with a retriable reason (e.g. rateLimitExceeded)."""
+        from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY
+
+        return DEFAULT_JOB_RETRY.with_timeout(self._retry_timeout_s)
 
     @property
     def client(self) -> bigquery.Client:
@@ -213,16 +228,15 @@ class BigQueryWarehouse:
 
     def _run(self, sql: str, *, params: Mapping[str, Any] | None = None, what: str) -> list[Any]:
         from google.cloud import bigquery
-        from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 
         config = bigquery.QueryJobConfig(
             query_parameters=[query_parameter(k, v) for k, v in (params or {}).items()],
         )
         try:
             job = self.client.query(
-                sql, job_config=config, job_id_prefix="wattline_", retry=DEFAULT_RETRY, job_retry=DEFAULT_JOB_RETRY
+                sql, job_config=config, job_id_prefix="wattline_", retry=self._retry(), job_retry=None
             )
-            return list(job.result(retry=DEFAULT_RETRY, job_retry=DEFAULT_JOB_RETRY))
+            return list(job.result(retry=self._retry(), job_retry=self._job_retry()))
         except Exception as exc:
             if _is_api_error(exc):
                 raise translate_error(exc, what) from exc
@@ -282,10 +296,8 @@ class BigQueryWarehouse:
         return len(rows)
 
     def _get_table(self, table: str) -> bigquery.Table:
-        from google.cloud.bigquery.retry import DEFAULT_RETRY
-
         try:
-            return self.client.get_table(self._ref(table), retry=DEFAULT_RETRY)
+            return self.client.get_table(self._ref(table), retry=self._retry())
         except Exception as exc:
             if _is_api_error(exc):
                 raise translate_error(exc, f"table {self._ref(table)}") from exc
@@ -300,7 +312,6 @@ class BigQueryWarehouse:
     ) -> str:
         """Load rows as NDJSON into a fresh staging table with the target's schema; returns its full id."""
         from google.cloud import bigquery
-        from google.cloud.bigquery.retry import DEFAULT_RETRY
 
         now = datetime.now(UTC)
         lines = []
@@ -315,7 +326,7 @@ class BigQueryWarehouse:
         try:
             staging_table = bigquery.Table(staging, schema=list(schema))
             staging_table.expires = now + STAGING_TTL
-            self.client.create_table(staging_table, retry=DEFAULT_RETRY)
+            self.client.create_table(staging_table, retry=self._retry())
             config = bigquery.LoadJobConfig(
                 schema=list(schema),
                 source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
@@ -324,7 +335,7 @@ class BigQueryWarehouse:
             job = self.client.load_table_from_file(
                 io.BytesIO(payload), staging, job_config=config, job_id_prefix=f"wattline_load_{table}_"
             )
-            job.result(retry=DEFAULT_RETRY)
+            job.result(retry=self._retry())
         except Exception as exc:
             self._drop(staging)
             if _is_api_error(exc):
@@ -334,6 +345,6 @@ class BigQueryWarehouse:
 
     def _drop(self, staging: str) -> None:
         try:
-            self.client.delete_table(staging, not_found_ok=True)
+            self.client.delete_table(staging, not_found_ok=True, retry=self._retry())
         except Exception as exc:  # the staging table expires by itself; never mask the real outcome
             logger.warning("could not drop staging table %s: %s", staging, exc)

@@ -138,3 +138,17 @@ def test_merge_on_a_partitioned_key_bounds_the_target_to_the_batch_partitions() 
     assert "T.`hour_start` BETWEEN @bound_lo AND @bound_hi" in sql
     assert "WHEN MATCHED THEN UPDATE SET `import_wh` = S.`import_wh` " in sql
     assert "WHEN NOT MATCHED THEN INSERT (`device_id`, `hour_start`, `import_wh`)" in sql
+
+
+def test_an_unreachable_bigquery_endpoint_is_a_transient_error_within_the_retry_budget() -> None:
+    # Given an endpoint nobody listens on (a port just bound and released) and a 1-second retry budget
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    warehouse = BigQueryWarehouse(project="proj", endpoint=f"http://127.0.0.1:{port}", retry_timeout_s=1.0)
+
+    # When a query runs, Then it fails as transient (the platform retries the event), not after 10 minutes
+    with pytest.raises(TransientError):
+        warehouse.query("SELECT 1")
