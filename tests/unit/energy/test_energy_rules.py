@@ -324,3 +324,14 @@ def test_a_reading_carrying_power_and_counter_is_one_sample() -> None:
     both = [power(t, 600.0).model_copy(update={"energy_total_wh": 1000 + t / 6}) for t in (0, 60, 120)]
     result = compute_hourly([*both, counter(90, 1015.0)], tz=KYIV)
     assert sum(row.samples for row in result.hourly) == 4
+
+
+def test_min_and_max_include_the_interpolated_power_at_the_hour_edges() -> None:
+    result = compute_hourly(series([(3540, 0.0), (3660, 1200.0)]), tz=KYIV, method="trapezoid")
+    assert [(row.min_power_w, row.max_power_w) for row in result.hourly] == [(0.0, 600.0), (600.0, 1200.0)]
+
+
+def test_an_hour_inside_a_gap_has_no_power_figures() -> None:
+    result = compute_hourly(series([(0, 100.0), (3 * 3600, 100.0)]), tz=KYIV, method="trapezoid")
+    middle = result.hourly[1]
+    assert (middle.min_power_w, middle.max_power_w, middle.mean_power_w) == (None, None, None)
