@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from wattline import __version__
-from wattline.cli import alerts, analyze, aws, demo, energy, gcp, import_, report, retry, run, status
+from wattline.cli import alerts, analyze, aws, demo, energy, gcp, import_, report, retry, run, status, transfer
 
 app = typer.Typer(
     name="wattline",
@@ -44,6 +44,7 @@ run.register(app)
 status.register(app)
 retry.register(app)
 report.register(app)
+transfer.register(app)
 
 
 def main() -> None:
