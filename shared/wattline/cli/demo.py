@@ -18,7 +18,11 @@ def demo(
     devices: int = typer.Option(2, "--devices", min=1, max=20, help="Simulated meters (Gen1 and Gen2 alternate)."),
     days: int = typer.Option(1, "--days", min=1, max=14, help="Simulated local days, ending last midnight."),
     seed: int = typer.Option(7, "--seed", help="Simulation seed: the same seed gives the same messages."),
-    stack: str = typer.Option("embedded", "--stack", help="embedded (default, pip packages only) or emulators."),
+    stack: str = typer.Option(
+        "embedded",
+        "--stack",
+        help="embedded (default: local directories, amqtt) or emulators (moto S3, fake-gcs-server, mosquitto).",
+    ),
     broker: str = typer.Option("amqtt", "--broker", help="amqtt (embedded, default) or mosquitto."),
     today: str = typer.Option(None, "--today", help="Pretend today is this local date (YYYY-MM-DD)."),
     home: Path = HOME_OPTION,
@@ -42,13 +46,6 @@ def demo(
 
     if stack not in ("embedded", "emulators"):
         raise typer.BadParameter("use embedded or emulators", param_hint="--stack")
-    if stack == "emulators":
-        typer.echo(
-            "--stack emulators is not available in this build: the same flow runs against moto, fake-gcs-server "
-            "and the Pub/Sub emulator only in the integration tests (tests/integration). Use --stack embedded.",
-            err=True,
-        )
-        raise typer.Exit(2)
     if broker not in ("amqtt", "mosquitto"):
         raise typer.BadParameter("use amqtt or mosquitto", param_hint="--broker")
     root = resolve(home)
@@ -56,12 +53,13 @@ def demo(
     try:
         with progress_bars(not quiet) as update:
             result, runtime = run_demo(
-                root, devices=devices, days=days, seed=seed, broker=broker, today=pinned, progress=update
+                root, devices=devices, days=days, seed=seed, broker=broker, today=pinned, progress=update, stack=stack
             )
     except Exception as exc:
         from wattline.local.broker import BrokerUnavailableError
+        from wattline.local.servers import ServerMissingError
 
-        if isinstance(exc, BrokerUnavailableError | RuntimeError):
+        if isinstance(exc, BrokerUnavailableError | ServerMissingError | RuntimeError):
             typer.echo(f"demo failed: {exc}", err=True)
             raise typer.Exit(1) from exc
         raise

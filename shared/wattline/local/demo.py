@@ -178,6 +178,38 @@ class _Stall:
         return now - self.since < self.limit_s
 
 
+def emulator_runtime(home: Path, *, clock: Callable[[], datetime]) -> Runtime:
+    """A runtime whose buckets are real API servers: moto (S3) and fake-gcs-server (GCS, its files under
+    `<home>/emulators/gcs`, which the DuckDB warehouse reads as the external table). The servers stop with
+    `runtime.close()`. Pub/Sub, the loader and alerts stay in-process (see docs/demo.md)."""
+    import boto3
+
+    from wattline.adapters.gcs_store import GcsObjectStore
+    from wattline.adapters.s3_store import S3ObjectStore
+    from wattline.local.runtime import GCS_BUCKET, RAW_BUCKET
+    from wattline.local.servers import start_fake_gcs, start_moto
+
+    logs = home / "emulators" / "logs"
+    gcs_root = home / "emulators" / "gcs"
+    moto = start_moto(logs)
+    try:
+        fake_gcs = start_fake_gcs(gcs_root, logs)
+    except BaseException:
+        moto.stop()
+        raise
+    region = "us-east-1"
+    client = boto3.client(
+        "s3", endpoint_url=moto.url, region_name=region, aws_access_key_id="local", aws_secret_access_key="local"
+    )
+    client.create_bucket(Bucket=RAW_BUCKET)
+    s3 = S3ObjectStore(RAW_BUCKET, endpoint_url=moto.url, region=region, client=client)
+    gcs = GcsObjectStore(GCS_BUCKET, project="wattline-local", endpoint=fake_gcs.url)
+    gcs.ensure_bucket()
+    runtime = Runtime(home, clock=clock, s3_store=s3, gcs_store=gcs, gcs_fs_root=gcs_root)
+    runtime.closers.extend([moto.stop, fake_gcs.stop])
+    return runtime
+
+
 def run_demo(
     home: Path,
     *,
@@ -187,6 +219,7 @@ def run_demo(
     broker: str = "amqtt",
     today: date | None = None,
     progress: Progress | None = None,
+    stack: str = "embedded",
 ) -> tuple[DemoResult, Runtime]:
     """The whole demo: simulate, publish, bridge, run every stage; returns the result and the (open) runtime."""
     timings: dict[str, float] = {}
@@ -198,7 +231,11 @@ def run_demo(
     write_capture(scenario, paths.capture)
     timings["simulate"] = time.monotonic() - started
 
-    runtime = Runtime(home, clock=lambda: scenario.end)
+    if stack == "emulators":
+        runtime = emulator_runtime(home, clock=lambda: scenario.end)
+        broker = "mosquitto"
+    else:
+        runtime = Runtime(home, clock=lambda: scenario.end)
     mark = time.monotonic()
     published, bridged = publish_through_broker(scenario.messages, runtime, broker=broker, progress=progress)
     timings["publish"] = time.monotonic() - mark

@@ -140,28 +140,29 @@ def _unaggregated(s3: ObjectStore) -> set[str]:
     return found
 
 
-def home_ledger(home: Path, now: datetime) -> Ledger:
-    """The ledger of a home directory, read-only (nothing is started or written)."""
-    from wattline.local.runtime import GCS_BUCKET, RAW_BUCKET, EventKind, EventQueue, Home, store_for
+def queue_ledger(queue: Any, s3: ObjectStore, gcs: ObjectStore, now: datetime) -> Ledger:
+    """The ledger of a runtime's queue and buckets (whatever stores they are)."""
+    from wattline.local.runtime import EventKind
 
-    queue = EventQueue(Home(home))
     pending = queue.pending()
+    dead_events = queue.dead()
     counts = Counter(event.kind.value for event in pending)
-    storage = {str(event.body.get("data", {}).get("name")) for event in pending if event.kind is EventKind.STORAGE}
+    storage = {
+        str(event.body.get("data", {}).get("name"))
+        for event in [*pending, *dead_events]
+        if event.kind is EventKind.STORAGE
+    }
     dead = [
         DeadLetter(
             event.id, event.kind.value, event.attempts, (event.errors[-1] if event.errors else "").split("\n")[0]
         )
-        for event in queue.dead()
+        for event in dead_events
     ]
-    storage |= {
-        str(event.body.get("data", {}).get("name")) for event in queue.dead() if event.kind is EventKind.STORAGE
-    }
-    return compute_ledger(
-        store_for(home, RAW_BUCKET),
-        store_for(home, GCS_BUCKET),
-        pending_events=dict(counts),
-        pending_storage=storage,
-        dead_letters=dead,
-        now=now,
-    )
+    return compute_ledger(s3, gcs, pending_events=dict(counts), pending_storage=storage, dead_letters=dead, now=now)
+
+
+def home_ledger(home: Path, now: datetime) -> Ledger:
+    """The ledger of a home directory with the embedded buckets, read-only (nothing is started or written)."""
+    from wattline.local.runtime import GCS_BUCKET, RAW_BUCKET, EventQueue, Home, store_for
+
+    return queue_ledger(EventQueue(Home(home)), store_for(home, RAW_BUCKET), store_for(home, GCS_BUCKET), now)

@@ -323,7 +323,7 @@ class QueuePublisher:
 class NotifyingStore:
     """The local S3 bucket: an FsObjectStore that emits `s3` events for new objects under `raw/` (batched)."""
 
-    def __init__(self, inner: FsObjectStore, queue: EventQueue, *, batch: int = 50) -> None:
+    def __init__(self, inner: ObjectStore, queue: EventQueue, *, batch: int = 50) -> None:
         self.inner = inner
         self.name = inner.name
         self.queue = queue
@@ -359,10 +359,21 @@ class NotifyingStore:
         return self.inner.list(prefix)
 
     def list_keys(self, prefix: str) -> builtins.list[str]:
-        return self.inner.list_keys(prefix)
+        lister = getattr(self.inner, "list_keys", None)
+        if lister is not None:
+            return builtins.list(lister(prefix))
+        return [info.key for info in self.inner.list(prefix)]
 
     def list_prefixes(self, prefix: str) -> builtins.list[str]:
-        return self.inner.list_prefixes(prefix)
+        lister = getattr(self.inner, "list_prefixes", None)
+        if lister is not None:
+            return builtins.list(lister(prefix))
+        found = {
+            prefix + key[len(prefix) :].split("/", 1)[0] + "/"
+            for key in self.list_keys(prefix)
+            if "/" in key[len(prefix) :]
+        }
+        return sorted(found)
 
     def delete(self, key: str) -> None:
         self.inner.delete(key)
@@ -394,17 +405,24 @@ class Runtime:
         clock: Callable[[], datetime] | None = None,
         max_attempts: int = MAX_ATTEMPTS,
         thresholds: Thresholds | None = None,
+        s3_store: ObjectStore | None = None,
+        gcs_store: ObjectStore | None = None,
+        gcs_fs_root: Path | None = None,
     ) -> None:
+        """`s3_store`/`gcs_store` replace the home's directory buckets (the emulator stack passes S3 and GCS
+        adapters); `gcs_fs_root` is where the warehouse's readings_ext finds `<bucket>/daily/…` on disk."""
         self.home = Home(home)
         self.settings = settings or load_settings(home)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_attempts = max_attempts
         self.queue = EventQueue(self.home)
-        self.s3 = NotifyingStore(FsObjectStore(self.home.raw_bucket, name=RAW_BUCKET), self.queue)
-        self.gcs = FsObjectStore(self.home.gcs_bucket, name=GCS_BUCKET)
+        self.s3 = NotifyingStore(s3_store or FsObjectStore(self.home.raw_bucket, name=RAW_BUCKET), self.queue)
+        self.gcs: ObjectStore = gcs_store or FsObjectStore(self.home.gcs_bucket, name=GCS_BUCKET)
+        self.gcs_fs_root = gcs_fs_root or self.home.gcs_root
         self.publisher = QueuePublisher(self.queue)
         self._thresholds = thresholds
         self._warehouse: Warehouse | None = None
+        self.closers: builtins.list[Callable[[], None]] = []  # e.g. stop the emulator servers behind the stores
         self.handlers: dict[EventKind, Callable[[dict[str, Any], RunReport], None]] = {
             EventKind.S3: self.on_object_created,
             EventKind.SCHEDULE: self.on_schedule,
@@ -425,13 +443,13 @@ class Runtime:
 
             self.home.root.mkdir(parents=True, exist_ok=True)
             settings = WarehouseSettings.model_validate(
-                {**self.settings.model_dump(), "fs_root": self.home.gcs_root, "bucket": GCS_BUCKET}
+                {**self.settings.model_dump(), "fs_root": self.gcs_fs_root, "bucket": GCS_BUCKET}
             )
             warehouse = DuckDBWarehouse(
                 self.home.warehouse,
                 timezone=self.settings.timezone,
                 tariff=_tariff_name(self.settings.tariff),
-                fs_root=self.home.gcs_root,
+                fs_root=self.gcs_fs_root,
                 bucket=GCS_BUCKET,
                 extra_tariffs=[_tariff(self.settings.tariff)],
             )
@@ -444,6 +462,8 @@ class Runtime:
         if closer is not None:
             closer()
         self._warehouse = None
+        while self.closers:
+            self.closers.pop()()
 
     @property
     def thresholds(self) -> Thresholds:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.table import Table
 
-from wattline.local.ledger import Ledger, home_ledger
+from wattline.local.ledger import Ledger, queue_ledger
 from wattline.local.runtime import Runtime
 
 
@@ -92,7 +92,7 @@ def print_summary(runtime: Runtime, dates: list[str], *, seconds: dict[str, floa
             str(per_day.get((day.device_id, day.date), 0)),
         )
     console.print(table)
-    print_ledger(home_ledger(runtime.home.root, runtime.clock()), console)
+    print_ledger(queue_ledger(runtime.queue, runtime.s3.inner, runtime.gcs, runtime.clock()), console)
     alert_table = Table(title="Alerts")
     for column in ("start", "severity", "kind", "device", "ch", "message"):
         alert_table.add_column(column)
