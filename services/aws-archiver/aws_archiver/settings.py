@@ -33,7 +33,7 @@ class ArchiverSettings(BaseSettings):
     archive_storage_class: StorageClass = Field(StorageClass.GLACIER, description="GLACIER or DEEP_ARCHIVE")
     archive_min_age_days: int = Field(2, ge=0, le=365, description="keep this many recent UTC days in raw/")
     archive_lookback_days: int = Field(7, ge=0, le=400, description="older days the schedule still checks")
-    archive_concurrency: int = Field(16, ge=1, le=64, description="raw objects read and deleted in parallel")
+    archive_concurrency: int = Field(32, ge=1, le=64, description="raw objects read and deleted in parallel")
     max_attempts: int = Field(5, ge=1, le=20, description="botocore adaptive-retry attempts per S3 call")
 
 
