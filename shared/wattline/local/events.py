@@ -182,13 +182,22 @@ class NotificationRelay:
             client.modify_ack_deadline(subscription=self.subscription, ack_ids=nack, ack_deadline_seconds=0)
         return len(response.received_messages)
 
-    def drain(self, *, idle_pulls: int = 2, wait_s: float = 1.0, copies: int = 1, max_rounds: int = 200) -> RelayStats:
-        """Pump until `idle_pulls` consecutive pulls return nothing (or `max_rounds`)."""
+    def drain(
+        self,
+        *,
+        idle_pulls: int = 2,
+        wait_s: float = 1.0,
+        copies: int = 1,
+        max_rounds: int = 200,
+        min_delivered: int = 0,
+    ) -> RelayStats:
+        """Pump until `idle_pulls` consecutive pulls return nothing and at least `min_delivered` messages were
+        delivered in total (notifications may trail the writes that caused them), or `max_rounds` pulls."""
         idle = 0
         for _ in range(max_rounds):
             seen = self.pump(wait_s=wait_s, copies=copies)
             idle = 0 if seen else idle + 1
-            if idle >= idle_pulls:
+            if idle >= idle_pulls and self.stats.delivered + self.stats.skipped >= min_delivered:
                 break
         return self.stats
 

@@ -55,11 +55,11 @@ def chain(tmp_path_factory, pubsub_emulator, notifying_gcs, loader_server) -> di
             subscriber=pubsub_emulator.subscriber(),
         )
         first = sync(source, target)
-        relay.drain(copies=2)
+        relay.drain(copies=2, min_delivered=len(first.copied))
         write_history(source, {LATE_DAY: late_version(days)})
         second = sync(source, target)
         relay.binary = False
-        relay.drain(copies=2)
+        relay.drain(copies=2, min_delivered=len(first.copied) + len(second.copied))
         log = server.log_tail(20000)
     warehouse = DuckDBWarehouse(tmp / "warehouse.duckdb")
     return {
