@@ -9,6 +9,7 @@ section "Aggregator".
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import json
@@ -273,16 +274,32 @@ def dedup_key(envelope: RawEnvelope) -> tuple[bool, str, str]:
     device time: equal content is a redelivery only within the dedup window (see `dedup`).
     """
     payload = envelope.payload
-    if envelope.payload_b64 is not None:
-        return False, envelope.topic, "b64:" + envelope.payload_b64
+    if envelope.payload_b64 is not None:  # what the IoT rules store for every message
+        timed = envelope.topic.endswith(_EVENTS_RPC) and _has_device_time(_b64_json(envelope.payload_b64))
+        return timed, envelope.topic, "b64:" + envelope.payload_b64
     if isinstance(payload, str):
         return False, envelope.topic, "txt:" + payload
-    params = payload.get("params") if isinstance(payload, dict) else None
-    timed = isinstance(params, dict) and isinstance(params.get("ts"), int | float)
+    timed = _has_device_time(payload)
     if envelope.raw_payload:  # same bytes but the receive time: the same stored message (one rule writes both)
         return timed, envelope.topic, "raw:" + envelope.raw_payload.decode("utf-8", "surrogateescape")
     text = json.dumps(payload, separators=(",", ":"), sort_keys=True, allow_nan=True)
     return timed, envelope.topic, "json:" + text
+
+
+_EVENTS_RPC = "/events/rpc"
+
+
+def _has_device_time(payload: Any) -> bool:
+    """A Gen2 JSON-RPC frame whose `params.ts` is a number (the device's clock)."""
+    params = payload.get("params") if isinstance(payload, dict) else None
+    return isinstance(params, dict) and params.get("ts").__class__ in (int, float)
+
+
+def _b64_json(text: str) -> Any:
+    try:
+        return json.loads(base64.b64decode(text, validate=True))
+    except (ValueError, RecursionError):  # binascii.Error and JSONDecodeError are ValueErrors
+        return None
 
 
 def dedup(envelopes: Iterable[RawEnvelope], window_ms: int = DEFAULT_DEDUP_WINDOW_MS) -> tuple[list[RawEnvelope], int]:

@@ -1,10 +1,10 @@
 """The local stand-in for AWS IoT Core's topic rules: MQTT messages in, exactly the raw objects the rules write.
 
-Two rules (infra/aws), the same topic filters here:
-- Gen1: `shellies/+/emeter/+/+`, `shellies/+/online`, `shellies/+/relay/0` — payloads are text scalars, stored
-  base64 (`encode(*, 'base64') AS payload_b64`); the device is `topic(2)`.
-- Gen2: `+/events/rpc`, `+/status/+`, `+/online` — JSON payloads embedded as JSON (`payload`); the device is
-  `topic(1)`. A payload that is not JSON (or is JSON `null`) is stored base64 instead, so nothing is lost.
+The rules (infra/aws/wattline-ingest.yml, docs/aws.md "What the rules store"), the same topic filters here:
+- Gen1: `shellies/+/emeter/+/+`, `shellies/+/online`, `shellies/+/relay/0`; the device is `topic(2)`.
+- Gen2: `+/events/rpc`, `+/status/+`, `+/online` with `WHERE topic(1) <> 'shellies'`; the device is `topic(1)`.
+Every rule stores `SELECT topic() AS topic, timestamp() AS received_ms, encode(*, 'base64') AS payload_b64`: the
+payload bytes exactly as published, JSON or not.
 
 Key: `raw/dt=<UTC day of received_ms>/device=<device>/<received_ms>-<uuid>.json`. A device id that is not a safe
 path segment is written under `device=_invalid` (validate quarantines it as bad_device_id), so no topic can
@@ -16,7 +16,6 @@ flushed after N seconds or M bytes (batched mode, like Kinesis Firehose with dyn
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import threading
 import time
@@ -37,6 +36,7 @@ logger = logging.getLogger(__name__)
 GEN1_FILTERS: tuple[str, ...] = ("shellies/+/emeter/+/+", "shellies/+/online", "shellies/+/relay/0")
 GEN2_FILTERS: tuple[str, ...] = ("+/events/rpc", "+/status/+", "+/online")
 ALL_FILTERS: tuple[str, ...] = GEN1_FILTERS + GEN2_FILTERS
+GEN1_ROOT = "shellies"
 
 
 class BridgeMode(StrEnum):
@@ -76,7 +76,7 @@ def rules_for(topic: str) -> list[Generation]:
     matched: list[Generation] = []
     if any(topic_matches(f, topic) for f in GEN1_FILTERS):
         matched.append(Generation.GEN1)
-    if any(topic_matches(f, topic) for f in GEN2_FILTERS):
+    if topic.split("/", 1)[0] != GEN1_ROOT and any(topic_matches(f, topic) for f in GEN2_FILTERS):
         matched.append(Generation.GEN2)
     return matched
 
@@ -90,20 +90,12 @@ def device_segment(topic: str, generation: Generation) -> str:
 
 
 def make_envelope(topic: str, payload: bytes, received_ms: int, generation: Generation) -> Envelope:
-    """The envelope the rule of `generation` stores for one message."""
-    if generation is Generation.GEN2:
-        try:
-            value = json.loads(payload, parse_constant=_reject_constant)
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            value = None
-        if value is not None:
-            return Envelope.model_construct(topic=topic, received_ms=received_ms, payload=value, payload_b64=None)
+    """The envelope a rule stores for one message: the payload bytes base64 (`encode(*, 'base64')`), both rules.
+
+    `generation` is accepted for symmetry with the rules; both store the same shape.
+    """
     encoded = base64.b64encode(payload).decode("ascii")
     return Envelope.model_construct(topic=topic, received_ms=received_ms, payload=None, payload_b64=encoded)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # NaN/Infinity: IoT Core does not accept it as JSON either
 
 
 def raw_record(topic: str, payload: bytes, received_ms: int, generation: Generation, *, unique: str) -> RawRecord:

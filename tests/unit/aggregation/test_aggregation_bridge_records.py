@@ -26,17 +26,26 @@ def test_a_gen1_scalar_is_stored_base64_under_the_device_of_topic_2() -> None:
     }
 
 
-def test_a_gen2_json_frame_is_embedded_as_json_under_the_device_of_topic_1() -> None:
+def test_a_gen2_json_frame_is_stored_base64_under_the_device_of_topic_1() -> None:
+    # Like the rule's `encode(*, 'base64') AS payload_b64`: the bytes exactly as published
     frame = gen2_notify(1764201600.1, 0, {"act_power": 12.5})
     [record] = raw_records(f"{GEN2_DEVICE}/events/rpc", frame, RECEIVED_MS, unique=lambda: "u2")
-    assert record.key.startswith(f"raw/dt=2025-11-27/device={GEN2_DEVICE}/")
-    assert json.loads(record.line)["payload"] == json.loads(frame)
+    assert record.key == f"raw/dt=2025-11-27/device={GEN2_DEVICE}/{RECEIVED_MS}-u2.json"
+    envelope = Envelope.model_validate_json(record.line)
+    assert base64.b64decode(envelope.payload_b64 or "") == frame
 
 
-def test_a_gen2_payload_that_is_not_json_is_kept_base64() -> None:
+def test_a_gen2_payload_that_is_not_json_is_stored_all_the_same() -> None:
     [record] = raw_records(f"{GEN2_DEVICE}/status/em1:0", b"{not json", RECEIVED_MS, unique=lambda: "u3")
     envelope = Envelope.model_validate_json(record.line)
     assert envelope.payload_b64 == base64.b64encode(b"{not json").decode()
+
+
+def test_topics_under_the_gen1_root_are_never_taken_by_the_gen2_rules() -> None:
+    # `shellies/status/x` matches `+/status/+`, but the Gen2 rules exclude topic(1) = 'shellies'
+    assert raw_records("shellies/status/x", b"{}", RECEIVED_MS) == []
+    [record] = raw_records("shellies/online/online", b"true", RECEIVED_MS, unique=lambda: "u6")
+    assert "/device=online/" in record.key
 
 
 def test_an_unsafe_device_id_lands_under_the_invalid_placeholder_not_outside_its_prefix() -> None:

@@ -65,8 +65,22 @@ def test_a_redelivered_gen2_frame_read_from_stored_lines_is_a_duplicate() -> Non
 
     frame = b'{"src":"d","method":"NotifyStatus","params":{"ts":1764201599.9,"em1:0":{"id":0,"act_power":1.5}}}'
     lines = [raw_records("d/events/rpc", frame, T0 + offset)[0].line for offset in (0, 600_000)]
+    assert b"payload_b64" in lines[0]
     envelopes, malformed = split_object(b"\n".join(lines), "k")
     # When
     kept, dropped = dedup(envelopes)
     # Then
     assert (len(kept), dropped, malformed) == (1, 1, [])
+
+
+def test_a_gen2_frame_embedded_as_json_is_deduplicated_on_its_stored_bytes() -> None:
+    # Given envelopes that embed the JSON payload (`payload`), e.g. written by an importer
+    from wattline.aggregation import split_object
+
+    lines = [
+        b'{"topic":"d/events/rpc","received_ms":%d,"payload":{"params":{"ts":1764201599.9,"em1:0":{"id":0}}}}' % ms
+        for ms in (T0, T0 + 900_000)
+    ]
+    envelopes, _ = split_object(b"\n".join(lines), "k")
+    kept, dropped = dedup(envelopes)
+    assert (len(kept), dropped) == (1, 1)
