@@ -198,3 +198,25 @@ def test_a_firehose_batch_of_newline_delimited_envelopes_parses_line_by_line(tem
     )
     # Then every envelope gives its reading
     assert [outcome.quarantined for outcome in outcomes] == [None, None, None]
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        *[record["topic"] for record in mqtt_records()],
+        "shellies/online",
+        "shellies/shellyem-C45BBE6C2E8F/relay/0",
+        "shellyproem50-08f9e0e67204/online",
+        "shellyproem50-08f9e0e67204/rpc",
+    ],
+)
+def test_the_local_bridge_writes_exactly_what_the_cloud_rules_write(template: dict[str, Any], topic: str) -> None:
+    # Given one message, seen by the deployed rules and by the local stand-in (wattline.bridge)
+    from wattline.bridge import raw_records
+
+    payload = b'{"src":"x","params":{"ts":1}}' if "/rpc" in topic or "/status/" in topic else b"231.5"
+    # When both store it
+    cloud = ingest(template, topic, payload)
+    local = raw_records(topic, payload, RECEIVED_MS, unique=lambda: UUID)
+    # Then the keys and the stored envelopes are identical (or both write nothing)
+    assert [(record.key, json.loads(record.line)) for record in local] == cloud
