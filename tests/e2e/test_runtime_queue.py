@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from wattline.cli.main import app
 from wattline.errors import PermanentError
 from wattline.local.ledger import home_ledger
-from wattline.local.runtime import EventKind, RunReport, Runtime, s3_event, s3_event_keys
+from wattline.local.runtime import EventKind, RunReport, Runtime, load_settings, s3_event, s3_event_keys
 from wattline.ports import ObjectInfo
 
 
@@ -117,3 +118,19 @@ def test_writing_a_raw_object_emits_an_object_created_event(tmp_path: Path) -> N
     pending = runtime.queue.pending()
     assert [event.kind for event in pending] == [EventKind.S3]
     assert s3_event_keys(pending[0].body) == ["raw/dt=2026-11-19/device=shellyem-ABC/1-x.json"]
+
+
+def test_settings_come_from_the_home_toml_and_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a wattline.toml in the home and one WATTLINE_ variable in the environment
+    (tmp_path / "wattline.toml").write_text('timezone = "UTC"\ntariff = "ua-1zone"\n')
+    monkeypatch.setenv("WATTLINE_TARIFF", "ua-3zone")
+
+    # When the runtime's settings are loaded
+    settings = load_settings(tmp_path)
+
+    # Then the file sets what the environment does not, and the environment wins where both do
+    assert settings.timezone == "UTC"
+    assert settings.tariff == "ua-3zone"
+    assert settings.home == tmp_path

@@ -26,6 +26,8 @@ def report(
     profile heat map (hour x weekday), the power timeline with gaps and outages
     shaded, a data-quality table and recent alerts. Plotly with plotly.js
     inlined: the file opens without network."""
+    from rich.console import Console
+
     from wattline.errors import PermanentError
     from wattline.local.cli_support import resolve
     from wattline.local.runtime import Runtime, require_home
@@ -39,9 +41,13 @@ def report(
         raise typer.Exit(1) from exc
     runtime = Runtime(root)
     try:
-        path = write_report(
-            runtime, out or root / "report.html", start=start.date() if start else None, end=end.date() if end else None
-        )
+        with Console(stderr=True).status("reading the warehouse and rendering the dashboard"):
+            path = write_report(
+                runtime,
+                out or root / "report.html",
+                start=start.date() if start else None,
+                end=end.date() if end else None,
+            )
     finally:
         runtime.close()
     typer.echo(f"dashboard: {path}")

@@ -39,7 +39,10 @@ def status(
     except PermanentError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
-    ledger = home_ledger(root, datetime.now(UTC))
+    from rich.console import Console
+
+    with Console(stderr=True).status("reading the buckets and the queue"):
+        ledger = home_ledger(root, datetime.now(UTC))
     if output == "json":
         typer.echo(json.dumps(ledger.as_dict(), indent=2))
     else:
