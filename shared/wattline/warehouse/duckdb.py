@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -98,6 +99,12 @@ class DuckDBWarehouse:
                 con.execute("SET TimeZone = 'UTC'")
                 row = con.execute("SELECT current_database()").fetchone()
                 catalog = str(row[0]) if row else "memory"
+                if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]*$", catalog):
+                    con.close()
+                    raise PermanentError(
+                        f"DuckDB file {self._path!r} gives the catalog name {catalog!r}: name the file with letters, "
+                        "digits, '_' or '-' only (e.g. warehouse.duckdb)"
+                    )
                 self._context = SchemaContext(
                     project=catalog,
                     dataset=self._dataset,

@@ -34,13 +34,15 @@ def dedupe(rows: Sequence[Mapping[str, Any]], key: Sequence[str]) -> list[Mappin
 
 
 def _key_value(value: Any) -> Any:
+    """Equal instants compare equal whatever their form (aware datetime, `…Z` or `…+02:00` ISO text)."""
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value
-    if isinstance(value, str) and value.endswith("Z"):
+    if isinstance(value, str) and len(value) >= 16 and value[4:5] == "-":
         try:
-            return datetime.fromisoformat(value).astimezone(UTC)
+            parsed = datetime.fromisoformat(value)
         except ValueError:
             return value
+        return parsed.astimezone(UTC) if parsed.tzinfo else value
     return value
 
 

@@ -119,3 +119,22 @@ def test_a_file_warehouse_keeps_its_rows_across_connections(tmp_path: object) ->
     # Then the row is there
     assert _energy(second) == [("m", 0, T0, 4.0)]
     second.close()
+
+
+def test_the_same_hour_written_as_z_text_and_as_offset_text_is_one_key(warehouse: DuckDBWarehouse) -> None:
+    # Given one hour written twice in one batch, once as ...Z and once as the same instant in +02:00
+    row = hour("m", T0, import_wh=1.0).model_dump(mode="json")
+    again = {**row, "hour_start": "2026-06-15T11:00:00+02:00", "import_wh": 2.0}
+
+    # When the batch is merged
+    written = warehouse.merge_rows("energy_hourly", [row, again], KEY)
+
+    # Then it is one row, the last one
+    assert written == 1
+    assert _energy(warehouse) == [("m", 0, T0, 2.0)]
+
+
+def test_a_duckdb_file_name_that_cannot_be_a_catalog_name_is_refused_with_advice(tmp_path: object) -> None:
+    warehouse = DuckDBWarehouse(f"{tmp_path}/my warehouse.duckdb")
+    with pytest.raises(PermanentError, match="name the file"):
+        warehouse.ensure_schema()
