@@ -256,3 +256,29 @@ def test_a_merge_bounded_to_the_batch_partitions_still_updates_and_inserts(initi
     # Then the hour is updated, the new one inserted, the others untouched
     rows = initialised.query("SELECT value FROM `{{project}}.{{dataset}}.partitioned_probe` ORDER BY hour_start")
     assert [r["value"] for r in rows] == [9.0, 1.0, 2.0, 1.0]
+
+
+def test_replace_rows_replaces_one_tariff_and_leaves_the_others(initialised: BigQueryWarehouse) -> None:
+    # Given two rows of a tariff named "probe"
+    def row(hour: int) -> dict[str, object]:
+        return {"tariff": "probe", "zone": "all", "weekday": 1, "local_hour": hour}
+
+    initialised.replace_rows("tariff_zone_hours", [row(0), row(1)], {"tariff": "probe"})
+
+    # When its rows are replaced by one row
+    initialised.replace_rows("tariff_zone_hours", [row(5)], {"tariff": "probe"})
+
+    # Then "probe" has just that row and ua-2zone still has its 168
+    counts = initialised.query(
+        "SELECT tariff, COUNT(*) AS n, MAX(local_hour) AS h FROM `{{project}}.{{dataset}}.tariff_zone_hours` "
+        "WHERE tariff IN ('probe', 'ua-2zone') GROUP BY tariff ORDER BY tariff"
+    )
+    assert counts == [{"tariff": "probe", "n": 1, "h": 5}, {"tariff": "ua-2zone", "n": 168, "h": 23}]
+
+
+def test_a_dataset_that_was_never_initialised_is_not_found_with_advice(bq_endpoint: str) -> None:
+    from wattline.errors import NotFoundError
+
+    warehouse = BigQueryWarehouse(project=PROJECT, dataset="never_created", endpoint=bq_endpoint)
+    with pytest.raises(NotFoundError, match="wattline gcp init"):
+        warehouse.merge_rows("energy_hourly", _hourly_rows()[:1], KEY)
