@@ -233,7 +233,8 @@ class DuckDBWarehouse:
         return len(unique)
 
     def replace_rows(self, table: str, rows: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> int:
-        """Delete every row matching `where` (column = value, ANDed), then insert `rows`, atomically."""
+        """Delete every row matching `where` (column = value, ANDed; `{}` = the whole table), then insert `rows`,
+        atomically."""
         columns = self._columns(table)
         check_columns(table, rows, columns)
         with self._lock:
