@@ -11,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install servers test lint typecheck unit demo bench clean
+.PHONY: install servers test lint typecheck unit demo bench aws-check clean
 
 $(TOOLS)/uv/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)/uv
@@ -50,6 +50,10 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# serverless package (offline, dummy credentials), cfn-lint and the ASL check; `make test` runs them too.
+aws-check: install
+	bash infra/aws/package.sh
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .wattline .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,12 @@ apt_install() {
 command -v mosquitto >/dev/null || command -v /usr/sbin/mosquitto >/dev/null || apt_install mosquitto || true
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || missing+=(mosquitto)
 
+# jq checks the Firehose partitioning query (the jq Firehose runs); node/npm run `serverless package` offline.
+command -v jq >/dev/null || apt_install jq || true
+command -v jq >/dev/null || missing+=(jq)
+command -v npm >/dev/null || apt_install nodejs npm || true
+command -v npm >/dev/null || missing+=("node/npm")
+
 # Headless Chromium for the dashboard test.
 command -v chromium >/dev/null || apt_install chromium || true
 command -v chromium >/dev/null || missing+=(chromium)
