@@ -107,7 +107,6 @@ def test_gcp_init_creates_the_tables_views_and_external_table(initialised: BigQu
     } <= names
 
 
-@pytest.mark.slow
 def test_gcp_init_run_again_keeps_the_data(initialised: BigQueryWarehouse, bq_endpoint: str) -> None:
     # Given a dataset with rows
     before = initialised.query("SELECT COUNT(*) AS n FROM `{{project}}.{{dataset}}.energy_hourly`")
