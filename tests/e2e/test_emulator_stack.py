@@ -1,4 +1,4 @@
-"""The same demo flow with the buckets on real API servers: moto (S3), fake-gcs-server (GCS) and mosquitto."""
+"""The same demo flow on real API servers: moto (S3), fake-gcs-server (GCS), the Pub/Sub emulator, mosquitto."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from e2e_support import TODAY, DemoRun
 
 from wattline.local.demo import run_demo
 from wattline.local.ledger import queue_ledger
-from wattline.local.servers import fake_gcs_binary, moto_binary
+from wattline.local.servers import PUBSUB_EMULATOR, fake_gcs_binary, moto_binary
 from wattline.tariffs import load_tariff
 from wattline.warehouse import fetch_daily_energy
 
@@ -27,6 +27,7 @@ def emulator_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
             ("moto_server", moto_binary()),
             ("fake-gcs-server", fake_gcs_binary()),
             ("mosquitto", shutil.which("mosquitto") or (Path("/usr/sbin/mosquitto").exists() or None)),
+            ("the Pub/Sub emulator", PUBSUB_EMULATOR.exists() and shutil.which("java")),
         )
         if not found
     ]

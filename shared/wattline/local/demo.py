@@ -180,22 +180,30 @@ class _Stall:
 
 def emulator_runtime(home: Path, *, clock: Callable[[], datetime]) -> Runtime:
     """A runtime whose buckets are real API servers: moto (S3) and fake-gcs-server (GCS, its files under
-    `<home>/emulators/gcs`, which the DuckDB warehouse reads as the external table). The servers stop with
-    `runtime.close()`. Pub/Sub, the loader and alerts stay in-process (see docs/demo.md)."""
+    `<home>/emulators/gcs`, which the DuckDB warehouse reads as the external table), and `energy-updated` /
+    `alerts` published to and pulled from the Pub/Sub emulator. The servers stop with `runtime.close()`. The
+    loader and the alert functions stay in-process (see docs/demo.md)."""
     import boto3
 
     from wattline.adapters.gcs_store import GcsObjectStore
     from wattline.adapters.s3_store import S3ObjectStore
-    from wattline.local.runtime import GCS_BUCKET, RAW_BUCKET
-    from wattline.local.servers import start_fake_gcs, start_moto
+    from wattline.local.runtime import ALERTS_TOPIC, ENERGY_TOPIC, GCS_BUCKET, RAW_BUCKET, enqueue_pubsub
+    from wattline.local.servers import EmulatorPubSub, start_fake_gcs, start_moto, start_pubsub_emulator
 
     logs = home / "emulators" / "logs"
     gcs_root = home / "emulators" / "gcs"
-    moto = start_moto(logs)
+    started = []
     try:
+        moto = start_moto(logs)
+        started.append(moto)
         fake_gcs = start_fake_gcs(gcs_root, logs)
+        started.append(fake_gcs)
+        pubsub_server = start_pubsub_emulator(logs)
+        started.append(pubsub_server)
+        pubsub = EmulatorPubSub(f"127.0.0.1:{pubsub_server.port}", "wattline-local", [ENERGY_TOPIC, ALERTS_TOPIC])
     except BaseException:
-        moto.stop()
+        for server in reversed(started):
+            server.stop()
         raise
     region = "us-east-1"
     client = boto3.client(
@@ -206,7 +214,10 @@ def emulator_runtime(home: Path, *, clock: Callable[[], datetime]) -> Runtime:
     gcs = GcsObjectStore(GCS_BUCKET, project="wattline-local", endpoint=fake_gcs.url)
     gcs.ensure_bucket()
     runtime = Runtime(home, clock=clock, s3_store=s3, gcs_store=gcs, gcs_fs_root=gcs_root)
-    runtime.closers.extend([moto.stop, fake_gcs.stop])
+    runtime.publisher = pubsub.publisher
+    deliver = enqueue_pubsub(runtime.queue)
+    runtime.inbound = lambda: pubsub.pull(deliver)
+    runtime.closers.extend(server.stop for server in started)
     return runtime
 
 

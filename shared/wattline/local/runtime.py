@@ -39,7 +39,7 @@ from urllib.parse import quote_plus, unquote_plus
 from wattline import keys
 from wattline.adapters.fs_store import FsObjectStore
 from wattline.errors import NotFoundError, PermanentError
-from wattline.ports import ObjectInfo, ObjectStore, Warehouse
+from wattline.ports import ObjectInfo, ObjectStore, Publisher, Warehouse
 from wattline.settings import Settings, load_toml_overrides
 
 if TYPE_CHECKING:
@@ -303,6 +303,15 @@ def pubsub_push(topic: str, data: bytes, attributes: Mapping[str, str] | None, m
     }
 
 
+def enqueue_pubsub(queue: EventQueue) -> Callable[[str, bytes, dict[str, str], str], None]:
+    """A delivery callback that turns one pulled Pub/Sub message into a local `pubsub` event."""
+
+    def deliver(topic: str, data: bytes, attributes: dict[str, str], message_id: str) -> None:
+        queue.put(EventKind.PUBSUB, pubsub_push(topic, data, attributes, message_id))
+
+    return deliver
+
+
 class QueuePublisher:
     """The local Pub/Sub: a published message becomes a `pubsub` event for the topic's subscriber."""
 
@@ -419,10 +428,11 @@ class Runtime:
         self.s3 = NotifyingStore(s3_store or FsObjectStore(self.home.raw_bucket, name=RAW_BUCKET), self.queue)
         self.gcs: ObjectStore = gcs_store or FsObjectStore(self.home.gcs_bucket, name=GCS_BUCKET)
         self.gcs_fs_root = gcs_fs_root or self.home.gcs_root
-        self.publisher = QueuePublisher(self.queue)
+        self.publisher: Publisher = QueuePublisher(self.queue)
         self._thresholds = thresholds
         self._warehouse: Warehouse | None = None
         self.closers: builtins.list[Callable[[], None]] = []  # e.g. stop the emulator servers behind the stores
+        self.inbound: Callable[[], int] | None = None  # pulls external deliveries into the queue when it is empty
         self.handlers: dict[EventKind, Callable[[dict[str, Any], RunReport], None]] = {
             EventKind.S3: self.on_object_created,
             EventKind.SCHEDULE: self.on_schedule,
@@ -618,7 +628,9 @@ class Runtime:
         self.s3.flush()
         report = RunReport()
         handled = 0
-        while (event := self.queue.next()) is not None:
+        while (event := self.queue.next()) is not None or (self.inbound is not None and self.inbound() > 0):
+            if event is None:
+                continue  # the inbound pull queued new events
             if limit is not None and handled >= limit:
                 break
             handled += 1

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -126,3 +127,70 @@ def start_fake_gcs(root: Path, log_dir: Path) -> ServerProcess:
     command = [str(binary), "-scheme", "http", "-host", HOST, "-port", str(port), "-backend", "filesystem"]
     command += ["-filesystem-root", str(root), "-log-level", "warn"]
     return ServerProcess("fake-gcs-server", command, port, log_dir / "fake-gcs.log").start()
+
+
+PUBSUB_EMULATOR = Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator")
+
+
+def start_pubsub_emulator(log_dir: Path) -> ServerProcess:
+    """Google's Pub/Sub emulator (from google-cloud-cli), run directly so its Java process is our child."""
+    if not PUBSUB_EMULATOR.exists() or shutil.which("java") is None:
+        raise ServerMissingError(
+            "the Pub/Sub emulator is missing: install google-cloud-cli with its pubsub-emulator component and a "
+            f"Java runtime (expected {PUBSUB_EMULATOR}; `make servers` does it where it can)"
+        )
+    port = free_port()
+    command = [str(PUBSUB_EMULATOR), f"--host={HOST}", f"--port={port}"]
+    return ServerProcess("pubsub-emulator", command, port, log_dir / "pubsub.log").start(timeout_s=90)
+
+
+class EmulatorPubSub:
+    """Topics and pull subscriptions on the Pub/Sub emulator, with clients bound to it (no environment needed).
+
+    `publisher` implements the Publisher port; `pull()` hands each waiting message to a callback and acks it
+    once the callback returned (the local runtime's queue then owns retries and dead letters).
+    """
+
+    def __init__(self, address: str, project: str, topics: list[str]) -> None:
+        import grpc
+        from google.cloud import pubsub_v1
+        from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
+        from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+
+        from wattline.adapters.pubsub import PubSubPublisher
+
+        self.project = project
+        self._publisher_client = pubsub_v1.PublisherClient(
+            transport=PublisherGrpcTransport(channel=grpc.insecure_channel(address))
+        )
+        self._subscriber = pubsub_v1.SubscriberClient(
+            transport=SubscriberGrpcTransport(channel=grpc.insecure_channel(address))
+        )
+        self.publisher = PubSubPublisher(project, client=self._publisher_client)
+        self.subscriptions: dict[str, str] = {}
+        for topic in topics:
+            topic_path = f"projects/{project}/topics/{topic}"
+            subscription = f"projects/{project}/subscriptions/{topic}-local"
+            self._publisher_client.create_topic(name=topic_path)
+            self._subscriber.create_subscription(name=subscription, topic=topic_path, ack_deadline_seconds=600)
+            self.subscriptions[topic] = subscription
+
+    def pull(self, deliver: Callable[[str, bytes, dict[str, str], str], None], *, wait_s: float = 0.5) -> int:
+        """Pull every subscription once; returns how many messages were handed over."""
+        from google.api_core import exceptions
+
+        handed = 0
+        for topic, subscription in self.subscriptions.items():
+            try:
+                response = self._subscriber.pull(subscription=subscription, max_messages=100, timeout=wait_s)
+            except exceptions.DeadlineExceeded:
+                continue
+            acks = []
+            for received in response.received_messages:
+                message = received.message
+                deliver(topic, bytes(message.data), dict(message.attributes), str(message.message_id))
+                acks.append(received.ack_id)
+                handed += 1
+            if acks:
+                self._subscriber.acknowledge(subscription=subscription, ack_ids=acks)
+        return handed
