@@ -21,7 +21,7 @@ def demo(
     stack: str = typer.Option(
         "embedded",
         "--stack",
-        help="embedded (default: local directories, amqtt) or emulators (moto S3, fake-gcs-server, mosquitto).",
+        help="embedded (default: directories, amqtt) or emulators (moto, fake-gcs-server, Pub/Sub emulator, mosquitto)",
     ),
     broker: str = typer.Option("amqtt", "--broker", help="amqtt (embedded, default) or mosquitto."),
     today: str = typer.Option(None, "--today", help="Pretend today is this local date (YYYY-MM-DD)."),
