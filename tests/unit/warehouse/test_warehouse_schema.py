@@ -152,3 +152,11 @@ def test_an_unreachable_bigquery_endpoint_is_a_transient_error_within_the_retry_
     # When a query runs, Then it fails as transient (the platform retries the event), not after 10 minutes
     with pytest.raises(TransientError):
         warehouse.query("SELECT 1")
+
+
+@pytest.mark.parametrize("path", [obj.path for obj in schema_objects("bigquery")])
+def test_every_bigquery_object_parses_as_bigquery_sql(path: str) -> None:
+    import sqlglot
+
+    sql = dict(BigQueryWarehouse(project="proj", bucket="archive").rendered_schema())[path]
+    assert sqlglot.parse_one(sql, read="bigquery", error_level=sqlglot.ErrorLevel.RAISE) is not None
