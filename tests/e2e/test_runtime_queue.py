@@ -134,3 +134,18 @@ def test_settings_come_from_the_home_toml_and_the_environment_wins(
     assert settings.timezone == "UTC"
     assert settings.tariff == "ua-3zone"
     assert settings.home == tmp_path
+
+
+def test_the_local_schedule_looks_back_far_enough_for_an_old_backfill() -> None:
+    from datetime import UTC, datetime
+
+    from wattline.local.runtime import raw_lookback_days
+
+    # Given raw partitions from a backfill a year old and from last week
+    prefixes = ["raw/dt=2025-11-20/", "raw/dt=2026-11-19/"]
+
+    # When the lookback is computed on 2026-11-27
+    days = raw_lookback_days(prefixes, datetime(2026, 11, 27, 12, tzinfo=UTC))
+
+    # Then the plan reaches the oldest partition
+    assert days >= 372

@@ -23,7 +23,7 @@ def import_files(
     channel: int = typer.Option(0, "--channel", min=0, max=3, help="Meter channel of em_data.csv / EM1Data files."),
     fmt: str = typer.Option("auto", "--format", help="auto, capture, em-data-csv or em1data-json."),
     home: Path = HOME_OPTION,
-    run_now: bool = typer.Option(False, "--run", help="Also process everything pending (as `wattline run`)."),
+    run_now: bool = typer.Option(False, "--run", help="Then process everything pending, as `wattline run` does."),
 ) -> None:
     """Backfill captures and device history into raw/, as the IoT rule would.
 
@@ -62,8 +62,11 @@ def import_files(
         if result.skipped:
             typer.echo(f"skipped {result.skipped} bad lines, e.g. {result.skipped_examples[:3]}", err=True)
         if run_now:
+            runtime.schedule()
             report = runtime.run()
             typer.echo(f"handled {report.handled}, dead-lettered {report.dead}")
+        else:
+            typer.echo("next: `wattline run` (device-days are aggregated once their UTC day has closed)")
     finally:
         runtime.close()
 

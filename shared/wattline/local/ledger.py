@@ -101,7 +101,9 @@ def compute_ledger(
         parsed = keys.parse_daily_key(key)
         if parsed is not None and parsed[2] == keys.READINGS_FILE and key not in pending_storage:
             ledger.days_loaded += 1
-    lookback = max(7, len(_prefixes(s3, keys.RAW_PREFIX)) + 2)
+    from wattline.local.runtime import raw_lookback_days
+
+    lookback = raw_lookback_days(_prefixes(s3, keys.RAW_PREFIX), now)
     planned = plan_days(s3, now, lookback_days=lookback)
     open_days = _unaggregated(s3)
     ledger.pending_days = sorted({f"{item.date.isoformat()}/{item.device_id}" for item in planned} | open_days)

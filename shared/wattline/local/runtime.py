@@ -492,12 +492,12 @@ class Runtime:
     def pending_raw_days(self, now: datetime | None = None) -> list[dict[str, str]]:
         from wattline.aggregation import plan_days
 
-        items = plan_days(self.s3, now or self.clock(), lookback_days=self.lookback_days())
+        when = now or self.clock()
+        items = plan_days(self.s3, when, lookback_days=self.lookback_days(when))
         return [item.as_dict() for item in items]
 
-    def lookback_days(self) -> int:
-        days = [parse for parse in self.s3.list_prefixes(keys.RAW_PREFIX)]
-        return max(7, len(days) + 2)
+    def lookback_days(self, now: datetime | None = None) -> int:
+        return raw_lookback_days(self.s3.list_prefixes(keys.RAW_PREFIX), now or self.clock())
 
     # -- handlers (thin: parse the cloud-shaped event, call one domain function) ------------------------------
 
@@ -516,7 +516,7 @@ class Runtime:
         from wattline.aggregation import plan_days
 
         now = datetime.fromisoformat(str(event["now"]))
-        items = plan_days(self.s3, now, lookback_days=self.lookback_days())
+        items = plan_days(self.s3, now, lookback_days=self.lookback_days(now))
         for item in items:
             self.queue.put(EventKind.AGGREGATE, item.as_dict())
         self.queue.put(EventKind.TRANSFER, {"prefix": keys.DAILY_PREFIX, "now": now.isoformat()})
@@ -663,6 +663,22 @@ class Runtime:
             return
         self.queue.done(event)
         report.count(event.kind)
+
+
+def raw_lookback_days(day_prefixes: builtins.list[str], now: datetime, minimum: int = 7) -> int:
+    """How far back the local schedule plans: far enough to reach the oldest raw partition (backfills can be old;
+    the cloud plan looks back a fixed week)."""
+    oldest: date | None = None
+    for prefix in day_prefixes:
+        text = prefix.removeprefix(keys.RAW_PREFIX).removeprefix("dt=").rstrip("/")
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            continue
+        oldest = day if oldest is None or day < oldest else oldest
+    if oldest is None:
+        return minimum
+    return max(minimum, (now.astimezone(UTC).date() - oldest).days + 2)
 
 
 def _tariff(spec: str) -> Any:
