@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from enum import Enum
-from json.encoder import encode_basestring_ascii
 from typing import Any, NamedTuple, cast
 
 from wattline import PARSER_VERSION, keys
@@ -287,6 +285,7 @@ def dedup_key(envelope: RawEnvelope) -> tuple[bool, str, str]:
 
 
 _EVENTS_RPC = "/events/rpc"
+_DECODER = json.JSONDecoder()
 
 
 def _has_device_time(payload: Any) -> bool:
@@ -297,8 +296,8 @@ def _has_device_time(payload: Any) -> bool:
 
 def _b64_json(text: str) -> Any:
     try:
-        return json.loads(base64.b64decode(text, validate=True))
-    except (ValueError, RecursionError):  # binascii.Error and JSONDecodeError are ValueErrors
+        return _DECODER.decode(base64.b64decode(text, validate=True).decode("utf-8"))
+    except (ValueError, RecursionError):  # binascii.Error, UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None
 
 
@@ -358,9 +357,6 @@ def split_object(data: bytes, source_key: str) -> tuple[list[RawEnvelope], list[
         else:
             envelopes.append(decoded)
     return envelopes, malformed
-
-
-_DECODER = json.JSONDecoder()
 
 
 def _decode_envelope(line: bytes, source_key: str, line_no: int) -> RawEnvelope | None:
@@ -632,34 +628,24 @@ def canonical_lines(readings: Iterable[Reading]) -> list[tuple[str, str]]:
     return result
 
 
-_FIELDS_SORTED = tuple(sorted(Reading.model_fields))
+_JSON_SCALARS = frozenset({str, int, float, bool})
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
 
 
 def canonical_line(reading: Reading) -> tuple[str, str]:
-    """(`format_ts(reading.ts)`, `reading.to_json_line()`), built directly (the hot path; a unit test checks it
-    against `to_json_line` on every real payload). Falls back to `to_json_line` for any unexpected value type."""
+    """(`format_ts(reading.ts)`, `reading.to_json_line()`) without pydantic's serializer (the hot path; a unit test
+    checks it against `to_json_line` on every real payload). Falls back to `to_json_line` for unexpected types."""
     ts_text = fast_format_ts(reading.ts)
-    values = reading.__dict__
-    parts: list[str] = []
-    for name in _FIELDS_SORTED:
-        value = values.get(name)
+    data: dict[str, Any] = {}
+    for name, value in reading.__dict__.items():
         if value is None:
             continue
-        kind = value.__class__
-        if name == "ts":
-            text = '"' + ts_text + '"'
-        elif kind is float:
-            text = float.__repr__(value)
-        elif kind is bool:
-            text = "true" if value else "false"
-        elif kind is int:
-            text = int.__repr__(value)
-        elif isinstance(value, str):
-            text = encode_basestring_ascii(str(value.value) if isinstance(value, Enum) else value)
-        else:
+        if value.__class__ not in _JSON_SCALARS and name != "ts" and name != "generation":
             return format_ts(reading.ts), reading.to_json_line()
-        parts.append(f'"{name}":{text}')
-    return ts_text, "{" + ",".join(parts) + "}"
+        data[name] = value
+    data["ts"] = ts_text
+    data["generation"] = str(reading.generation.value)
+    return ts_text, _ENCODER.encode(data)
 
 
 def fast_format_ts(ts: datetime) -> str:
