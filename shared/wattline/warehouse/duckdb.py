@@ -4,7 +4,8 @@
   `` `project.dataset.table` `` in the BigQuery SQL resolves as "catalog"."schema"."table".
 - `readings_ext` is a view over `read_json('<fs_root>/<bucket>/daily/*/*/readings.jsonl.gz',
   hive_partitioning=true)`, the local copy of the GCS bucket; while no file exists it is an empty view of the same
-  columns (DuckDB binds a view when it is created), and `ensure_schema()` re-creates it.
+  columns (DuckDB binds a view when it is created), switched to the files by the first query naming it after one
+  appears (or by `ensure_schema()`).
 - MERGE is DELETE + INSERT of the de-duplicated rows in one transaction.
 - The session time zone is UTC, so TIMESTAMPTZ values come back as UTC datetimes.
 - The connection is opened on first use; a new file gets the schema and the preset tariffs at once, so the
