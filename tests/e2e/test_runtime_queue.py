@@ -149,3 +149,65 @@ def test_the_local_schedule_looks_back_far_enough_for_an_old_backfill() -> None:
 
     # Then the plan reaches the oldest partition
     assert days >= 372
+
+
+def test_the_local_s3_event_parses_with_the_lambda_handlers_model() -> None:
+    from aws_lambda_powertools.utilities.parser.models import S3Model
+
+    # Given the S3 event notification the runtime emits for a raw object
+    key = "raw/dt=2026-11-19/device=shellyem-ABC/batch-1-x.jsonl"
+    event = s3_event("wattline-raw", [ObjectInfo(key=key, size=10, etag="d41d8cd98f00b204e9800998ecf8427e")])
+
+    # When the validate Lambda's parser model reads it
+    parsed = S3Model.model_validate(event)
+
+    # Then it names the bucket and the object as S3 would
+    record = parsed.Records[0]
+    assert record.eventName == "ObjectCreated:Put"
+    assert record.s3.bucket.name == "wattline-raw"
+    assert record.s3.object is not None and record.s3.object.size == 10
+
+
+def test_the_local_storage_event_is_what_the_loader_reads(tmp_path: Path) -> None:
+    from wattline.loader import FinalizedObject
+    from wattline.local.events import finalized_event
+
+    # Given the finalize CloudEvent the runtime queues after a transfer
+    attributes, data = finalized_event("wattline-daily", "daily/dt=2026-11-19/device=x/readings.jsonl.gz", "17")
+
+    # When the loader reads it
+    event = FinalizedObject.from_cloud_event(attributes, data)
+
+    # Then it names the object and its generation
+    assert attributes["type"] == "google.cloud.storage.object.v1.finalized"
+    assert (event.bucket, event.name, event.generation) == (
+        "wattline-daily",
+        "daily/dt=2026-11-19/device=x/readings.jsonl.gz",
+        "17",
+    )
+
+
+def test_a_published_energy_update_reaches_detect_as_a_pubsub_push(tmp_path: Path) -> None:
+    import base64
+    import json
+
+    from wattline.alerts.pipeline import DetectRequest
+
+    # Given an energy.updated message published on the local Pub/Sub
+    runtime = Runtime(tmp_path)
+    body = {
+        "event": "energy.updated",
+        "device_id": "x",
+        "hours_from": "2026-11-18T22:00:00Z",
+        "hours_to": "2026-11-19T21:00:00Z",
+    }
+    runtime.publisher.publish("energy-updated", json.dumps(body).encode(), {"device_id": "x"})
+
+    # When the queued event is read as the detect function reads a messagePublished CloudEvent's data
+    event = runtime.queue.pending()[0]
+    request = DetectRequest.from_message(base64.b64decode(event.body["message"]["data"]))
+
+    # Then it carries the touched hours and the attributes
+    assert event.kind is EventKind.PUBSUB
+    assert event.body["message"]["attributes"] == {"device_id": "x"}
+    assert request.trigger == "energy.updated" and request.touched_from is not None
