@@ -23,6 +23,8 @@ from wattline.simulator.loadshape import FloatArray
 STEP_S = 10  # resolution of the simulated physics
 GEN1_PERIOD_S = 30  # Gen1 mqtt_update_period default
 GEN2_PERIODIC_S = 60  # Gen2 periodic status report
+# A Gen2 meter notifies a power change once it moved by 10 W and by 5 % of the last reported value (read as
+# "both", which keeps a noisy base load from notifying every few seconds); a full report follows every 60 s.
 GEN2_POWER_THRESHOLD_W = 10.0
 GEN2_POWER_THRESHOLD_RATIO = 0.05
 SPIKE_W = 14_500.0  # above the default rated_max_power_w (11 kW), below the plausibility limit (25 kW)
