@@ -211,3 +211,34 @@ def test_a_published_energy_update_reaches_detect_as_a_pubsub_push(tmp_path: Pat
     assert event.kind is EventKind.PUBSUB
     assert event.body["message"]["attributes"] == {"device_id": "x"}
     assert request.trigger == "energy.updated" and request.touched_from is not None
+
+
+def test_the_demo_refuses_to_erase_a_home_it_did_not_make(tmp_path: Path) -> None:
+    from wattline.local.demo import HomeInUseError, reset_home
+
+    # Given a home holding imported raw data and no demo marker
+    runtime = Runtime(tmp_path)
+    runtime.s3.put("raw/dt=2026-11-19/device=shellyem-ABC/1-x.json", b"{}")
+
+    # When the demo would reset it
+    with pytest.raises(HomeInUseError, match="--home"):
+        reset_home(tmp_path)
+
+    # Then the data is still there
+    assert runtime.s3.list_keys("raw/") == ["raw/dt=2026-11-19/device=shellyem-ABC/1-x.json"]
+
+
+def test_the_demo_resets_its_own_home_but_keeps_the_settings(tmp_path: Path) -> None:
+    from wattline.local.demo import reset_home
+
+    # Given a home a previous demo made, with a settings file
+    (tmp_path / "demo.json").write_text("{}")
+    (tmp_path / "wattline.toml").write_text('timezone = "UTC"\n')
+    Runtime(tmp_path).s3.put("raw/dt=2026-11-19/device=shellyem-ABC/1-x.json", b"{}")
+
+    # When it is reset
+    reset_home(tmp_path)
+
+    # Then the demo's data is gone and the settings stay
+    assert not (tmp_path / "s3").exists()
+    assert (tmp_path / "wattline.toml").exists()

@@ -78,8 +78,21 @@ class DemoResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+class HomeInUseError(RuntimeError):
+    """The home holds data the demo did not write (an import, a real run): the demo will not erase it."""
+
+
 def reset_home(home: Path) -> None:
-    """Remove what a previous demo left in the home (only the demo's own files; wattline.toml stays)."""
+    """Remove what a previous demo left in the home (only the demo's own files; wattline.toml stays).
+
+    A home with pipeline data but no `demo.json` marker was not made by the demo: refuse rather than erase it.
+    """
+    present = [name for name in DEMO_FILES if (home / name).exists()]
+    if present and not (home / "demo.json").exists():
+        raise HomeInUseError(
+            f"{home} holds data the demo did not write ({', '.join(present)}); run the demo with "
+            "--home pointing elsewhere (e.g. --home /tmp/wattline-demo), or remove that data yourself"
+        )
     for name in DEMO_FILES:
         path = home / name
         if path.is_dir():
@@ -237,6 +250,7 @@ def run_demo(
     started = time.monotonic()
     home.mkdir(parents=True, exist_ok=True)
     reset_home(home)
+    Home(home).demo_state.write_text(json.dumps({"status": "running", "started_at": datetime.now(UTC).isoformat()}))
     scenario = simulate(devices=devices, days=days, seed=seed, today=today)
     paths = Home(home)
     write_capture(scenario, paths.capture)
@@ -287,6 +301,7 @@ def run_demo(
                     }
                     for f in scenario.faults
                 ],
+                "status": "finished",
                 "finished_at": datetime.now(UTC).isoformat(),
             },
             indent=2,
