@@ -30,7 +30,7 @@ class AggregatorSettings(BaseSettings):
     )
     grace_hours: float = Field(2.0, ge=0, le=72, description="wait this long after UTC midnight before a day is closed")
     lookback_days: int = Field(7, ge=1, le=400, description="how many closed days plan looks back for missing files")
-    concurrency: int = Field(16, ge=1, le=128, description="raw objects read in parallel by aggregate")
+    concurrency: int = Field(16, ge=1, le=64, description="raw objects read in parallel by aggregate")
     dedup_window_ms: int = Field(2_000, ge=0, le=60_000, description="redelivery window, no device time")
     max_attempts: int = Field(5, ge=1, le=20, description="botocore adaptive-retry attempts per S3 call")
 

@@ -48,7 +48,7 @@ def s3_client(endpoint_url: str | None, region: str, max_attempts: int = 5) -> S
         retries={"mode": "adaptive", "max_attempts": max_attempts},
         connect_timeout=5,
         read_timeout=30,
-        max_pool_connections=32,
+        max_pool_connections=64,  # >= the aggregator's reader threads (WATTLINE_CONCURRENCY <= 64)
     )
     client: S3Client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
     return client

@@ -220,3 +220,31 @@ def test_batched_objects_from_the_bridge_aggregate_like_per_message_objects(
     # Then every message of the batch is counted and kept
     assert sorted(result["received"] for result in results) == [1, len(gen1)]
     assert (counts["envelopes"], counts["kept"], counts["readings"]) == (len(gen1), len(gen1), len(gen1))
+
+
+def test_late_data_after_the_archiver_removed_the_raw_objects_is_merged_not_lost(
+    aggregator_env: DataBucket, sqs_client: Any, lambda_context: FakeLambdaContext
+) -> None:
+    from aws_aggregator import aggregate
+
+    bucket = aggregator_env
+    store = S3ObjectStore(bucket.name, endpoint_url=bucket.endpoint, region=REGION)
+    start_ms = int(datetime(2026, 11, 26, tzinfo=UTC).timestamp() * 1000)
+    bridge = MqttBridge(store)
+    # Given an aggregated day whose raw objects the archiver then deleted
+    for hour in range(6):
+        bridge.handle(f"shellies/{GEN1}/emeter/0/power", f"{hour}.5".encode(), start_ms + hour * 3_600_000)
+    item = {"device_id": GEN1, "date": "2026-11-26"}
+    first = aggregate.handler(item, lambda_context)
+    for info in list(store.list(keys.raw_prefix(date(2026, 11, 26), GEN1))):
+        store.delete(info.key)
+    drain_s3_events(sqs_client, bucket.queue_url, 6)
+    # When a late message arrives and the day is aggregated again
+    bridge.handle(f"shellies/{GEN1}/emeter/0/power", b"99.5", start_ms + 20 * 3_600_000)
+    deliver_to_validate(sqs_client, bucket, 1, lambda_context)
+    merged = aggregate.handler(item, lambda_context)
+    # Then the earlier readings are all still there, plus the late one
+    assert merged["mode"] == "merge"
+    assert (merged["envelopes"], merged["readings"]) == (first["envelopes"] + 1, first["readings"] + 1)
+    body = gzip.decompress(store.get(keys.daily_readings_key(date(2026, 11, 26), GEN1))).decode()
+    assert [json.loads(line)["power_w"] for line in body.splitlines()] == [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 99.5]
