@@ -46,7 +46,7 @@ test: install servers lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 demo: install
-	$(BIN)/wattline analyze tests/fixtures/capture-sample.jsonl.gz --tariff ua-2zone
+	$(BIN)/wattline demo
 
 bench: install
 	$(BIN)/python bench/run.py

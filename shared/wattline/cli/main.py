@@ -33,18 +33,9 @@ def _root(
     """wattline command line."""
 
 
-analyze.register(app)
-alerts.register(app)
-energy.register(app)
-gcp.register(app)
-aws.register(app)
-demo.register(app)
-import_.register(app)
-run.register(app)
-status.register(app)
-retry.register(app)
-report.register(app)
-transfer.register(app)
+# Registration order is the order `wattline --help` lists the commands: local use first, then the clouds.
+for module in (demo, analyze, import_, run, status, retry, energy, alerts, report, transfer, gcp, aws):
+    module.register(app)
 
 
 def main() -> None:
