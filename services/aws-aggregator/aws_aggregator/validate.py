@@ -14,6 +14,7 @@ from aws_aggregator.events import S3Notification
 from aws_aggregator.settings import METRICS_NAMESPACE, SERVICE, get_store
 from wattline.aggregation import validate_object
 from wattline.errors import NotFoundError
+from wattline.realtime import forward_object
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
@@ -29,11 +30,14 @@ def handler(event: S3Notification, context: LambdaContext) -> dict[str, Any]:
     results = []
     for record in event.Records:
         key = unquote_plus(record.s3.object.key)  # S3 events carry keys URL-encoded
+        store = get_store(record.s3.bucket.name)
         try:
-            result = validate_object(get_store(record.s3.bucket.name), key)
+            result = validate_object(store, key)
         except NotFoundError:
             logger.warning("raw object is gone; nothing to validate", extra={"key": key})
             continue
+        # Near-real-time alerts (LWT offline, power above the rating); a no-op unless WATTLINE_REALTIME_ALERTS=true.
+        forward_object(store, key)
         metrics.add_metric(name="EnvelopesReceived", unit=MetricUnit.Count, value=result.received)
         metrics.add_metric(name="EnvelopesValid", unit=MetricUnit.Count, value=result.valid)
         metrics.add_metric(name="EnvelopesQuarantined", unit=MetricUnit.Count, value=result.quarantined)
