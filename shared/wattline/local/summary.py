@@ -94,8 +94,9 @@ def print_summary(runtime: Runtime, dates: list[str], *, seconds: dict[str, floa
     console.print(table)
     print_ledger(queue_ledger(runtime.queue, runtime.s3.inner, runtime.gcs, runtime.clock()), console)
     alert_table = Table(title="Alerts")
-    for column in ("start", "severity", "kind", "device", "ch", "message"):
-        alert_table.add_column(column)
+    for column in ("start", "severity", "kind", "device", "ch"):
+        alert_table.add_column(column, no_wrap=True)
+    alert_table.add_column("message", overflow="fold")
     for row in alerts:
         alert_table.add_row(
             row["start_ts"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
@@ -103,7 +104,7 @@ def print_summary(runtime: Runtime, dates: list[str], *, seconds: dict[str, floa
             str(row["kind"]),
             str(row["device_id"]),
             "" if row["channel"] is None else str(row["channel"]),
-            str(row["message"])[:90],
+            str(row["message"]),
         )
     console.print(alert_table)
     if seconds:
