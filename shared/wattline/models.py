@@ -79,7 +79,7 @@ class Reading(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     device_id: str
-    channel: int | None
+    channel: int | None = None
     ts: datetime
     received_ms: int
     generation: Generation
