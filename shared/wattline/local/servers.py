@@ -1,4 +1,5 @@
-"""Local API servers for `wattline demo --stack emulators`: moto (S3) and fake-gcs-server (GCS).
+"""Local API servers for `wattline demo --stack emulators` and the integration tests: moto (S3), fake-gcs-server
+(GCS), Google's Pub/Sub emulator, bqemulator (BigQuery), mosquitto (MQTT) and functions-framework.
 
 Each runs as a child process in its own process group on a free 127.0.0.1 port, logging to a file, and is stopped
 by its group. A missing binary raises `ServerMissingError` naming the server and how to install it.
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -29,30 +30,65 @@ class ServerMissingError(RuntimeError):
 class ServerProcess:
     """One server process: started in its own session, stopped with its whole process group."""
 
-    def __init__(self, name: str, command: list[str], port: int, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        port: int,
+        log: Path,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         self.name, self.command, self.port, self.log = name, command, port, log
-        self.env = env
+        self.env, self.cwd = env, cwd
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{HOST}:{self.port}"
 
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def start(self, timeout_s: float = 30.0) -> ServerProcess:
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def launch(self) -> ServerProcess:
+        """Start the process without waiting for it (see `wait_ready`), so several can boot side by side."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as output:
             self.process = subprocess.Popen(
                 self.command,
                 stdout=output,
                 stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 env={**os.environ, **(self.env or {})},
+                cwd=self.cwd,
             )
-        if not wait_for_port(self.port, timeout_s=timeout_s) or self.process.poll() is not None:
-            tail = self.log.read_text(errors="replace")[-1500:]
-            self.stop()
-            raise RuntimeError(f"{self.name} did not start on {HOST}:{self.port}: {tail}")
         return self
+
+    def wait_ready(self, timeout_s: float = 30.0) -> ServerProcess:
+        """Wait until the port listens; stop the process and raise with its log tail if it exits or never does."""
+        process = self.process
+        if process is None:
+            raise RuntimeError(f"{self.name} was not launched")
+        deadline = time.monotonic() + timeout_s
+        while process.poll() is None and time.monotonic() < deadline:
+            if wait_for_port(self.port, timeout_s=0.5):
+                return self
+        self.stop()
+        state = (
+            f"exited with {process.returncode}" if process.poll() is not None else f"not listening after {timeout_s}s"
+        )
+        raise RuntimeError(f"{self.name} did not start on {HOST}:{self.port} ({state}):\n{self.log_tail()}")
+
+    def start(self, timeout_s: float = 30.0) -> ServerProcess:
+        return self.launch().wait_ready(timeout_s)
 
     def stop(self) -> None:
         process = self.process
@@ -94,6 +130,20 @@ def fake_gcs_binary() -> Path | None:
     return found[0] if found else None
 
 
+def _wait_for_answer(server: ServerProcess, url: str, timeout_s: float) -> ServerProcess:
+    """Listening is not ready: poll `url` until it answers 2xx, or stop the server and raise with its log tail."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return server
+        except OSError as exc:
+            if time.monotonic() > deadline or (server.process is not None and server.process.poll() is not None):
+                server.stop()
+                raise RuntimeError(f"{server.name} did not answer {url}: {exc}\n{server.log_tail()}") from exc
+            time.sleep(0.1)
+
+
 def start_moto(log_dir: Path) -> ServerProcess:
     binary = moto_binary()
     if binary is None:
@@ -102,20 +152,18 @@ def start_moto(log_dir: Path) -> ServerProcess:
         )
     port = free_port()
     server = ServerProcess("moto_server", [str(binary), "-H", HOST, "-p", str(port)], port, log_dir / "moto.log")
-    server.start()
-    deadline = time.monotonic() + 20
-    while True:  # listening is not ready: wait for a real answer
-        try:
-            urllib.request.urlopen(f"{server.url}/moto-api/data.json", timeout=2).read()
-            return server
-        except OSError:
-            if time.monotonic() > deadline:
-                server.stop()
-                raise
-            time.sleep(0.1)
+    return _wait_for_answer(server.start(), f"{server.url}/moto-api/data.json", timeout_s=20)
 
 
-def start_fake_gcs(root: Path, log_dir: Path) -> ServerProcess:
+def start_fake_gcs(
+    root: Path,
+    log_dir: Path,
+    *,
+    name: str = "fake-gcs",
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> ServerProcess:
+    """fake-gcs-server with the filesystem backend under `root`; `extra_args`/`env` e.g. for Pub/Sub events."""
     binary = fake_gcs_binary()
     if binary is None:
         raise ServerMissingError(
@@ -125,8 +173,8 @@ def start_fake_gcs(root: Path, log_dir: Path) -> ServerProcess:
     port = free_port()
     root.mkdir(parents=True, exist_ok=True)
     command = [str(binary), "-scheme", "http", "-host", HOST, "-port", str(port), "-backend", "filesystem"]
-    command += ["-filesystem-root", str(root), "-log-level", "warn"]
-    return ServerProcess("fake-gcs-server", command, port, log_dir / "fake-gcs.log").start()
+    command += ["-filesystem-root", str(root), "-log-level", "warn", *extra_args]
+    return ServerProcess(name, command, port, log_dir / f"{name}.log", env=env).start()
 
 
 PUBSUB_EMULATOR = Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator")
@@ -194,3 +242,57 @@ class EmulatorPubSub:
             if acks:
                 self._subscriber.acknowledge(subscription=subscription, ack_ids=acks)
         return handed
+
+
+def bqemulator_binary(tools: Path) -> Path | None:
+    """bqemulator inside its own venv `tools` (e.g. .tools/bqemulator, made by infra/local/install-servers.sh)."""
+    binary = tools / "bin" / "bqemulator"
+    return binary if binary.is_file() else None
+
+
+def start_bqemulator(tools: Path, project: str, log_dir: Path) -> ServerProcess:
+    """bqemulator (REST + gRPC) for `project`; ready once its REST API lists the project's datasets."""
+    binary = bqemulator_binary(tools)
+    if binary is None:
+        raise ServerMissingError(
+            f"bqemulator is not installed at {tools / 'bin' / 'bqemulator'}: run `bash infra/local/install-servers.sh`"
+        )
+    rest, grpc = free_port(), free_port()
+    command = [str(binary), "start", "--rest-host", HOST, "--rest-port", str(rest), "--grpc-host", HOST]
+    command += ["--grpc-port", str(grpc), "--project", project, "--log-level", "warning"]
+    env = {"HOME": str(tools / "home")}  # the DuckDB spatial extension is installed there
+    server = ServerProcess("bqemulator", command, rest, log_dir / "bqemulator.log", env=env).start(timeout_s=90)
+    return _wait_for_answer(server, f"{server.url}/bigquery/v2/projects/{project}/datasets", timeout_s=60)
+
+
+def mosquitto_binary() -> Path | None:
+    found = shutil.which("mosquitto")
+    if found:
+        return Path(found)
+    return Path("/usr/sbin/mosquitto") if Path("/usr/sbin/mosquitto").exists() else None
+
+
+def start_mosquitto(log_dir: Path, port: int | None = None) -> ServerProcess:
+    """mosquitto with a generated config: one 127.0.0.1 listener, anonymous, no persistence."""
+    binary = mosquitto_binary()
+    if binary is None:
+        raise ServerMissingError("mosquitto is not installed: `make servers` (apt-get install -y mosquitto)")
+    port = port or free_port()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    config = log_dir / f"mosquitto-{port}.conf"
+    config.write_text(f"listener {port} {HOST}\nallow_anonymous true\npersistence false\nlog_dest stderr\n")
+    command = [str(binary), "-c", str(config)]
+    return ServerProcess("mosquitto", command, port, log_dir / f"mosquitto-{port}.log").start(timeout_s=20)
+
+
+def functions_framework(
+    source: Path, target: str, log_dir: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> ServerProcess:
+    """functions-framework serving the CloudEvent function `target` of `source` (not launched yet)."""
+    binary = Path(sys.executable).with_name("functions-framework")
+    if not binary.exists():
+        raise ServerMissingError("functions-framework is missing: `uv sync --all-packages --group dev` installs it")
+    port = free_port()
+    command = [str(binary), "--target", target, "--signature-type", "cloudevent", "--host", HOST, "--port", str(port)]
+    command += ["--source", str(source)]
+    return ServerProcess(f"{target}-{port}", command, port, log_dir / f"{target}-{port}.log", env=env, cwd=cwd)

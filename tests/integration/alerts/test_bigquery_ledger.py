@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import PROJECT
+from alert_pubsub import PROJECT
 
 from wattline.alerts.ledger import OPEN, RESOLVED, LedgerRow
 from wattline.alerts.model import Alert, AlertKind, Severity

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alert_files import series, write_daily_files
-from conftest import PROJECT, Emulator
+from alert_pubsub import PROJECT, Emulator
 
 pytestmark = [pytest.mark.emulators, pytest.mark.servers, pytest.mark.slow]
 BUCKET = "wattline-daily"

@@ -6,7 +6,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from conftest import PROJECT, Emulator, emulator_env
+from alert_pubsub import PROJECT, Emulator
+from helpers.pubsub import emulator_env
 
 from wattline.alerts.model import alert_key
 from wattline.models import Generation, Reading

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import free_port
 
 from wattline.alerts.model import Alert, AlertEvent, AlertKind, Notification, Severity
 from wattline.alerts.sinks import SlackWebhookSink, SmtpSink
 from wattline.errors import PermanentError, TransientError
+from wattline.local.broker import free_port
 
 pytestmark = pytest.mark.servers
 KYIV = ZoneInfo("Europe/Kyiv")

@@ -35,29 +35,29 @@ class Context:
 
 
 @pytest.fixture
-def bucket(infra_moto: str) -> str:
+def bucket(moto_endpoint: str) -> str:
     import boto3
 
     name = f"wattline-archive-{uuid.uuid4().hex[:10]}"
-    client = boto3.client("s3", endpoint_url=infra_moto, region_name="eu-central-1")
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="eu-central-1")
     client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
     client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     return name
 
 
 @pytest.fixture
-def store(bucket: str, infra_moto: str) -> S3ObjectStore:
-    return S3ObjectStore(bucket, endpoint_url=infra_moto, region="eu-central-1")
+def store(bucket: str, moto_endpoint: str) -> S3ObjectStore:
+    return S3ObjectStore(bucket, endpoint_url=moto_endpoint, region="eu-central-1")
 
 
 @pytest.fixture
-def archiver(bucket: str, infra_moto: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def archiver(bucket: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The deployed handler, configured through its environment like on Lambda."""
     from aws_archiver import settings
     from aws_archiver.handler import handler
 
     monkeypatch.setenv("WATTLINE_BUCKET", bucket)
-    monkeypatch.setenv("WATTLINE_S3_ENDPOINT_URL", infra_moto)
+    monkeypatch.setenv("WATTLINE_S3_ENDPOINT_URL", moto_endpoint)
     settings.get_settings.cache_clear()
     settings.get_stores.cache_clear()
     yield handler
@@ -119,7 +119,7 @@ def test_an_archived_bundle_cannot_be_read_until_it_is_restored(store: S3ObjectS
 
 
 def test_restore_day_puts_the_raw_objects_back_byte_identical(
-    store: S3ObjectStore, archiver: Any, infra_moto: str
+    store: S3ObjectStore, archiver: Any, moto_endpoint: str
 ) -> None:
     # Given an archived day
     objects = given_an_aggregated_day(store)
@@ -127,7 +127,7 @@ def test_restore_day_puts_the_raw_objects_back_byte_identical(
     # When `wattline aws restore-day` runs (moto completes the Glacier restore at once)
     result = CliRunner().invoke(
         app,
-        ["aws", "restore-day", DEVICE, DAY.isoformat(), "--bucket", store.name, "--endpoint-url", infra_moto],
+        ["aws", "restore-day", DEVICE, DAY.isoformat(), "--bucket", store.name, "--endpoint-url", moto_endpoint],
     )
     # Then raw/ holds the original objects again
     assert result.exit_code == 0, result.output

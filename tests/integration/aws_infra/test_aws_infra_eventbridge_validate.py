@@ -60,7 +60,7 @@ class Context:
 
 
 def test_an_object_created_event_reaches_validate_as_an_s3_notification_it_processes(
-    infra_moto: str, monkeypatch: pytest.MonkeyPatch
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import boto3
 
@@ -69,7 +69,7 @@ def test_an_object_created_event_reaches_validate_as_an_s3_notification_it_proce
 
     # Given a raw object the IoT rule wrote (a Gen1 relay message) in the data bucket
     bucket = f"wattline-eb-{uuid.uuid4().hex[:10]}"
-    s3 = boto3.client("s3", endpoint_url=infra_moto, region_name="eu-central-1")
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="eu-central-1")
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
     key = "raw/dt=2026-11-27/device=shellyem-C45BBE6C2E8F/1764237600000-0f8fad5b-d9cb-469f-a165-70867728950e.json"
     body = b'{"topic":"shellies/shellyem-C45BBE6C2E8F/relay/0","received_ms":1764237600000,"payload_b64":"b24="}'
@@ -94,7 +94,7 @@ def test_an_object_created_event_reaches_validate_as_an_s3_notification_it_proce
         },
     }
     monkeypatch.setenv("WATTLINE_BUCKET", bucket)
-    monkeypatch.setenv("WATTLINE_S3_ENDPOINT_URL", infra_moto)
+    monkeypatch.setenv("WATTLINE_S3_ENDPOINT_URL", moto_endpoint)
     settings.get_settings.cache_clear()
     settings.get_store.cache_clear()
     try:

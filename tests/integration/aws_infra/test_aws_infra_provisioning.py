@@ -19,10 +19,10 @@ INGEST = Path(__file__).resolve().parents[3] / "infra" / "aws" / "wattline-inges
 
 
 @pytest.fixture(scope="module")
-def iot(infra_moto: str) -> Any:
+def iot(moto_endpoint: str) -> Any:
     import boto3
 
-    return boto3.client("iot", endpoint_url=infra_moto, region_name="eu-central-1")
+    return boto3.client("iot", endpoint_url=moto_endpoint, region_name="eu-central-1")
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +55,12 @@ def provision(*args: str) -> Any:
 
 
 def test_provisioning_creates_the_thing_with_an_active_certificate_bound_to_the_policy(
-    iot: Any, device_policy: str, infra_moto: str, tmp_path: Path
+    iot: Any, device_policy: str, moto_endpoint: str, tmp_path: Path
 ) -> None:
     # Given a Gen2 meter id and the device policy
     device = f"shellyproem50-{uuid.uuid4().hex[:12]}"
     # When it is provisioned
-    result = provision(device, "--out", str(tmp_path), "--policy", device_policy, "--endpoint-url", infra_moto)
+    result = provision(device, "--out", str(tmp_path), "--policy", device_policy, "--endpoint-url", moto_endpoint)
     # Then the thing exists with exactly one active certificate that carries the policy
     assert result.exit_code == 0, result.output
     (principal,) = iot.list_thing_principals(thingName=device)["principals"]
@@ -70,10 +70,10 @@ def test_provisioning_creates_the_thing_with_an_active_certificate_bound_to_the_
 
 
 def test_the_certificate_and_a_private_key_only_the_owner_can_read_are_written(
-    device_policy: str, infra_moto: str, tmp_path: Path
+    device_policy: str, moto_endpoint: str, tmp_path: Path
 ) -> None:
     device = f"shellyproem50-{uuid.uuid4().hex[:12]}"
-    result = provision(device, "--out", str(tmp_path), "--policy", device_policy, "--endpoint-url", infra_moto)
+    result = provision(device, "--out", str(tmp_path), "--policy", device_policy, "--endpoint-url", moto_endpoint)
     assert result.exit_code == 0, result.output
     assert (tmp_path / f"{device}.cert.pem").read_text().startswith("-----BEGIN CERTIFICATE-----")
     key = tmp_path / f"{device}.private.key"
@@ -82,10 +82,10 @@ def test_the_certificate_and_a_private_key_only_the_owner_can_read_are_written(
 
 
 def test_gen2_steps_point_the_device_at_the_iot_endpoint_with_its_client_certificate(
-    device_policy: str, infra_moto: str, tmp_path: Path
+    device_policy: str, moto_endpoint: str, tmp_path: Path
 ) -> None:
     device = f"shellyproem50-{uuid.uuid4().hex[:12]}"
-    result = provision(device, "--out", str(tmp_path), "--policy", device_policy, "--endpoint-url", infra_moto)
+    result = provision(device, "--out", str(tmp_path), "--policy", device_policy, "--endpoint-url", moto_endpoint)
     assert result.exit_code == 0, result.output
     assert "Shelly.PutTLSClientCert" in result.output and "Shelly.PutTLSClientKey" in result.output
     assert '"use_client_cert": true' in result.output
@@ -93,11 +93,11 @@ def test_gen2_steps_point_the_device_at_the_iot_endpoint_with_its_client_certifi
 
 
 def test_gen1_gets_a_mosquitto_bridge_that_forwards_only_its_own_topics(
-    device_policy: str, infra_moto: str, tmp_path: Path
+    device_policy: str, moto_endpoint: str, tmp_path: Path
 ) -> None:
     device = f"shellyem-{uuid.uuid4().hex[:12].upper()}"
     result = provision(
-        device, "--gen", "1", "--out", str(tmp_path), "--policy", device_policy, "--endpoint-url", infra_moto
+        device, "--gen", "1", "--out", str(tmp_path), "--policy", device_policy, "--endpoint-url", moto_endpoint
     )
     assert result.exit_code == 0, result.output
     assert f"clientid {device}" in result.output
@@ -107,28 +107,32 @@ def test_gen1_gets_a_mosquitto_bridge_that_forwards_only_its_own_topics(
 
 
 def test_provisioning_again_does_not_silently_issue_a_second_certificate(
-    iot: Any, device_policy: str, infra_moto: str, tmp_path: Path
+    iot: Any, device_policy: str, moto_endpoint: str, tmp_path: Path
 ) -> None:
     # Given a provisioned device
     device = f"shellyproem50-{uuid.uuid4().hex[:12]}"
-    first = provision(device, "--out", str(tmp_path), "--policy", device_policy, "--endpoint-url", infra_moto)
+    first = provision(device, "--out", str(tmp_path), "--policy", device_policy, "--endpoint-url", moto_endpoint)
     assert first.exit_code == 0, first.output
     # When it is provisioned again without --new-certificate
-    again = provision(device, "--out", str(tmp_path / "again"), "--policy", device_policy, "--endpoint-url", infra_moto)
+    again = provision(
+        device, "--out", str(tmp_path / "again"), "--policy", device_policy, "--endpoint-url", moto_endpoint
+    )
     # Then it fails, says what to do, and the thing keeps its single certificate
     assert again.exit_code == 1
     assert "--new-certificate" in again.output
     assert len(iot.list_thing_principals(thingName=device)["principals"]) == 1
 
 
-def test_a_missing_policy_fails_with_a_hint_to_deploy_the_ingest_stack(infra_moto: str, tmp_path: Path) -> None:
+def test_a_missing_policy_fails_with_a_hint_to_deploy_the_ingest_stack(moto_endpoint: str, tmp_path: Path) -> None:
     device = f"shellyproem50-{uuid.uuid4().hex[:12]}"
-    result = provision(device, "--out", str(tmp_path), "--policy", "no-such-policy", "--endpoint-url", infra_moto)
+    result = provision(device, "--out", str(tmp_path), "--policy", "no-such-policy", "--endpoint-url", moto_endpoint)
     assert result.exit_code == 1
     assert "wattline-ingest.yml" in result.output
 
 
-def test_a_device_id_that_cannot_be_a_thing_name_is_refused_before_calling_aws(infra_moto: str, tmp_path: Path) -> None:
-    result = provision("shelly em/1", "--out", str(tmp_path), "--endpoint-url", infra_moto)
+def test_a_device_id_that_cannot_be_a_thing_name_is_refused_before_calling_aws(
+    moto_endpoint: str, tmp_path: Path
+) -> None:
+    result = provision("shelly em/1", "--out", str(tmp_path), "--endpoint-url", moto_endpoint)
     assert result.exit_code == 1
     assert "Shelly device id" in result.output

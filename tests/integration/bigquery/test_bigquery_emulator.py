@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT
 from typer.testing import CliRunner
 
 from wattline.cli.main import app
@@ -24,6 +23,7 @@ from wattline.warehouse.duckdb import DuckDBWarehouse
 
 pytestmark = pytest.mark.emulators
 
+PROJECT = "wattline-test"
 KEY = ["device_id", "channel", "hour_start"]
 BUCKET = "wattline-archive-test"
 
@@ -56,7 +56,7 @@ def _hourly_rows() -> list[dict[str, object]]:
 
 
 @pytest.fixture(scope="module")
-def initialised(bq_endpoint: str) -> Iterator[BigQueryWarehouse]:
+def initialised(bq_emulator: str) -> Iterator[BigQueryWarehouse]:
     """A dataset made by `wattline gcp init` (site tariff ua-3zone), with the test rows merged once."""
     dataset = f"wl_{uuid.uuid4().hex[:8]}"
     result = CliRunner().invoke(
@@ -71,7 +71,7 @@ def initialised(bq_endpoint: str) -> Iterator[BigQueryWarehouse]:
             "--bucket",
             BUCKET,
             "--endpoint",
-            bq_endpoint,
+            bq_emulator,
             "--tz",
             "Europe/Kyiv",
             "--tariff",
@@ -80,7 +80,7 @@ def initialised(bq_endpoint: str) -> Iterator[BigQueryWarehouse]:
     )
     assert result.exit_code == 0, result.output
     warehouse = BigQueryWarehouse(
-        project=PROJECT, dataset=dataset, endpoint=bq_endpoint, bucket=BUCKET, tariff="ua-3zone"
+        project=PROJECT, dataset=dataset, endpoint=bq_emulator, bucket=BUCKET, tariff="ua-3zone"
     )
     warehouse.merge_rows("energy_hourly", _hourly_rows(), KEY)
     yield warehouse
@@ -107,7 +107,7 @@ def test_gcp_init_creates_the_tables_views_and_external_table(initialised: BigQu
     } <= names
 
 
-def test_gcp_init_run_again_keeps_the_data(initialised: BigQueryWarehouse, bq_endpoint: str) -> None:
+def test_gcp_init_run_again_keeps_the_data(initialised: BigQueryWarehouse, bq_emulator: str) -> None:
     # Given a dataset with rows
     before = initialised.query("SELECT COUNT(*) AS n FROM `{{project}}.{{dataset}}.energy_hourly`")
 
@@ -116,7 +116,7 @@ def test_gcp_init_run_again_keeps_the_data(initialised: BigQueryWarehouse, bq_en
         app,
         [
             *("gcp", "init", "--project", PROJECT, "--dataset", initialised.context.dataset),
-            *("--bucket", BUCKET, "--endpoint", bq_endpoint, "--tariff", "ua-3zone"),
+            *("--bucket", BUCKET, "--endpoint", bq_emulator, "--tariff", "ua-3zone"),
         ],
     )
 
@@ -189,14 +189,14 @@ def test_daily_energy_on_bigquery_equals_duckdb_and_the_python_rollup_for_every_
 
 
 def test_wattline_energy_reads_the_site_tariffs_daily_energy_from_bigquery(
-    initialised: BigQueryWarehouse, bq_endpoint: str, monkeypatch: pytest.MonkeyPatch
+    initialised: BigQueryWarehouse, bq_emulator: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given settings that point `wattline energy` at the emulator's dataset
     for name, value in {
         "WAREHOUSE": "bigquery",
         "GCP_PROJECT": PROJECT,
         "BQ_DATASET": initialised.context.dataset,
-        "BQ_ENDPOINT": bq_endpoint,
+        "BQ_ENDPOINT": bq_emulator,
         "TARIFF": "ua-3zone",
         "TIMEZONE": "Europe/Kyiv",
     }.items():
@@ -275,9 +275,9 @@ def test_replace_rows_replaces_one_tariff_and_leaves_the_others(initialised: Big
     assert counts == [{"tariff": "probe", "n": 1, "h": 5}, {"tariff": "ua-2zone", "n": 168, "h": 23}]
 
 
-def test_a_dataset_that_was_never_initialised_is_not_found_with_advice(bq_endpoint: str) -> None:
+def test_a_dataset_that_was_never_initialised_is_not_found_with_advice(bq_emulator: str) -> None:
     from wattline.errors import NotFoundError
 
-    warehouse = BigQueryWarehouse(project=PROJECT, dataset="never_created", endpoint=bq_endpoint)
+    warehouse = BigQueryWarehouse(project=PROJECT, dataset="never_created", endpoint=bq_emulator)
     with pytest.raises(NotFoundError, match="wattline gcp init"):
         warehouse.merge_rows("energy_hourly", _hourly_rows()[:1], KEY)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from gcp_daily_files import DEVICE, row_key, split_by_day, synthetic_readings, write_day
+from helpers.gcp_daily_files import DEVICE, row_key, split_by_day, synthetic_readings, write_day
 
 from wattline import keys
 from wattline.ports import ObjectStore

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gcp_daily_files import assert_same_rows, reference_rows
 from gcp_flows import DAYS, LATE_DAY, MAIN, embedded_env, energy_rows, files_of, history, late_version, write_history
+from helpers.gcp_daily_files import assert_same_rows, reference_rows
 
 from wattline import keys
 from wattline.adapters.fs_store import FsObjectStore

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gcp_daily_files import DEVICE, assert_same_rows, reference_rows
 from gcp_flows import DAYS, LATE_DAY, embedded_env, energy_rows, files_of, history, late_version, write_history
 from gcp_servers import ENERGY_SUBSCRIPTION, ENERGY_TOPIC, NOTIFY_SUBSCRIPTION, PROJECT
+from helpers.gcp_daily_files import DEVICE, assert_same_rows, reference_rows
 
 from wattline import keys
 from wattline.adapters.fs_store import FsObjectStore

@@ -4,9 +4,9 @@ functions-framework loader → BigQuery MERGE; every event twice; the same numbe
 from __future__ import annotations
 
 import pytest
-from gcp_daily_files import assert_same_rows, reference_rows
 from gcp_flows import DAYS, embedded_env, energy_rows, files_of, history, write_history
 from gcp_servers import NOTIFY_SUBSCRIPTION, PROJECT
+from helpers.gcp_daily_files import assert_same_rows, reference_rows
 
 from wattline.adapters.fs_store import FsObjectStore
 from wattline.local.events import NotificationRelay

@@ -45,18 +45,18 @@ def test_a_second_sync_after_a_late_day_copies_only_that_days_changed_files_mani
     )
 
 
-def test_a_sync_from_s3_on_moto_compares_by_etag_and_copies_only_what_changed(moto_s3, fake_gcs):
+def test_a_sync_from_s3_on_moto_compares_by_etag_and_copies_only_what_changed(moto_endpoint, fake_gcs):
     # Given the days in an S3 bucket (moto) and an empty GCS bucket
     import boto3
 
     from wattline.adapters.s3_store import S3ObjectStore
 
     client = boto3.client(
-        "s3", endpoint_url=moto_s3, region_name="eu-central-1", aws_access_key_id="t", aws_secret_access_key="t"
+        "s3", endpoint_url=moto_endpoint, region_name="eu-central-1", aws_access_key_id="t", aws_secret_access_key="t"
     )
     name = f"s3-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
-    s3 = S3ObjectStore(name, endpoint_url=moto_s3, region="eu-central-1", client=client)
+    s3 = S3ObjectStore(name, endpoint_url=moto_endpoint, region="eu-central-1", client=client)
     days = history()
     write_history(s3, days)
     target = fake_gcs.store(f"gcs-{uuid.uuid4().hex[:8]}")

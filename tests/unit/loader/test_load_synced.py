@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gcp_daily_files import (
+from helpers.gcp_daily_files import (
     OPTIONS,
     MemoryPublisher,
     MemoryWarehouse,

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from gcp_daily_files import (
+from helpers.gcp_daily_files import (
     DEVICE,
     OPTIONS,
     MemoryPublisher,
