@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import builtins
-import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from wattline.adapters.objects import info_of, infos_by_head
 from wattline.errors import NotFoundError, PreconditionFailedError, TransientError
 from wattline.ports import ObjectInfo
 
@@ -72,7 +72,7 @@ class FsObjectStore:
             raise
         except OSError as exc:
             raise TransientError(f"cannot write {self.name}/{key}: {exc}") from exc
-        return ObjectInfo(key=key, size=len(data), etag=hashlib.md5(data).hexdigest())
+        return info_of(key, data)
 
     def head(self, key: str) -> ObjectInfo | None:
         path = self._path(key)
@@ -82,14 +82,11 @@ class FsObjectStore:
             return None
         except OSError as exc:
             raise TransientError(f"cannot read {self.name}/{key}: {exc}") from exc
-        return ObjectInfo(key=key, size=len(data), etag=hashlib.md5(data).hexdigest())
+        return info_of(key, data)
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         """Every object whose key starts with `prefix`, sorted by key (sizes and etags read lazily)."""
-        for key in self._keys(prefix):
-            info = self.head(key)
-            if info is not None:
-                yield info
+        yield from infos_by_head(self, self._keys(prefix))
 
     def list_keys(self, prefix: str) -> builtins.list[str]:
         """The keys under `prefix`, sorted, without reading the objects (cheaper than `list`)."""

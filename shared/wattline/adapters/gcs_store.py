@@ -14,6 +14,7 @@ import binascii
 from collections.abc import Iterator
 from typing import Any
 
+from wattline.adapters.objects import raise_unless_not_found
 from wattline.errors import NotFoundError, PermanentError, PreconditionFailedError, TransientError
 from wattline.ports import ObjectInfo
 
@@ -164,10 +165,8 @@ class GcsObjectStore:
         try:
             blob = self._get_bucket().get_blob(key, timeout=self._timeout, retry=self._retry())
         except Exception as exc:
-            error = _translate(exc, f"gs://{self.name}/{key}")
-            if isinstance(error, NotFoundError):
-                return None
-            raise error from exc
+            raise_unless_not_found(_translate(exc, f"gs://{self.name}/{key}"), exc)
+            return None
         return None if blob is None else self._info(blob)
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
@@ -183,10 +182,7 @@ class GcsObjectStore:
         try:
             self._get_bucket().blob(key).delete(timeout=self._timeout, retry=self._retry())
         except Exception as exc:
-            error = _translate(exc, f"gs://{self.name}/{key}")
-            if isinstance(error, NotFoundError):
-                return
-            raise error from exc
+            raise_unless_not_found(_translate(exc, f"gs://{self.name}/{key}"), exc)
 
     def ensure_bucket(self, location: str = "EU") -> None:
         """Create the bucket if missing (local set-up and tests; in the cloud infra/gcp creates it)."""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import builtins
-import hashlib
 import threading
 from collections.abc import Iterator
 
+from wattline.adapters.objects import info_of, infos_by_head
 from wattline.errors import NotFoundError, PreconditionFailedError
 from wattline.ports import ObjectInfo
 
@@ -38,20 +38,17 @@ class MemoryObjectStore:
             if if_absent and key in self.objects:
                 raise PreconditionFailedError(f"{self.name}/{key} already exists")
             self.objects[key] = bytes(data)
-        return ObjectInfo(key=key, size=len(data), etag=hashlib.md5(data).hexdigest())
+        return info_of(key, data)
 
     def head(self, key: str) -> ObjectInfo | None:
         with self._lock:
             data = self.objects.get(key)
         if data is None:
             return None
-        return ObjectInfo(key=key, size=len(data), etag=hashlib.md5(data).hexdigest())
+        return info_of(key, data)
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
-        for key in self.list_keys(prefix):
-            info = self.head(key)
-            if info is not None:
-                yield info
+        yield from infos_by_head(self, self.list_keys(prefix))
 
     def list_keys(self, prefix: str) -> builtins.list[str]:
         with self._lock:

@@ -7,11 +7,11 @@ adaptive retry mode; SDK errors are translated into wattline's error kinds by th
 from __future__ import annotations
 
 import builtins
-import hashlib
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from wattline.adapters.objects import md5_hex, raise_unless_not_found
 from wattline.errors import NotFoundError, PermanentError, PreconditionFailedError, TransientError
 from wattline.ports import ObjectInfo
 
@@ -85,7 +85,7 @@ def translate_error(exc: Exception, what: str) -> Exception:
 def _etag(raw: str | None, data: bytes | None = None) -> str:
     if raw:
         return raw.strip('"')
-    return hashlib.md5(data or b"").hexdigest()
+    return md5_hex(data or b"")
 
 
 class S3ObjectStore:
@@ -151,10 +151,8 @@ class S3ObjectStore:
         try:
             response = self.client.head_object(Bucket=self.name, Key=key)
         except (ClientError, BotoCoreError) as exc:
-            error = translate_error(exc, f"head s3://{self.name}/{key}")
-            if isinstance(error, NotFoundError):
-                return None
-            raise error from exc
+            raise_unless_not_found(translate_error(exc, f"head s3://{self.name}/{key}"), exc)
+            return None
         return ObjectInfo(
             key=key,
             size=int(response.get("ContentLength", 0)),
@@ -198,7 +196,4 @@ class S3ObjectStore:
         try:
             self.client.delete_object(Bucket=self.name, Key=key)
         except (ClientError, BotoCoreError) as exc:
-            error = translate_error(exc, f"delete s3://{self.name}/{key}")
-            if isinstance(error, NotFoundError):
-                return
-            raise error from exc
+            raise_unless_not_found(translate_error(exc, f"delete s3://{self.name}/{key}"), exc)
