@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import json
 import logging
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,12 +27,15 @@ from wattline.errors import NotFoundError, PermanentError
 from wattline.models import (
     DailyManifest,
     Envelope,
+    Generation,
     ParseOutcome,
     QuarantineRecord,
     Reading,
     format_ts,
 )
 from wattline.parsing import MAX_LINE_BYTES, Gen2State, parse_envelope, parse_line, parse_object
+from wattline.parsing._common import make_reading, ts_from_ms
+from wattline.parsing.gen1 import EMETER_TOPIC_FIELDS, emeter_scalar_b64
 from wattline.ports import ObjectInfo, ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -315,8 +319,12 @@ def dedup(envelopes: Iterable[RawEnvelope], window_ms: int = DEFAULT_DEDUP_WINDO
     last_kept_ms: dict[tuple[str, str], int] = {}
     dropped = 0
     for envelope in sorted(envelopes, key=_receive_order):
-        timed, topic, payload = dedup_key(envelope)
-        identity = (topic, payload)
+        topic = envelope.topic
+        if envelope.payload_b64 is not None and not topic.endswith(_EVENTS_RPC):  # dedup_key, inlined (hot path)
+            timed, identity = False, (topic, "b64:" + envelope.payload_b64)
+        else:
+            timed, topic, payload = dedup_key(envelope)
+            identity = (topic, payload)
         if timed:
             if identity in seen_timed:
                 dropped += 1
@@ -332,8 +340,8 @@ def dedup(envelopes: Iterable[RawEnvelope], window_ms: int = DEFAULT_DEDUP_WINDO
     return kept, dropped
 
 
-def _receive_order(envelope: RawEnvelope) -> tuple[int, str, int]:
-    return envelope.received_ms, envelope.source_key, envelope.line_no
+_receive_order: Callable[[RawEnvelope], tuple[int, str, int]] = operator.itemgetter(0, 1, 2)
+"""(received_ms, source_key, line_no): the receive order of envelopes."""
 
 
 def split_object(data: bytes, source_key: str) -> tuple[list[RawEnvelope], list[bytes]]:
@@ -350,7 +358,24 @@ def split_object(data: bytes, source_key: str) -> tuple[list[RawEnvelope], list[
             return [whole], []
     envelopes: list[RawEnvelope] = []
     malformed: list[bytes] = []
+    sorted_match = _B64_LINE_SORTED.fullmatch
+    rule_match = _B64_LINE_RULE.fullmatch
     for line_no, line in enumerate(lines):
+        if len(line) <= MAX_LINE_BYTES:
+            match = sorted_match(line)
+            if match is not None:  # the canonical stored line: what JSON decoding gives, without decoding JSON
+                b64, received_ms, topic = match.groups()
+                envelopes.append(
+                    RawEnvelope(int(received_ms), source_key, line_no, topic.decode(), None, b64.decode(), b"")
+                )
+                continue
+            match = rule_match(line)
+            if match is not None:
+                topic, received_ms, b64 = match.groups()
+                envelopes.append(
+                    RawEnvelope(int(received_ms), source_key, line_no, topic.decode(), None, b64.decode(), b"")
+                )
+                continue
         decoded = _decode_envelope(line, source_key, line_no) if len(line) <= MAX_LINE_BYTES else None
         if decoded is None:
             malformed.append(line)
@@ -384,6 +409,15 @@ def _decode_envelope(line: bytes, source_key: str, line_no: int) -> RawEnvelope 
 
 
 _RECEIVED_MS_RE = re.compile(rb'"received_ms"\s*:\s*[-+0-9.eE]+')
+
+# An envelope line exactly as `Envelope.to_json_line` (sorted keys) or the IoT rule's SELECT order writes it, with a
+# plain topic (printable ASCII, no quote or backslash: no JSON escapes) and a non-negative integer receive time.
+# Such a line decodes to exactly the matched texts; any other line goes through the JSON decoder.
+_B64 = rb'"payload_b64":"([A-Za-z0-9+/=]*)"'
+_MS = rb'"received_ms":(0|[1-9][0-9]*)'
+_TOPIC = rb'"topic":"([\x20\x21\x23-\x5b\x5d-\x7e]*)"'
+_B64_LINE_SORTED = re.compile(rb"\{" + _B64 + rb"," + _MS + rb"," + _TOPIC + rb"\}")
+_B64_LINE_RULE = re.compile(rb"\{" + _TOPIC + rb"," + _MS + rb"," + _B64 + rb"\}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -523,11 +557,12 @@ def aggregate_day(
         cleared = _clear_dirty(store, day, device_id, dirty_marker)
         return AggregateResult(device_id, day, "empty", DayCounts(), 0, 0, None, cleared)
 
-    counts, readings = _aggregate_objects(store, day, to_read, concurrency=concurrency, window_ms=dedup_window_ms)
+    items = [_reading_item(reading, seq) for seq, reading in enumerate(previous_readings)]
+    counts = _aggregate_objects(store, day, to_read, items, concurrency=concurrency, window_ms=dedup_window_ms)
     counts = previous_counts.merged(counts)
-    lines = canonical_lines([*previous_readings, *readings])
-    payload = "".join(line + "\n" for _ts, line in lines).encode("utf-8")
-    data = gzip.compress(payload, compresslevel=6, mtime=0)
+    lines = _canonical(items)
+    payload = "\n".join([line for _ts, line in lines] + [""]) if lines else ""
+    data = gzip.compress(payload.encode("utf-8"), compresslevel=6, mtime=0)
     sha256 = hashlib.sha256(data).hexdigest()
     manifest = DailyManifest(
         device_id=device_id,
@@ -556,11 +591,17 @@ def aggregate_day(
 
 
 def _aggregate_objects(
-    store: ObjectStore, day: date, object_keys: Sequence[str], *, concurrency: int, window_ms: int
-) -> tuple[DayCounts, list[Reading]]:
+    store: ObjectStore,
+    day: date,
+    object_keys: Sequence[str],
+    items: list[_Item],
+    *,
+    concurrency: int,
+    window_ms: int,
+) -> DayCounts:
+    """Reads, frames, deduplicates and parses the objects; appends one `_Item` per reading to `items`."""
     counts = DayCounts()
     envelopes: list[RawEnvelope] = []
-    readings: list[Reading] = []
     now_ms = reference_now_ms(day)
     for key, data in zip(object_keys, read_objects(store, object_keys, concurrency=concurrency), strict=True):
         decoded, malformed = split_object(data, key)
@@ -571,19 +612,33 @@ def _aggregate_objects(
             if outcome.quarantined is not None:
                 counts.add_quarantine(outcome.quarantined)
             else:  # framing the parser accepts but `split_object` does not: keep it, undeduplicated
-                readings.extend(outcome.readings)
+                for reading in outcome.readings:
+                    items.append(_reading_item(reading, len(items)))
     counts.envelopes += len(envelopes)
     kept, counts.duplicates = dedup(envelopes, window_ms)
     state = Gen2State()
+    texts = _TsTexts()
+    append = items.append
     for envelope in kept:
+        payload_b64 = envelope.payload_b64
+        if payload_b64 is not None and envelope.payload is None:
+            fast = emeter_scalar_b64(envelope.topic, envelope.received_ms, payload_b64, now_ms)
+            if fast is not None:  # the dominant Gen1 message: straight to its daily line, no Reading built
+                received_ms = envelope.received_ms
+                ts_text = texts.text(received_ms)
+                device_id, channel, field_name, value = fast
+                json_line = _GEN1_LINES[field_name].format(channel, _json_str(device_id), value, received_ms, ts_text)
+                append((received_ms * 1000, channel, received_ms, json_line, len(items), ts_text, fast))
+                continue
         # RawEnvelope carries exactly the fields parse_envelope reads; building an Envelope per message costs more.
         parsed: ParseOutcome = parse_envelope(cast(Envelope, envelope), now_ms=now_ms, state=state)
         if parsed.quarantined is not None:
             counts.add_quarantine(parsed.quarantined)
         else:
-            readings.extend(parsed.readings)
+            for reading in parsed.readings:
+                append(_reading_item(reading, len(items)))
     counts.reasons = dict(sorted(counts.reasons.items()))
-    return counts, readings
+    return counts
 
 
 def read_objects(store: ObjectStore, object_keys: Sequence[str], *, concurrency: int = 8) -> Iterator[bytes]:
@@ -594,38 +649,87 @@ def read_objects(store: ObjectStore, object_keys: Sequence[str], *, concurrency:
         return iter(list(pool.map(store.get, object_keys)))
 
 
+_Fast = tuple[str, int, str, float]
+"""A Gen1 emeter reading from the fast path: (device_id, channel, Reading field, value); ts = received_ms."""
+
+_Item = tuple[int, int, int, str, int, str, "Reading | _Fast"]
+"""One reading on its way into the daily file: (ts in µs since the epoch, channel or -1, received_ms, JSON line,
+sequence number, formatted ts, the Reading or its fast-path values). Sorting the tuples sorts the file; the
+sequence number keeps the sort stable and never lets it compare the last element."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
+def _reading_item(reading: Reading, seq: int) -> _Item:
+    ts_text, line = canonical_line(reading)
+    channel = -1 if reading.channel is None else reading.channel
+    return ((reading.ts - _EPOCH) // _ONE_US, channel, reading.received_ms, line, seq, ts_text, reading)
+
+
+def _item_reading(item: _Item) -> Reading:
+    source = item[6]
+    if isinstance(source, Reading):
+        return source
+    device_id, channel, field_name, value = source
+    received_ms = item[2]
+    return make_reading(device_id, channel, ts_from_ms(received_ms), received_ms, Generation.GEN1, {field_name: value})
+
+
 def canonical_lines(readings: Iterable[Reading]) -> list[tuple[str, str]]:
     """(formatted ts, JSON line) per distinct reading, in file order: (ts, channel, received_ms, line).
 
     Lines are exactly `Reading.to_json_line()`. Readings equal in everything but `received_ms` are the same
     observation (Reading.dedup_key): the first received is kept.
     """
-    decorated = sorted(
-        (
-            (
-                reading.ts,
-                -1 if reading.channel is None else reading.channel,
-                reading.received_ms,
-                line,
-                ts_text,
-                reading,
-            )
-            for reading in readings
-            for ts_text, line in (canonical_line(reading),)
-        ),
-        key=lambda item: item[:4],
-    )
+    return _canonical([_reading_item(reading, seq) for seq, reading in enumerate(readings)])
+
+
+def _canonical(items: list[_Item]) -> list[tuple[str, str]]:
+    """`canonical_lines` over items (sorted in place). Readings are built only for items that share (ts, channel)
+    with another, to compare their dedup keys."""
+    items.sort()
     result: list[tuple[str, str]] = []
     group_start = 0
-    for index, (ts, channel, _received, line, ts_text, reading) in enumerate(decorated):
-        if index > group_start and (decorated[group_start][0], decorated[group_start][1]) != (ts, channel):
-            group_start = index
-        if index > group_start:
-            key = reading.dedup_key()
-            if any(decorated[other][5].dedup_key() == key for other in range(group_start, index)):
-                continue
-        result.append((ts_text, line))
+    previous: tuple[int, int] | None = None
+    for index, item in enumerate(items):
+        if (item[0], item[1]) != previous:
+            group_start, previous = index, (item[0], item[1])
+        elif any(
+            _item_reading(items[other]).dedup_key() == _item_reading(item).dedup_key()
+            for other in range(group_start, index)
+        ):
+            continue
+        result.append((item[5], item[3]))
     return result
+
+
+def _gen1_line_template(field_name: str) -> str:
+    """`Reading.to_json_line()` of a Gen1 emeter reading as a `str.format` template: {0} channel, {1} device id
+    (JSON), {2} value, {3} received_ms, {4} formatted ts. Keys in sorted order, like `json.dumps(sort_keys=True)`."""
+    slots = {"channel": "{0}", "device_id": "{1}", "generation": '"gen1"', field_name: "{2}"}
+    slots |= {"received_ms": "{3}", "ts": '"{4}"'}
+    body = ",".join(f'"{name}":{slots[name]}' for name in sorted(slots))
+    return "{{" + body + "}}"
+
+
+_GEN1_LINES = {field_name: _gen1_line_template(field_name) for field_name in EMETER_TOPIC_FIELDS.values()}
+_json_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
+
+
+class _TsTexts:
+    """`format_ts(ts_from_ms(ms))` for receive times, from a cached text per minute (the Gen1 fast path)."""
+
+    def __init__(self) -> None:
+        self._minutes: dict[int, str] = {}
+
+    def text(self, ms: int) -> str:
+        seconds, millis = divmod(ms, 1000)
+        minute, second = divmod(seconds, 60)
+        prefix = self._minutes.get(minute)
+        if prefix is None:
+            prefix = self._minutes[minute] = fast_format_ts(ts_from_ms(minute * 60_000))[:17]
+        return f"{prefix}{second:02d}.{millis:03d}Z"
 
 
 _JSON_SCALARS = frozenset({str, int, float, bool})

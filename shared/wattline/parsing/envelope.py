@@ -18,10 +18,14 @@ from wattline.parsing._common import (
     fast_constructor,
     load_json_payload,
     load_json_text,
+    make_reading,
+    ts_from_ms,
 )
 from wattline.parsing.state import Gen2State
 
 GEN1_ROOT: Final = "shellies"
+_GEN1_PREFIX: Final = GEN1_ROOT + "/"
+_GEN1: Final = Generation.GEN1
 _EVENTS_RPC: Final = "/events/rpc"
 _ONLINE: Final = "/online"
 _RPC: Final = "/rpc"
@@ -142,6 +146,12 @@ def _parse(
     source_key: str | None,
     original: bytes | None,
 ) -> ParseOutcome:
+    if payload is None and payload_b64.__class__ is str and topic.startswith(_GEN1_PREFIX):
+        fast = gen1.emeter_scalar_b64(topic, received_ms, payload_b64, now_ms)
+        if fast is not None:  # exactly what the general path gives for this message (property-tested)
+            device_id, channel, field, value = fast
+            reading = make_reading(device_id, channel, ts_from_ms(received_ms), received_ms, _GEN1, {field: value})
+            return _new_outcome({"readings": [reading]})
     try:
         check_time_ms(received_ms, now_ms, "received_ms")
         readings = _dispatch(topic, received_ms, payload, payload_b64, now_ms, state)

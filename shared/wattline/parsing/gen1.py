@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import binascii
+import math
 from typing import Any, Final
 
 from wattline.models import Generation, QuarantineReason, Reading
+from wattline.parsing import limits
 from wattline.parsing._common import (
+    _BOUNDS,
+    _NUMBER_RE,
+    _SAFE_IDS,
+    COUNTER,
+    FIELD_KIND,
     Reject,
     Unavailable,
+    check_device_id,
     check_text_size,
     check_text_value,
     check_value,
@@ -77,6 +86,57 @@ def parse_emeter_topic(
         raise Reject(QuarantineReason.COUNTER_UNAVAILABLE, f"{where} is -1 (counter not available)", device_id)
     ts = ts_from_ms(received_ms)
     return [make_reading(device_id, int(channel_text), ts, received_ms, Generation.GEN1, {field: checked})]
+
+
+_MAX_B64_CHARS: Final = (limits.MAX_PAYLOAD_BYTES * 4) // 3 + 4
+_FIELD_BOUNDS: Final = {field: _BOUNDS[FIELD_KIND[field]] for field in EMETER_TOPIC_FIELDS.values()}
+_COUNTER_FIELDS: Final = frozenset(field for field in EMETER_TOPIC_FIELDS.values() if FIELD_KIND[field] == COUNTER)
+
+
+def emeter_scalar_b64(
+    topic: str, received_ms: int, payload_b64: str, now_ms: int
+) -> tuple[str, int, str, float] | None:
+    """The fast path for the dominant message: `shellies/<id>/emeter/<i>/<quantity>` with a base64 number.
+
+    Returns (device_id, channel, Reading field, value) exactly when the general path (`parse_envelope` with this
+    topic, receive time and `payload_b64`, no `payload`) gives one reading with these values; None for anything
+    else, which the caller then hands to the general path (so every rejection and its reason stay there).
+    The same checks in the same order, inlined: receive time, topic shape, device id, base64, number, bounds.
+    A property test compares both paths over real-shaped lines and mutations.
+    """
+    if received_ms < limits.MIN_TIMESTAMP_MS or received_ms > now_ms + limits.MAX_FUTURE_MS:
+        return None
+    parts = topic.split("/")
+    if len(parts) != 5 or parts[0] != "shellies" or parts[2] != "emeter":
+        return None
+    field = EMETER_TOPIC_FIELDS.get(parts[4])
+    channel_text = parts[3]
+    if field is None or not is_channel(channel_text):
+        return None
+    device_id = parts[1]
+    if device_id not in _SAFE_IDS:
+        try:
+            check_device_id(device_id, "topic")
+        except Reject:
+            return None
+    if len(payload_b64) > _MAX_B64_CHARS:
+        return None
+    try:  # what base64.b64decode(validate=True) does, without its wrapper
+        data = binascii.a2b_base64(payload_b64, strict_mode=True)
+    except ValueError:  # binascii.Error, or a non-ASCII str
+        return None
+    if len(data) > limits.MAX_PAYLOAD_BYTES:
+        return None
+    text = data.decode("utf-8", "replace").strip()
+    if not _NUMBER_RE.fullmatch(text):
+        return None
+    value = float(text)
+    if not math.isfinite(value) or (value == limits.COUNTER_UNAVAILABLE and field in _COUNTER_FIELDS):
+        return None
+    low, high = _FIELD_BOUNDS[field]
+    if not low <= value <= high:
+        return None
+    return device_id, int(channel_text), field, value
 
 
 def parse_online(
