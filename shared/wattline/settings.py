@@ -9,11 +9,14 @@ import tomllib
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from wattline.adapters.s3_store import S3ObjectStore
 
 
 class IntegrationMethod(StrEnum):
@@ -48,6 +51,31 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+class S3BucketSettings(BaseSettings):
+    """The data bucket of an AWS service (env prefix WATTLINE_): WATTLINE_BUCKET (required),
+    WATTLINE_S3_ENDPOINT_URL, AWS_REGION (set by Lambda), WATTLINE_MAX_ATTEMPTS. Services subclass it."""
+
+    model_config = SettingsConfigDict(env_prefix="WATTLINE_", extra="ignore", populate_by_name=True)
+
+    bucket: str = Field(
+        min_length=3, max_length=63, description="the data bucket holding raw/, daily/, state/, archive/"
+    )
+    s3_endpoint_url: str | None = Field(None, description="S3 API endpoint (moto, LocalStack); unset on AWS")
+    region: str = Field(
+        validation_alias=AliasChoices("WATTLINE_REGION", "AWS_REGION", "AWS_DEFAULT_REGION", "region"),
+        description="AWS region (Lambda sets AWS_REGION)",
+    )
+    max_attempts: int = Field(5, ge=1, le=20, description="botocore adaptive-retry attempts per S3 call")
+
+    def s3_store(self, bucket: str | None = None) -> S3ObjectStore:
+        """An S3 store of `bucket` (default: the data bucket) with these endpoint, region and retry settings."""
+        from wattline.adapters.s3_store import S3ObjectStore
+
+        return S3ObjectStore(
+            bucket or self.bucket, endpoint_url=self.s3_endpoint_url, region=self.region, max_attempts=self.max_attempts
+        )
 
 
 def load_toml_overrides(home: Path) -> dict[str, Any]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+
+from wattline.settings import S3BucketSettings
 
 if TYPE_CHECKING:
     from wattline.adapters.s3_store import S3ObjectStore
@@ -15,24 +16,15 @@ SERVICE = "aws-aggregator"
 METRICS_NAMESPACE = "wattline"
 
 
-class AggregatorSettings(BaseSettings):
+class AggregatorSettings(S3BucketSettings):
     """Environment: WATTLINE_BUCKET (required), WATTLINE_S3_ENDPOINT_URL, AWS_REGION (set by Lambda),
-    WATTLINE_GRACE_HOURS, WATTLINE_LOOKBACK_DAYS, WATTLINE_CONCURRENCY, WATTLINE_DEDUP_WINDOW_MS,
-    WATTLINE_MAX_ATTEMPTS."""
+    WATTLINE_MAX_ATTEMPTS (S3BucketSettings'), WATTLINE_GRACE_HOURS, WATTLINE_LOOKBACK_DAYS, WATTLINE_CONCURRENCY,
+    WATTLINE_DEDUP_WINDOW_MS."""
 
-    model_config = SettingsConfigDict(env_prefix="WATTLINE_", extra="ignore", populate_by_name=True)
-
-    bucket: str = Field(min_length=3, max_length=63, description="the data bucket holding raw/, daily/, state/")
-    s3_endpoint_url: str | None = Field(None, description="S3 API endpoint (moto, LocalStack); unset on AWS")
-    region: str = Field(
-        validation_alias=AliasChoices("WATTLINE_REGION", "AWS_REGION", "AWS_DEFAULT_REGION", "region"),
-        description="AWS region (Lambda sets AWS_REGION)",
-    )
     grace_hours: float = Field(2.0, ge=0, le=72, description="wait this long after UTC midnight before a day is closed")
     lookback_days: int = Field(7, ge=1, le=400, description="how many closed days plan looks back for missing files")
     concurrency: int = Field(16, ge=1, le=64, description="raw objects read in parallel by aggregate")
     dedup_window_ms: int = Field(2_000, ge=0, le=60_000, description="redelivery window, no device time")
-    max_attempts: int = Field(5, ge=1, le=20, description="botocore adaptive-retry attempts per S3 call")
 
 
 @lru_cache(maxsize=1)
@@ -44,12 +36,4 @@ def get_settings() -> AggregatorSettings:
 @lru_cache(maxsize=8)
 def get_store(bucket: str | None = None) -> S3ObjectStore:
     """The S3 store of `bucket` (default: the configured data bucket), built once per bucket."""
-    from wattline.adapters.s3_store import S3ObjectStore
-
-    settings = get_settings()
-    return S3ObjectStore(
-        bucket or settings.bucket,
-        endpoint_url=settings.s3_endpoint_url,
-        region=settings.region,
-        max_attempts=settings.max_attempts,
-    )
+    return get_settings().s3_store(bucket)

@@ -43,14 +43,10 @@ class Deps:
 
     @cached_property
     def publisher(self) -> Publisher:
-        if self.settings.publisher == "outbox":
-            from wattline.adapters.pubsub import OutboxPublisher
+        from wattline.adapters.pubsub import open_publisher
 
-            return OutboxPublisher(self.settings.outbox_dir or self.settings.home / "outbox")
-        from wattline.adapters.pubsub import PubSubPublisher
-
-        assert self.settings.gcp_project is not None
-        return PubSubPublisher(self.settings.gcp_project)
+        s = self.settings
+        return open_publisher(s.publisher, project=s.gcp_project, outbox_dir=s.outbox_dir or s.home / "outbox")
 
 
 @lru_cache(maxsize=1)

@@ -136,3 +136,11 @@ class OutboxPublisher:
             return []
         with path.open(encoding="utf-8") as handle:
             return [json.loads(line) for line in handle if line.strip()]
+
+
+def open_publisher(kind: str, *, project: str | None, outbox_dir: Path) -> PubSubPublisher | OutboxPublisher:
+    """The publisher a service's settings name: "outbox" (JSONL files in `outbox_dir`) or "pubsub" (`project`)."""
+    if kind == "outbox":
+        return OutboxPublisher(outbox_dir)
+    assert project is not None  # the services' settings validators require a project for pubsub
+    return PubSubPublisher(project)
