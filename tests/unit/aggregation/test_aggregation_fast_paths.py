@@ -1,0 +1,177 @@
+"""The aggregator's fast paths (line framing by pattern, Gen1 lines without a Reading) change no byte of its output."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from unittest import mock
+
+from aggregation_helpers import DAY, DAY_START_MS, GEN1_DEVICE, fixture_records
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from wattline import aggregation, keys
+from wattline.adapters.memory_store import MemoryObjectStore
+from wattline.aggregation import aggregate_day, aggregation_state_key, split_object
+from wattline.bridge import batch_body
+from wattline.models import Generation, Reading, format_ts
+from wattline.parsing import gen1
+
+PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+NEVER = re.compile(rb"(?!)")
+
+
+@contextmanager
+def general_paths_only() -> Iterator[None]:
+    """The aggregator with every fast path off: JSON-decoded framing, a Reading per message."""
+    with (
+        mock.patch.object(aggregation, "_B64_LINE_SORTED", NEVER),
+        mock.patch.object(aggregation, "_B64_LINE_RULE", NEVER),
+        mock.patch.object(aggregation, "emeter_scalar_b64", lambda *_args: None),
+        mock.patch.object(gen1, "emeter_scalar_b64", lambda *_args: None),
+    ):
+        yield
+
+
+def envelope_line(topic: str, received_ms: int, payload: bytes, *, style: str = "sorted") -> bytes:
+    b64 = base64.b64encode(payload).decode()
+    if style == "sorted":
+        return json.dumps(
+            {"payload_b64": b64, "received_ms": received_ms, "topic": topic}, separators=(",", ":")
+        ).encode()
+    if style == "rule":
+        return json.dumps(
+            {"topic": topic, "received_ms": received_ms, "payload_b64": b64}, separators=(",", ":")
+        ).encode()
+    if style == "spaced":
+        return json.dumps({"payload_b64": b64, "received_ms": received_ms, "topic": topic}).encode()
+    return json.dumps(
+        {"payload": payload.decode("utf-8", "replace"), "received_ms": received_ms, "topic": topic}
+    ).encode()
+
+
+def messy_day(seed: int) -> list[bytes]:
+    """A Gen1 3EM day with redeliveries, bad values, bad ids, odd framing, same-instant values and real payloads."""
+    rnd = random.Random(seed)
+    quantities = [*gen1.EMETER_TOPIC_FIELDS, "energy", "bogus"]
+    values = [b"611.53", b"230.1", b"0.85", b"-0.00", b"0", b"-1", b"abc", b"nan", b"1e9", b" 12.5 ", b"\xff", b""]
+    lines: list[bytes] = []
+    for number in range(600):
+        channel = rnd.choice(["0", "1", "2", "0", "1", "2", "07", "x"])
+        device = rnd.choice([GEN1_DEVICE, GEN1_DEVICE, GEN1_DEVICE, "bad..id"])
+        topic = f"shellies/{device}/emeter/{channel}/{rnd.choice(quantities)}"
+        received_ms = DAY_START_MS + rnd.randrange(0, 86_000_000) if number % 50 else 1_000
+        style = rnd.choice(["sorted", "sorted", "sorted", "rule", "spaced", "text"])
+        line = envelope_line(topic, received_ms, rnd.choice(values), style=style)
+        lines.append(line + b"\r" if number % 97 == 0 else line)
+        if number % 13 == 0:  # a redelivery, inside or outside the dedup window
+            lines.append(envelope_line(topic, received_ms + rnd.choice([0, 400, 5_000]), b"611.53"))
+    for number in range(40):  # two messages with the same instant and channel: the file keeps one observation
+        topic = f"shellies/{GEN1_DEVICE}/emeter/1/power"
+        lines += [envelope_line(topic, DAY_START_MS + number * 333, payload) for payload in (b"100", b"100.0")]
+        lines.append(envelope_line(topic, DAY_START_MS + number * 333, b"100", style="text"))
+    for record in fixture_records():
+        if record["topic"] and record.get("raw_text"):
+            lines.append(
+                envelope_line(record["topic"], DAY_START_MS + rnd.randrange(86_000_000), record["raw_text"].encode())
+            )
+    lines += [b"not json", b"{}", b'{"topic":"x","received_ms":1}']
+    rnd.shuffle(lines)
+    return lines
+
+
+def aggregate_bytes(lines: list[bytes], per_object: int) -> tuple[bytes, bytes, bytes, dict[str, object]]:
+    store = MemoryObjectStore()
+    prefix = keys.raw_prefix(DAY, GEN1_DEVICE)
+    for start in range(0, len(lines), per_object):
+        store.put(f"{prefix}batch-{start:06d}.jsonl", batch_body(lines[start : start + per_object]))
+    result = aggregate_day(store, DAY, GEN1_DEVICE, concurrency=1)
+    return (
+        store.get(keys.daily_readings_key(DAY, GEN1_DEVICE)),
+        store.get(keys.daily_manifest_key(DAY, GEN1_DEVICE)),
+        store.get(aggregation_state_key(DAY, GEN1_DEVICE)),
+        result.as_dict(),
+    )
+
+
+def test_a_messy_gen1_day_aggregates_to_the_same_bytes_with_and_without_the_fast_paths() -> None:
+    for seed, per_object in ((1, 200), (2, 1), (3, 5_000)):
+        # Given a messy day stored in batches (and once one message per object)
+        lines = messy_day(seed)
+        # When it is aggregated with the fast paths, and with the general paths only
+        fast = aggregate_bytes(lines, per_object)
+        with general_paths_only():
+            general = aggregate_bytes(lines, per_object)
+        # Then the daily file, manifest, aggregation state and counts are byte-identical
+        assert fast == general
+        assert fast[3]["quarantined"] and fast[3]["duplicates"]
+
+
+topics = st.sampled_from(
+    [
+        f"shellies/{GEN1_DEVICE}/emeter/0/power",
+        "shellyproem50-08f9e0e67204/events/rpc",
+        "a b/c",
+        "",
+        'quote"d',
+        "back\\slash",
+        "tab\there",
+        "dé",
+        "\u2028",
+        "x" * 200,
+    ]
+) | st.text(max_size=12)
+
+
+@PROPERTY
+@given(
+    topic=topics,
+    received_ms=st.integers(min_value=-5, max_value=2**70) | st.just(DAY_START_MS),
+    payload=st.binary(max_size=10),
+    style=st.sampled_from(["sorted", "rule", "spaced", "text"]),
+    suffix=st.sampled_from([b"", b" ", b"\r", b"\t", b"\x1c", b"x", b"}"]),
+    prefix=st.sampled_from([b"", b"", b" ", b"\xef\xbb\xbf"]),
+)
+def test_framing_a_line_by_pattern_gives_what_json_decoding_gives(
+    topic: str, received_ms: int, payload: bytes, style: str, suffix: bytes, prefix: bytes
+) -> None:
+    # Given an envelope line as a rule, the bridge or an importer writes it, perhaps with stray bytes around it
+    line = prefix + envelope_line(topic, received_ms, payload, style=style) + suffix
+    data = b"\n".join([line, line])
+    # When the object is framed with the pattern fast path, and with JSON decoding only
+    fast = split_object(data, "k")
+    with general_paths_only():
+        general = split_object(data, "k")
+    # Then both give the same envelopes and the same malformed lines
+    assert fast == general
+
+
+@PROPERTY
+@given(
+    channel=st.integers(min_value=0, max_value=99),
+    field=st.sampled_from(sorted(gen1.EMETER_TOPIC_FIELDS.values())),
+    value=st.floats(allow_nan=False, allow_infinity=False),
+    received_ms=st.integers(min_value=1_420_070_400_000, max_value=4_102_444_800_000),
+    device_id=st.sampled_from([GEN1_DEVICE, "a", "shellyem-B8D6E3", "x_y.z-1"]),
+)
+def test_the_gen1_line_built_without_a_reading_is_the_readings_own_json_line(
+    channel: int, field: str, value: float, received_ms: int, device_id: str
+) -> None:
+    # Given a Gen1 emeter reading's values as the fast path gives them
+    reading = Reading(
+        device_id=device_id,
+        channel=channel,
+        ts=gen1.ts_from_ms(received_ms),
+        received_ms=received_ms,
+        generation=Generation.GEN1,
+        **{field: value},
+    )
+    # When its daily line and timestamp text are built from the template and the per-minute cache
+    ts_text = aggregation._TsTexts().text(received_ms)
+    line = aggregation._GEN1_LINES[field].format(channel, aggregation._json_str(device_id), value, received_ms, ts_text)
+    # Then they are exactly the Reading's own JSON line and formatted timestamp
+    assert (ts_text, line) == (format_ts(reading.ts), reading.to_json_line())
