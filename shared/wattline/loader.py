@@ -249,18 +249,27 @@ class _Side:
 _NONE = _Side(np.zeros(0, np.intp), None)
 
 
-def _previous_side(cols: ReadingColumns | None, device: str, channel: int, zone: tzinfo) -> _Side:
-    """From the previous day: the local hour of its last energy sample P, whole, plus a margin of samples before."""
+def _energy_rows(
+    cols: ReadingColumns | None, device: str, channel: int
+) -> tuple[NDArray[np.intp], NDArray[np.float64], list[NDArray[np.bool_]], NDArray[np.bool_]] | None:
+    """A neighbour's rows of one channel in time order, their times, which carry each quantity, and which carry
+    energy (None: no neighbour file, or the channel has no energy sample in it)."""
     if cols is None:
-        return _NONE
+        return None
     order = cols.rows(device, channel)
     carried = [c[order] for c in cols.carries()]
     energy = carried[0] | carried[1] | carried[2]
-    if not energy.any():
+    return (order, cols.ts_s[order], carried, energy) if energy.any() else None
+
+
+def _previous_side(cols: ReadingColumns | None, device: str, channel: int, zone: tzinfo) -> _Side:
+    """From the previous day: the local hour of its last energy sample P, whole, plus a margin of samples before."""
+    found = _energy_rows(cols, device, channel)
+    if found is None:
         return _NONE
-    edge, _ = local_hour(float(cols.ts_s[order[energy][-1]]), zone)
+    order, ts, carried, energy = found
+    edge, _ = local_hour(float(ts[energy][-1]), zone)
     hour_start = _dt(edge)
-    ts = cols.ts_s[order]
     cut = edge
     for has in carried:
         before = ts[has & (ts < edge)]
@@ -271,16 +280,12 @@ def _previous_side(cols: ReadingColumns | None, device: str, channel: int, zone:
 
 def _next_side(cols: ReadingColumns | None, device: str, channel: int, zone: tzinfo) -> _Side:
     """From the next day: the local hour of its first energy sample N, whole, plus a margin of samples after."""
-    if cols is None:
+    found = _energy_rows(cols, device, channel)
+    if found is None:
         return _NONE
-    order = cols.rows(device, channel)
-    carried = [c[order] for c in cols.carries()]
-    energy = carried[0] | carried[1] | carried[2]
-    if not energy.any():
-        return _NONE
-    start, edge = local_hour(float(cols.ts_s[order[energy][0]]), zone)
+    order, ts, carried, energy = found
+    start, edge = local_hour(float(ts[energy][0]), zone)
     hour_start = _dt(start)
-    ts = cols.ts_s[order]
     cut = edge
     for has in carried:
         after = ts[has & (ts >= edge)]
