@@ -11,7 +11,7 @@ import hashlib
 import itertools
 import math
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -169,18 +169,6 @@ class MemoryWarehouse:
         return len(rows)
 
 
-class MemoryPublisher:
-    """The Publisher port in memory: records (topic, data, attributes)."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, bytes, dict[str, str]]] = []
-        self._ids = itertools.count(1)
-
-    def publish(self, topic: str, data: bytes, attributes: Mapping[str, str] | None = None) -> str:
-        self.messages.append((topic, data, dict(attributes or {})))
-        return str(next(self._ids))
-
-
 class VersionedStore(MemoryObjectStore):
     """A MemoryObjectStore that reports GCS-like generations (a counter bumped on every put)."""
 
@@ -201,12 +189,6 @@ class VersionedStore(MemoryObjectStore):
         if info is None:
             return None
         return ObjectInfo(info.key, info.size, info.etag, str(self.generations[key]))
-
-    def list(self, prefix: str) -> Iterator[ObjectInfo]:
-        for key in self.list_keys(prefix):
-            info = self.head(key)
-            if info is not None:
-                yield info
 
 
 def assert_same_rows(

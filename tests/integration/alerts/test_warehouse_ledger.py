@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from alert_files import series, write_daily_files
+from helpers.fakes import MemoryPublisher
 
 from wattline.alerts.deliver import MemorySink, Outcome, Policy, deliver
 from wattline.alerts.ledger import OPEN, RESOLVED
@@ -24,15 +25,6 @@ KYIV = ZoneInfo("Europe/Kyiv")
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 BUCKET = "wattline-daily"
 OPTIONS = DetectOptions(thresholds=Thresholds(), tz=KYIV)
-
-
-class ListPublisher:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, bytes, dict[str, str]]] = []
-
-    def publish(self, topic: str, data: bytes, attributes=None) -> str:
-        self.messages.append((topic, data, dict(attributes or {})))
-        return str(len(self.messages))
 
 
 def site(until_b: datetime, until_a: datetime = NOW - timedelta(minutes=1)) -> list:
@@ -52,7 +44,7 @@ def warehouse(tmp_path: Path):
 
 
 def run(wh: DuckDBWarehouse, now: datetime) -> list[tuple[AlertEvent, AlertKind, str]]:
-    publisher = ListPublisher()
+    publisher = MemoryPublisher()
     report = run_detect(
         DetectRequest(),
         source=WarehouseReadings(wh),
@@ -107,7 +99,7 @@ def test_a_silent_meter_that_comes_back_resolves_its_open_alerts_once(warehouse)
 
 def test_the_delivery_log_in_the_warehouse_sends_a_redelivered_message_once(warehouse):
     wh, _ = warehouse
-    publisher = ListPublisher()
+    publisher = MemoryPublisher()
     report = run_detect(
         DetectRequest(),
         source=WarehouseReadings(wh),

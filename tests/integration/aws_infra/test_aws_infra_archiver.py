@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from helpers.archive import put_daily_manifest
 from typer.testing import CliRunner
 
 from wattline import keys
@@ -16,7 +17,6 @@ from wattline.adapters.s3_bundles import S3BundleStore
 from wattline.adapters.s3_store import S3ObjectStore
 from wattline.archive import BundleNotReadableError
 from wattline.cli.main import app
-from wattline.models import DailyManifest
 
 pytestmark = pytest.mark.servers
 
@@ -75,21 +75,7 @@ def given_an_aggregated_day(store: S3ObjectStore, count: int = 4) -> dict[str, b
     }
     for key, data in objects.items():
         store.put(key, data, content_type="application/json")
-    manifest = DailyManifest(
-        device_id=DEVICE,
-        date=DAY.isoformat(),
-        readings=count,
-        envelopes=count,
-        duplicates=0,
-        quarantined=0,
-        source_objects=count,
-        first_ts=None,
-        last_ts=None,
-        sha256="0" * 64,
-        bytes=0,
-        parser_version="test",
-    )
-    store.put(keys.daily_manifest_key(DAY, DEVICE), manifest.model_dump_json().encode())
+    put_daily_manifest(store, DAY, DEVICE, count)
     return objects
 
 

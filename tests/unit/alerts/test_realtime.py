@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers.fakes import MemoryPublisher
 
 from wattline.alerts.detect import detect_offline, detect_over_rated
 from wattline.alerts.model import AlertKind
@@ -83,24 +84,15 @@ def test_power_above_the_rating_is_forwarded_once_per_episode_with_the_batch_key
     assert forwarded[0].source == "realtime"
 
 
-class ListPublisher:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, bytes, dict[str, str]]] = []
-
-    def publish(self, topic, data, attributes=None) -> str:
-        self.messages.append((topic, data, dict(attributes or {})))
-        return "1"
-
-
 def test_the_forwarder_is_off_by_default():
-    publisher = ListPublisher()
+    publisher = MemoryPublisher()
     forwarder = RealtimeForwarder(RealtimeSettings(), publisher=publisher)
     assert forwarder.forward(readings_of(raw_object((f"shellies/{GEN1}/online", ms(T0), "false")))) == []
     assert publisher.messages == []
 
 
 def test_an_enabled_forwarder_publishes_to_the_alerts_topic():
-    publisher = ListPublisher()
+    publisher = MemoryPublisher()
     settings = RealtimeSettings(realtime_alerts=True, gcp_project="p")
     sent = RealtimeForwarder(settings, publisher=publisher).forward(
         readings_of(raw_object((f"shellies/{GEN1}/online", ms(T0), "false")))

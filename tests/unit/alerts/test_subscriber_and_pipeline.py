@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers.fakes import MemoryPublisher
 
 from wattline.alerts.deliver import MemoryDeliveryLog, MemorySink, Policy
 from wattline.alerts.model import Alert, AlertEvent, AlertKind, Notification, Severity
@@ -24,16 +25,7 @@ NOTE = Notification(
 )
 
 
-class ListPublisher:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, bytes, dict[str, str]]] = []
-
-    def publish(self, topic, data, attributes=None) -> str:
-        self.messages.append((topic, data, dict(attributes or {})))
-        return "1"
-
-
-def handle(data: bytes, sink, dead: ListPublisher) -> str:
+def handle(data: bytes, sink, dead: MemoryPublisher) -> str:
     return handle_message(
         data,
         {"kind": "gap"},
@@ -48,7 +40,7 @@ def handle(data: bytes, sink, dead: ListPublisher) -> str:
 
 
 def test_a_message_that_is_not_a_notification_is_dead_lettered_with_its_reason():
-    dead = ListPublisher()
+    dead = MemoryPublisher()
     assert handle(b"{}", MemorySink("email"), dead) == DEAD_LETTERED
     topic, data, attributes = dead.messages[0]
     assert (topic, data) == ("alerts-dead-letter", b"{}")
@@ -57,7 +49,7 @@ def test_a_message_that_is_not_a_notification_is_dead_lettered_with_its_reason()
 
 
 def test_a_permanent_sink_failure_is_dead_lettered_and_a_transient_one_raises():
-    dead = ListPublisher()
+    dead = MemoryPublisher()
     refused = MemorySink("slack", fail_with=[PermanentError("Slack webhook answered 404")])
     assert handle(NOTE.to_json(), refused, dead) == DEAD_LETTERED
     assert "404" in dead.messages[0][2]["reason"]
@@ -69,7 +61,7 @@ def test_a_sink_that_cannot_be_configured_dead_letters_instead_of_failing_foreve
     def unconfigured():
         raise PermanentError("e-mail sink: no recipients; set WATTLINE_EMAIL_TO")
 
-    dead = ListPublisher()
+    dead = MemoryPublisher()
     assert handle(NOTE.to_json(), unconfigured, dead) == DEAD_LETTERED
     assert "no recipients" in dead.messages[0][2]["reason"]
 

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from helpers.archive import put_daily_manifest
 
 from wattline import keys
 from wattline.adapters.fs_store import FsObjectStore
@@ -23,7 +24,6 @@ from wattline.archive import (
     read_bundle,
     restore_day,
 )
-from wattline.models import DailyManifest
 from wattline.ports import ObjectStore
 
 DAY = date(2026, 11, 25)
@@ -46,21 +46,7 @@ def given_an_aggregated_day(
     objects = raw_objects(day, device, count)
     for key, data in objects.items():
         store.put(key, data)
-    manifest = DailyManifest(
-        device_id=device,
-        date=day.isoformat(),
-        readings=count,
-        envelopes=count,
-        duplicates=0,
-        quarantined=0,
-        source_objects=count,
-        first_ts=None,
-        last_ts=None,
-        sha256="0" * 64,
-        bytes=0,
-        parser_version="test",
-    )
-    store.put(keys.daily_manifest_key(day, device), manifest.model_dump_json().encode())
+    put_daily_manifest(store, day, device, count)
     return objects
 
 

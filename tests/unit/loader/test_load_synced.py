@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from helpers.fakes import MemoryPublisher
 from helpers.gcp_daily_files import (
     OPTIONS,
-    MemoryPublisher,
     MemoryWarehouse,
     VersionedStore,
     assert_same_rows,

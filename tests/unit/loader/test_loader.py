@@ -10,10 +10,10 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from helpers.fakes import MemoryPublisher
 from helpers.gcp_daily_files import (
     DEVICE,
     OPTIONS,
-    MemoryPublisher,
     MemoryWarehouse,
     VersionedStore,
     assert_same_rows,
