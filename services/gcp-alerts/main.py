@@ -48,7 +48,7 @@ def detect(cloud_event: CloudEvent) -> None:
             store=deps.store,
             publisher=deps.publisher,
             options=deps.settings.detect_options(),
-            now=datetime.now(UTC),
+            now=deps.settings.now(),
         )
     except PermanentError as exc:  # configuration or SQL: a retry cannot help, and the next tick runs anyway
         logger.error("detection failed permanently, acked", extra={"id": cloud_event["id"], "error": str(exc)})

@@ -12,7 +12,7 @@ from wattline.alerts.ledger import AlertStore
 from wattline.alerts.pipeline import ReadingsSource
 from wattline.alerts.settings import AlertSettings
 from wattline.alerts.sinks import OutboxSink, SlackWebhookSink, SmtpSink
-from wattline.alerts.store import WarehouseAlertStore, WarehouseDeliveryLog, WarehouseReadings
+from wattline.alerts.store import WarehouseAlertStore, WarehouseDeliveryLog
 from wattline.ports import Publisher, Warehouse
 
 logger = logging.getLogger("gcp_alerts")
@@ -44,7 +44,7 @@ class Deps:
 
     @cached_property
     def source(self) -> ReadingsSource:
-        return WarehouseReadings(self.warehouse)
+        return self.settings.readings_source(self.warehouse)
 
     @cached_property
     def delivery_log(self) -> DeliveryLog:

@@ -7,11 +7,11 @@ the environment or, in the cloud, from Secret Manager by resource name (`…_SEC
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from wattline.alerts.deliver import Policy, parse_quiet_hours
@@ -19,6 +19,10 @@ from wattline.alerts.model import Severity
 from wattline.alerts.pipeline import DetectOptions
 from wattline.alerts.thresholds import Thresholds
 from wattline.warehouse.settings import WarehouseSettings
+
+if TYPE_CHECKING:
+    from wattline.alerts.pipeline import ReadingsSource
+    from wattline.ports import ObjectStore, Warehouse
 
 
 class AlertSettings(WarehouseSettings):
@@ -34,6 +38,15 @@ class AlertSettings(WarehouseSettings):
     alerts_lookback_hours: float = Field(48.0, gt=0, description="detect from this long before the touched hours")
     alerts_max_window_days: float = Field(7.0, gt=0, description="never read more than this many days back")
     alerts_baseline_weeks: int = Field(8, ge=1, description="hour-of-week baseline history for spikes")
+    alerts_readings_source: Literal["warehouse", "objects"] = Field(
+        "warehouse",
+        description="where detect reads readings: the warehouse's readings_ext, or the daily files in the bucket "
+        "(WATTLINE_BUCKET; WATTLINE_FS_ROOT for local directories, else GCS at WATTLINE_GCS_ENDPOINT when set)",
+    )
+    gcs_endpoint: str | None = Field(None, description="readings_source=objects: fake-gcs-server URL (anonymous)")
+    alerts_now: AwareDatetime | None = Field(
+        None, description="detect as if it were this instant (replays, the demo's simulated clock); unset: now"
+    )
     # subscribers
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -56,7 +69,34 @@ class AlertSettings(WarehouseSettings):
         parse_quiet_hours(self.alerts_quiet_hours)
         if (self.warehouse == "bigquery" or self.publisher == "pubsub") and not self.gcp_project:
             raise ValueError("set WATTLINE_GCP_PROJECT (or use WATTLINE_WAREHOUSE=duckdb, WATTLINE_PUBLISHER=outbox)")
+        if self.alerts_readings_source == "objects" and not self.bucket:
+            raise ValueError("WATTLINE_ALERTS_READINGS_SOURCE=objects needs WATTLINE_BUCKET (the daily files' bucket)")
         return self
+
+    def objects_store(self) -> ObjectStore:
+        """The bucket holding `daily/` (readings_source=objects): a local directory under fs_root, else GCS."""
+        assert self.bucket is not None  # checked by the validator
+        if self.fs_root is not None:
+            from wattline.adapters.fs_store import FsObjectStore
+
+            return FsObjectStore(self.fs_root / self.bucket, name=self.bucket)
+        from wattline.adapters.gcs_store import GcsObjectStore
+
+        return GcsObjectStore(self.bucket, project=self.gcp_project, endpoint=self.gcs_endpoint)
+
+    def readings_source(self, warehouse: Warehouse) -> ReadingsSource:
+        """Detection's readings: `readings_ext` through the warehouse, or the daily files themselves."""
+        if self.alerts_readings_source == "objects":
+            from wattline.alerts.objects import ObjectStoreReadings
+
+            return ObjectStoreReadings(self.objects_store(), warehouse)
+        from wattline.alerts.store import WarehouseReadings
+
+        return WarehouseReadings(warehouse)
+
+    def now(self) -> datetime:
+        """Detection's clock: `alerts_now` when pinned, else the wall clock (UTC)."""
+        return self.alerts_now.astimezone(UTC) if self.alerts_now else datetime.now(UTC)
 
     @property
     def thresholds(self) -> Thresholds:
