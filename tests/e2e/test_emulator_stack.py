@@ -5,14 +5,13 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from e2e_support import TODAY, DemoRun
 
 from wattline.local.demo import run_demo
 from wattline.local.ledger import queue_ledger
-from wattline.local.servers import PUBSUB_EMULATOR, fake_gcs_binary, moto_binary
+from wattline.local.servers import PUBSUB_EMULATOR, fake_gcs_binary, mosquitto_binary, moto_binary
 from wattline.tariffs import load_tariff
 from wattline.warehouse import fetch_daily_energy
 
@@ -26,7 +25,7 @@ def emulator_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
         for name, found in (
             ("moto_server", moto_binary()),
             ("fake-gcs-server", fake_gcs_binary()),
-            ("mosquitto", shutil.which("mosquitto") or (Path("/usr/sbin/mosquitto").exists() or None)),
+            ("mosquitto", mosquitto_binary()),
             ("the Pub/Sub emulator", PUBSUB_EMULATOR.exists() and shutil.which("java")),
         )
         if not found

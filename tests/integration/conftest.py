@@ -8,14 +8,14 @@ on the shared servers with fresh buckets, topics, projects or datasets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers.gcs import FakeGcs
+from helpers.servers import running
 
 from wattline.local.servers import (
-    ServerMissingError,
     ServerProcess,
     start_bqemulator,
     start_fake_gcs,
@@ -28,14 +28,6 @@ REPO = Path(__file__).resolve().parents[2]
 BQEMULATOR_TOOLS = REPO / ".tools" / "bqemulator"
 BQEMULATOR_PROJECT = "wattline-test"  # bqemulator serves any project; this one is only its start-up default
 AWS_REGION = "eu-central-1"
-
-
-def started(start: Callable[[], ServerProcess]) -> ServerProcess:
-    """Start a server, or skip the test with the reason when its binary is missing."""
-    try:
-        return start()
-    except ServerMissingError as exc:
-        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")
@@ -61,49 +53,34 @@ def aws_environment() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def moto_endpoint(aws_environment: None, server_logs: Path) -> Iterator[str]:
     """moto's server (S3, SQS, IoT control plane): its endpoint URL, once it answers requests."""
-    server = started(lambda: start_moto(server_logs))
-    try:
+    with running(lambda: start_moto(server_logs)) as server:
         yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def mosquitto_port(server_logs: Path) -> Iterator[int]:
     """A real mosquitto broker on 127.0.0.1 (QoS 1 behaves as in production)."""
-    server = started(lambda: start_mosquitto(server_logs))
-    try:
+    with running(lambda: start_mosquitto(server_logs)) as server:
         yield server.port
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def pubsub_server(server_logs: Path) -> Iterator[ServerProcess]:
     """Google's Pub/Sub emulator (google-cloud-cli); each folder uses its own project on it."""
-    server = started(lambda: start_pubsub_emulator(server_logs))
-    try:
+    with running(lambda: start_pubsub_emulator(server_logs)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def bq_emulator(server_logs: Path) -> Iterator[str]:
     """bqemulator from its own venv (.tools/bqemulator): its REST URL; any project, fresh datasets per test."""
-    server = started(lambda: start_bqemulator(BQEMULATOR_TOOLS, BQEMULATOR_PROJECT, server_logs))
-    try:
+    with running(lambda: start_bqemulator(BQEMULATOR_TOOLS, BQEMULATOR_PROJECT, server_logs)) as server:
         yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def fake_gcs(server_logs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGcs]:
     """A plain fake-gcs-server (no event notifications); tests use fresh buckets on it."""
     root = tmp_path_factory.mktemp("fake-gcs")
-    server = started(lambda: start_fake_gcs(root, server_logs))
-    try:
+    with running(lambda: start_fake_gcs(root, server_logs)) as server:
         yield FakeGcs(server, root)
-    finally:
-        server.stop()

@@ -8,17 +8,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import shutil
-import signal
 import socket
-import subprocess
 import tempfile
 import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wattline.local.servers import ServerProcess
 
 HOST = "127.0.0.1"
 
@@ -112,39 +111,32 @@ class MosquittoBroker:
     def __init__(self, port: int | None = None, binary: str | None = None) -> None:
         self.host = HOST
         self.port = port or free_port()
-        self.binary = (
-            binary
-            or shutil.which("mosquitto")
-            or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
-        )
-        self._process: subprocess.Popen[bytes] | None = None
+        from wattline.local.servers import mosquitto_binary
+
+        found = Path(binary) if binary else mosquitto_binary()
+        self.binary = str(found) if found else None
+        self._server: ServerProcess | None = None
         self._dir: tempfile.TemporaryDirectory[str] | None = None
 
     def start(self) -> MosquittoBroker:
+        from wattline.local.servers import start_mosquitto
+
         if not self.binary:
             raise BrokerUnavailableError(
                 "mosquitto is not installed: `apt-get install -y mosquitto` (or run without --broker mosquitto)"
             )
         self._dir = tempfile.TemporaryDirectory(prefix="wattline-mosquitto-")
-        conf = Path(self._dir.name) / "mosquitto.conf"
-        conf.write_text(f"listener {self.port} {self.host}\nallow_anonymous true\npersistence false\n")
-        log = (Path(self._dir.name) / "mosquitto.log").open("wb")
-        self._process = subprocess.Popen(
-            [self.binary, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        if not wait_for_port(self.port):
+        try:
+            self._server = start_mosquitto(Path(self._dir.name), self.port, Path(self.binary))
+        except RuntimeError as exc:
             self.stop()
-            raise BrokerUnavailableError(f"mosquitto did not start on {self.host}:{self.port}")
+            raise BrokerUnavailableError(f"mosquitto did not start on {self.host}:{self.port}") from exc
         return self
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._process.pid, signal.SIGKILL)
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None

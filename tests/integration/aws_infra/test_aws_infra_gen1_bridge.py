@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -13,22 +11,10 @@ from pathlib import Path
 import pytest
 
 from wattline.iot_provision import CredentialFiles, ProvisionedDevice, gen1_bridge_snippet
+from wattline.local.broker import free_port
+from wattline.local.servers import mosquitto_binary
 
 pytestmark = pytest.mark.servers
-
-
-def mosquitto_binary() -> str:
-    found = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
-    if found is None:
-        pytest.skip("mosquitto not installed: run `make servers` (apt-get install -y mosquitto)")
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_mosquitto_starts_with_the_printed_bridge_and_subscribes_only_the_device_topics(tmp_path: Path) -> None:
@@ -52,9 +38,12 @@ def test_mosquitto_starts_with_the_printed_bridge_and_subscribes_only_the_device
     config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{gen1_bridge_snippet(device, files)}\n")
     log = tmp_path / "mosquitto.log"
     # When mosquitto starts with it
+    binary = mosquitto_binary()
+    if binary is None:
+        pytest.skip("mosquitto not installed: run `make servers` (apt-get install -y mosquitto)")
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [mosquitto_binary(), "-c", str(config), "-v"],
+            [str(binary), "-c", str(config), "-v"],
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,

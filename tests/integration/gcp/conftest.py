@@ -23,8 +23,9 @@ import pytest
 from gcp_servers import NOTIFY_SUBSCRIPTION, NOTIFY_TOPIC, PROJECT
 from helpers.gcs import FakeGcs
 from helpers.pubsub import emulator_env
+from helpers.servers import running
 
-from wattline.local.servers import ServerMissingError, ServerProcess, functions_framework, start_fake_gcs
+from wattline.local.servers import ServerProcess, functions_framework, start_fake_gcs
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -96,14 +97,10 @@ def notifying_gcs(
     events = ["-event.pubsub-project-id", PROJECT, "-event.pubsub-topic", NOTIFY_TOPIC]
     events += ["-event.object-prefix", "daily/", "-event.list", "finalize"]
     env = {"PUBSUB_EMULATOR_HOST": pubsub_emulator.address}
-    try:
-        server = start_fake_gcs(root, server_logs, name="fake-gcs-events", extra_args=events, env=env)
-    except ServerMissingError as exc:
-        pytest.skip(str(exc))
-    try:
+    with running(
+        lambda: start_fake_gcs(root, server_logs, name="fake-gcs-events", extra_args=events, env=env)
+    ) as server:
         yield FakeGcs(server, root, PROJECT)
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -113,14 +110,7 @@ def loader_server(server_logs: Path) -> Any:
     @contextlib.contextmanager
     def run(env: Mapping[str, str]) -> Iterator[ServerProcess]:
         source = REPO / "services/gcp-loader/main.py"
-        try:
-            server = functions_framework(source, "load_daily_file", server_logs, env=env, cwd=REPO)
-        except ServerMissingError as exc:
-            pytest.skip(str(exc))
-        server.start()
-        try:
+        with running(lambda: functions_framework(source, "load_daily_file", server_logs, env, REPO).start()) as server:
             yield server
-        finally:
-            server.stop()
 
     return run
