@@ -14,7 +14,7 @@ from helpers.fakes import MemoryPublisher
 from wattline.alerts.deliver import MemorySink, Outcome, Policy, deliver
 from wattline.alerts.ledger import OPEN, RESOLVED
 from wattline.alerts.model import AlertEvent, AlertKind
-from wattline.alerts.pipeline import DetectOptions, DetectRequest, run_detect
+from wattline.alerts.pipeline import DetectOptions, DetectReport, DetectRequest, run_detect
 from wattline.alerts.store import WarehouseAlertStore, WarehouseDeliveryLog, WarehouseReadings
 from wattline.alerts.thresholds import Thresholds
 
@@ -43,7 +43,7 @@ def warehouse(tmp_path: Path):
     wh.close()
 
 
-def run(wh: DuckDBWarehouse, now: datetime) -> list[tuple[AlertEvent, AlertKind, str]]:
+def detect(wh: DuckDBWarehouse, now: datetime) -> tuple[DetectReport, MemoryPublisher]:
     publisher = MemoryPublisher()
     report = run_detect(
         DetectRequest(),
@@ -53,6 +53,11 @@ def run(wh: DuckDBWarehouse, now: datetime) -> list[tuple[AlertEvent, AlertKind,
         options=OPTIONS,
         now=now,
     )
+    return report, publisher
+
+
+def run(wh: DuckDBWarehouse, now: datetime) -> list[tuple[AlertEvent, AlertKind, str]]:
+    report, publisher = detect(wh, now)
     assert [m[0] for m in publisher.messages] == ["alerts"] * len(report.published)
     return sorted((n.event, n.alert.kind, n.alert.device_id) for n in report.published)
 
@@ -99,15 +104,7 @@ def test_a_silent_meter_that_comes_back_resolves_its_open_alerts_once(warehouse)
 
 def test_the_delivery_log_in_the_warehouse_sends_a_redelivered_message_once(warehouse):
     wh, _ = warehouse
-    publisher = MemoryPublisher()
-    report = run_detect(
-        DetectRequest(),
-        source=WarehouseReadings(wh),
-        store=WarehouseAlertStore(wh),
-        publisher=publisher,
-        options=OPTIONS,
-        now=NOW,
-    )
+    report, _ = detect(wh, NOW)
     sink, log = MemorySink("email"), WarehouseDeliveryLog(wh)
     outcomes = [deliver(n, sink, log, Policy(tz=KYIV), now=NOW) for n in report.published * 2]
     assert outcomes.count(Outcome.SENT) == len(report.published) == len(sink.sent)

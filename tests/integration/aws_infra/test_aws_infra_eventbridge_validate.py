@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers.eventbridge import apply_input_transformer
 
 pytestmark = pytest.mark.servers
 
@@ -32,21 +31,8 @@ def input_transformer() -> dict[str, Any]:
 
 
 def transform(transformer: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
-    """EventBridge's InputTransformer: JSON values for bare placeholders, raw text inside quoted strings."""
-
-    def lookup(path: str) -> Any:
-        value: Any = event
-        for part in path.removeprefix("$.").split("."):
-            value = value[part]
-        return value
-
-    values = {name: lookup(path) for name, path in transformer["inputPathsMap"].items()}
-    template = transformer["inputTemplate"]
-    template = re.sub(
-        r'"([^"]*)"', lambda m: '"' + re.sub(r"<(\w+)>", lambda p: str(values[p[1]]), m[1]) + '"', template
-    )
-    loaded: dict[str, Any] = json.loads(re.sub(r"<(\w+)>", lambda m: json.dumps(values[m[1]]), template))
-    return loaded
+    """serverless.yml spells the InputTransformer's keys in camelCase."""
+    return apply_input_transformer(transformer["inputPathsMap"], transformer["inputTemplate"], event)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import S3Model
+from helpers.eventbridge import apply_input_transformer
 from infra_templates import INGEST_TEMPLATE, OFFLINE_BUCKET, STATE_MACHINE
 
 from wattline import keys
@@ -85,25 +86,6 @@ def test_the_daily_schedule_starts_after_the_grace_period_that_plan_uses(aggrega
     }
 
 
-def apply_input_transformer(transformer: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
-    """EventBridge's InputTransformer: JSON values for bare placeholders, raw text inside quoted strings."""
-
-    def lookup(path: str) -> Any:
-        value: Any = event
-        for part in path.removeprefix("$.").split("."):
-            value = value[part]
-        return value
-
-    values = {name: lookup(path) for name, path in transformer["InputPathsMap"].items()}
-    template = transformer["InputTemplate"]
-    template = re.sub(
-        r'"([^"]*)"', lambda m: '"' + re.sub(r"<(\w+)>", lambda p: str(values[p[1]]), m[1]) + '"', template
-    )
-    template = re.sub(r"<(\w+)>", lambda m: json.dumps(values[m[1]]), template)
-    loaded: dict[str, Any] = json.loads(template)
-    return loaded
-
-
 def test_validate_receives_a_plain_s3_event_notification_rebuilt_from_eventbridge(
     aggregator_template: dict[str, Any],
 ) -> None:
@@ -137,7 +119,9 @@ def test_validate_receives_a_plain_s3_event_notification_rebuilt_from_eventbridg
     }
     # When the target's input transformer is applied
     (target,) = rule["Properties"]["Targets"]
-    notification = apply_input_transformer(target["InputTransformer"], event)
+    notification = apply_input_transformer(
+        target["InputTransformer"]["InputPathsMap"], target["InputTransformer"]["InputTemplate"], event
+    )
     # Then the handler's parser accepts it as an S3 event notification naming the same object
     parsed = S3Model.model_validate(notification)
     (record,) = parsed.Records
