@@ -46,7 +46,7 @@ def alerts(
     from wattline.alerts.detect import outage_hours_by_day
     from wattline.alerts.model import AlertKind
     from wattline.alerts.store import WarehouseAlertStore
-    from wattline.errors import PermanentError, TransientError
+    from wattline.cli.failures import exit_on_failure
     from wattline.warehouse import open_warehouse
     from wattline.warehouse.settings import WarehouseSettings
 
@@ -56,7 +56,7 @@ def alerts(
     unknown = sorted(set(kind or []) - known)
     if unknown:
         raise typer.BadParameter(f"unknown kind(s) {unknown}; use {sorted(known)}", param_hint="--kind")
-    try:
+    with exit_on_failure("the warehouse is unavailable for now: try again"):
         overrides: dict[str, Any] = {"warehouse": warehouse} if warehouse else {}
         settings = WarehouseSettings(**overrides)
         tz = settings.zone
@@ -68,12 +68,6 @@ def alerts(
         since = datetime.combine(first, time(0), tz).astimezone(UTC)
         until = datetime.combine(last + timedelta(days=1), time(0), tz).astimezone(UTC)
         rows = WarehouseAlertStore(open_warehouse(settings)).list(since, until)
-    except TransientError as exc:
-        typer.echo(f"error: {exc} (the warehouse is unavailable for now: try again)", err=True)
-        raise typer.Exit(1) from exc
-    except (PermanentError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
     rows = [
         r
         for r in rows

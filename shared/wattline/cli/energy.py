@@ -39,8 +39,8 @@ def energy(
     first). A --tariff other than the site's is written to the tariff
     tables first, then prices the same days.
     """
+    from wattline.cli.failures import exit_on_failure
     from wattline.cli.output import print_daily
-    from wattline.errors import PermanentError, TransientError
     from wattline.tariffs import load_tariff
     from wattline.warehouse import fetch_daily_energy, init_warehouse, load_tariffs, open_warehouse
     from wattline.warehouse.settings import WarehouseSettings
@@ -50,7 +50,7 @@ def energy(
     first, last = start.date(), end.date()
     if last < first:
         raise typer.BadParameter(f"--to {last} is before --from {first}", param_hint="--to")
-    try:
+    with exit_on_failure("the warehouse is unavailable for now: try again"):
         overrides: dict[str, Any] = {"warehouse": warehouse} if warehouse else {}
         settings = WarehouseSettings(**overrides)
         site_tariff = load_tariff(settings.tariff)
@@ -61,10 +61,4 @@ def energy(
         if chosen.name != site_tariff.name:
             load_tariffs(store, [chosen])
         days = fetch_daily_energy(store, first, last, tariff=chosen, site_tariff=site_tariff.name, device_id=device)
-    except TransientError as exc:
-        typer.echo(f"error: {exc} (the warehouse is unavailable for now: try again)", err=True)
-        raise typer.Exit(1) from exc
-    except (PermanentError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
     print_daily(days, output)

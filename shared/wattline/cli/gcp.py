@@ -49,7 +49,8 @@ def init(
     external table are replaced, so a new time zone or site tariff takes
     effect. The tariff tables get the presets and the site tariff.
     """
-    from wattline.errors import PermanentError, TransientError
+    from wattline.cli.failures import exit_on_failure
+    from wattline.errors import PermanentError
     from wattline.warehouse import init_warehouse
     from wattline.warehouse.bigquery import BigQueryWarehouse
     from wattline.warehouse.settings import WarehouseSettings
@@ -67,7 +68,7 @@ def init(
         }.items()
         if value is not None
     }
-    try:
+    with exit_on_failure("BigQuery is unavailable for now: re-run, init is idempotent"):
         settings = WarehouseSettings(warehouse="bigquery", **overrides)
         if not settings.gcp_project:
             raise PermanentError("no project: pass --project or set WATTLINE_GCP_PROJECT")
@@ -92,12 +93,6 @@ def init(
             typer.echo(rendered, nl=False)
             return
         tariffs = init_warehouse(warehouse, settings)
-    except TransientError as exc:
-        typer.echo(f"error: {exc} (BigQuery is unavailable for now: re-run, init is idempotent)", err=True)
-        raise typer.Exit(1) from exc
-    except (PermanentError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
     context = warehouse.context
     typer.echo(
         f"{context.project}.{context.dataset}: {len(statements)} objects ensured "

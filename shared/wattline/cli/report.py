@@ -28,17 +28,11 @@ def report(
     inlined: the file opens without network."""
     from rich.console import Console
 
-    from wattline.errors import PermanentError
-    from wattline.local.cli_support import resolve
-    from wattline.local.runtime import Runtime, require_home
+    from wattline.local.cli_support import existing_home
+    from wattline.local.runtime import Runtime
     from wattline.local.summary import write_report
 
-    root = resolve(home)
-    try:
-        require_home(root)
-    except PermanentError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
+    root = existing_home(home)
     runtime = Runtime(root)
     try:
         with Console(stderr=True).status("reading the warehouse and rendering the dashboard"):

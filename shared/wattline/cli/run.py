@@ -30,18 +30,12 @@ def run(
     aggregate closed device-days, transfer daily files, load them, detect and
     deliver alerts. Failed events are retried, then dead-lettered (see
     `wattline status`, `wattline retry`)."""
-    from wattline.errors import PermanentError
-    from wattline.local.cli_support import progress_bars, resolve
+    from wattline.local.cli_support import existing_home, progress_bars
     from wattline.local.ledger import home_ledger
-    from wattline.local.runtime import Runtime, require_home
+    from wattline.local.runtime import Runtime
     from wattline.local.summary import print_ledger
 
-    root = resolve(home)
-    try:
-        require_home(root)
-    except PermanentError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
+    root = existing_home(home)
     when = datetime.fromisoformat(now) if now else None
     if when is not None and when.tzinfo is None:
         raise typer.BadParameter("give a UTC offset, e.g. 2026-11-28T03:00:00+00:00", param_hint="--now")

@@ -25,20 +25,13 @@ def status(
     (always), readings, quarantine counts by reason, device-days aggregated and
     loaded, pending events and device-days, and dead letters (re-drive them
     with `wattline retry`)."""
-    from wattline.errors import PermanentError
-    from wattline.local.cli_support import resolve
+    from wattline.local.cli_support import existing_home
     from wattline.local.ledger import home_ledger
-    from wattline.local.runtime import require_home
     from wattline.local.summary import print_ledger
 
     if output not in ("table", "json"):
         raise typer.BadParameter("use table or json", param_hint="--format")
-    root = resolve(home)
-    try:
-        require_home(root)
-    except PermanentError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
+    root = existing_home(home)
     from rich.console import Console
 
     with Console(stderr=True).status("reading the buckets and the queue"):

@@ -63,18 +63,13 @@ def sync_command(
     The cloud equivalent is the Storage Transfer job of
     infra/gcp/transfer-job.sh (see docs/gcp.md).
     """
-    from wattline.errors import PermanentError, TransientError
+    from wattline.cli.failures import exit_on_failure
+    from wattline.errors import PermanentError
     from wattline.transfer import sync
 
-    try:
+    with exit_on_failure("a store is unavailable for now: re-run, sync is idempotent", permanent=(PermanentError,)):
         options = {"s3_endpoint": s3_endpoint, "region": region, "gcs_endpoint": gcs_endpoint, "project": project}
         report = sync(open_store(source, **options), open_store(target, **options), prefix)
-    except TransientError as exc:
-        typer.echo(f"error: {exc} (a store is unavailable for now: re-run, sync is idempotent)", err=True)
-        raise typer.Exit(1) from exc
-    except PermanentError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
     if as_json:
         body = {"copied": report.copied_keys, "unchanged": report.unchanged, "vanished": report.vanished}
         typer.echo(json.dumps(body, indent=2))

@@ -21,6 +21,20 @@ def resolve(home: Path | None) -> Path:
     return resolve_home(home).resolve()
 
 
+def existing_home(home: Path | None) -> Path:
+    """The resolved home; exits with status 1 and the reason when it is not a wattline home yet."""
+    from wattline.errors import PermanentError
+    from wattline.local.runtime import require_home
+
+    root = resolve(home)
+    try:
+        require_home(root)
+    except PermanentError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    return root
+
+
 @contextmanager
 def progress_bars(enabled: bool = True) -> Iterator[Any]:
     """A Rich progress display with one bar per stage; yields `update(stage, done, total)`."""
