@@ -315,27 +315,25 @@ def dedup(envelopes: Iterable[RawEnvelope], window_ms: int = DEFAULT_DEDUP_WINDO
     (Gen1: 30 s) is never dropped, while a burst of redeliveries collapses into one message.
     """
     kept: list[RawEnvelope] = []
-    seen_timed: set[tuple[str, str]] = set()
     last_kept_ms: dict[tuple[str, str], int] = {}
     dropped = 0
     for envelope in sorted(envelopes, key=_receive_order):
-        topic = envelope.topic
-        if envelope.payload_b64 is not None and not topic.endswith(_EVENTS_RPC):  # dedup_key, inlined (hot path)
-            timed, identity = False, (topic, "b64:" + envelope.payload_b64)
+        timed: bool | None = None
+        if envelope.payload_b64 is not None:  # `dedup_key` without decoding the payload (the hot path, see below)
+            identity = (envelope.topic, "b64:" + envelope.payload_b64)
         else:
             timed, topic, payload = dedup_key(envelope)
             identity = (topic, payload)
-        if timed:
-            if identity in seen_timed:
+        previous = last_kept_ms.get(identity)
+        if previous is not None:
+            # Whether the payload carries device time is a function of the identity, so it is only needed (and
+            # only decoded) for an identity seen before: a timed one is a duplicate however late it comes.
+            if timed is None:
+                timed = dedup_key(envelope)[0]
+            if timed or envelope.received_ms - previous <= window_ms:
                 dropped += 1
                 continue
-            seen_timed.add(identity)
-        else:
-            previous = last_kept_ms.get(identity)
-            if previous is not None and envelope.received_ms - previous <= window_ms:
-                dropped += 1
-                continue
-            last_kept_ms[identity] = envelope.received_ms
+        last_kept_ms[identity] = envelope.received_ms
         kept.append(envelope)
     return kept, dropped
 
@@ -636,7 +634,7 @@ def _aggregate_objects(
             counts.add_quarantine(parsed.quarantined)
         else:
             for reading in parsed.readings:
-                append(_reading_item(reading, len(items)))
+                append(_reading_item(reading, len(items), texts))
     counts.reasons = dict(sorted(counts.reasons.items()))
     return counts
 
@@ -661,10 +659,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
 
 
-def _reading_item(reading: Reading, seq: int) -> _Item:
-    ts_text, line = canonical_line(reading)
+def _reading_item(reading: Reading, seq: int, texts: _TsTexts | None = None) -> _Item:
+    ts_us = (reading.ts - _EPOCH) // _ONE_US
+    if texts is None:
+        ts_text, line = canonical_line(reading)
+    else:
+        ts_text = texts.text_us(ts_us)
+        line = _json_line(reading, ts_text)
     channel = -1 if reading.channel is None else reading.channel
-    return ((reading.ts - _EPOCH) // _ONE_US, channel, reading.received_ms, line, seq, ts_text, reading)
+    return (ts_us, channel, reading.received_ms, line, seq, ts_text, reading)
 
 
 def _item_reading(item: _Item) -> Reading:
@@ -724,12 +727,17 @@ class _TsTexts:
         self._minutes: dict[int, str] = {}
 
     def text(self, ms: int) -> str:
+        """The text of a time in milliseconds since the epoch."""
         seconds, millis = divmod(ms, 1000)
         minute, second = divmod(seconds, 60)
         prefix = self._minutes.get(minute)
-        if prefix is None:
-            prefix = self._minutes[minute] = fast_format_ts(ts_from_ms(minute * 60_000))[:17]
+        if prefix is None:  # `format_ts` itself, less its "SS.mmmZ"
+            prefix = self._minutes[minute] = format_ts(_EPOCH + timedelta(minutes=minute))[:-7]
         return f"{prefix}{second:02d}.{millis:03d}Z"
+
+    def text_us(self, us: int) -> str:
+        """The text of a time in microseconds since the epoch (`format_ts` truncates to the millisecond)."""
+        return self.text(us // 1000)
 
 
 _JSON_SCALARS = frozenset({str, int, float, bool})
@@ -750,6 +758,33 @@ def canonical_line(reading: Reading) -> tuple[str, str]:
     data["ts"] = ts_text
     data["generation"] = str(reading.generation.value)
     return ts_text, _ENCODER.encode(data)
+
+
+_c_make_encoder: Callable[..., Callable[[object, int], Iterable[str]]] | None = getattr(
+    json.encoder, "c_make_encoder", None
+)
+# What `_ENCODER.encode` builds on every call (CPython's C encoder with the same settings), built once.
+_encode_chunks = (
+    _c_make_encoder(None, _ENCODER.default, _json_str, None, ":", ",", True, False, True)
+    if _c_make_encoder is not None
+    else None
+)
+
+
+def _json_line(reading: Reading, ts_text: str) -> str:
+    """`reading.to_json_line()` given its formatted ts: `canonical_line` with one prebuilt encoder."""
+    data: dict[str, Any] = {}
+    for name, value in reading.__dict__.items():
+        if value is None:
+            continue
+        if value.__class__ not in _JSON_SCALARS and name != "ts" and name != "generation":
+            return reading.to_json_line()
+        data[name] = value
+    data["ts"] = ts_text
+    data["generation"] = str(reading.generation.value)
+    if _encode_chunks is None:
+        return _ENCODER.encode(data)
+    return "".join(_encode_chunks(data, 0))
 
 
 def fast_format_ts(ts: datetime) -> str:
