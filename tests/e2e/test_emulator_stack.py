@@ -1,17 +1,17 @@
-"""The same demo flow on real API servers: moto (S3), fake-gcs-server (GCS), the Pub/Sub emulator, mosquitto."""
+"""The same demo flow on real API servers: moto (S3), fake-gcs-server (GCS), the Pub/Sub emulator, bqemulator
+(BigQuery), mosquitto, and functions-framework serving the loader and alert detection."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
 from e2e_support import TODAY, DemoRun
 
-from wattline.local.demo import run_demo
+from wattline.local.demo import checkout_root, run_demo
 from wattline.local.ledger import queue_ledger
-from wattline.local.servers import PUBSUB_EMULATOR, fake_gcs_binary, mosquitto_binary, moto_binary
+from wattline.local.servers import emulator_stack_missing
 from wattline.tariffs import load_tariff
 from wattline.warehouse import fetch_daily_energy
 
@@ -20,18 +20,13 @@ pytestmark = [pytest.mark.emulators, pytest.mark.servers, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def emulator_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
-    missing = [
-        name
-        for name, found in (
-            ("moto_server", moto_binary()),
-            ("fake-gcs-server", fake_gcs_binary()),
-            ("mosquitto", mosquitto_binary()),
-            ("the Pub/Sub emulator", PUBSUB_EMULATOR.exists() and shutil.which("java")),
-        )
-        if not found
-    ]
+    root = checkout_root()
+    missing = emulator_stack_missing(
+        root / ".tools" / "bqemulator",
+        [root / "services" / "gcp-loader" / "main.py", root / "services" / "gcp-alerts" / "main.py"],
+    )
     if missing:
-        pytest.skip(f"emulator stack needs {', '.join(missing)} (make servers / uv sync --group dev)")
+        pytest.skip("emulator stack needs: " + "; ".join(missing))
     home = tmp_path_factory.mktemp("emulator-home")
     result, runtime = run_demo(home, devices=2, days=1, seed=7, today=TODAY, stack="emulators")
     try:
@@ -74,3 +69,17 @@ def test_the_emulator_stack_raises_the_same_alerts(emulator_run: DemoRun, demo_r
     )
     window = {"start": scenario.start, "end": scenario.end}
     assert emulator_run.runtime.warehouse.query(sql, window) == demo_run.runtime.warehouse.query(sql, window)
+
+
+def test_the_emulator_stacks_warehouse_is_bigquery_fed_by_the_functions(emulator_run: DemoRun) -> None:
+    # Given the logs of the emulator run's function processes
+    logs = emulator_run.home / "emulators" / "logs"
+    [loader_log] = logs.glob("load_daily_file-*.log")
+    [detect_log] = logs.glob("detect-*.log")
+
+    # Then the warehouse is BigQuery (bqemulator), the loader function loaded every device-day file, and the
+    # detect function ran detection
+    assert type(emulator_run.runtime.warehouse).__name__ == "BigQueryWarehouse"
+    daily_files = [i.key for i in emulator_run.runtime.gcs.list("daily/") if i.key.endswith("readings.jsonl.gz")]
+    assert daily_files and loader_log.read_text().count('"status": "loaded"') == len(daily_files)
+    assert '"alerts detected"' in detect_log.read_text()

@@ -21,7 +21,9 @@ def demo(
     stack: str = typer.Option(
         "embedded",
         "--stack",
-        help="embedded (default: directories, amqtt) or emulators (moto, fake-gcs-server, Pub/Sub emulator, mosquitto)",
+        help="embedded (default: directories, amqtt, DuckDB, in-process functions) or emulators (moto, "
+        "fake-gcs-server, Pub/Sub emulator, bqemulator, mosquitto, functions-framework; started on free 127.0.0.1 "
+        "ports and stopped at the end).",
     ),
     broker: str = typer.Option("amqtt", "--broker", help="amqtt (embedded, default) or mosquitto."),
     today: str = typer.Option(None, "--today", help="Pretend today is this local date (YYYY-MM-DD)."),
@@ -35,7 +37,9 @@ def demo(
     scripted faults: a reboot (counters -1, then reset), duplicates, late
     messages, an outage and a spike. The bridge stores them under raw/ as the
     IoT rule would; validate, the daily aggregation, the transfer to the "GCS"
-    bucket, the loader (DuckDB) and alert detection all run on local disk.
+    bucket, the loader (DuckDB) and alert detection all run on local disk
+    (--stack emulators: against local API servers, the loader and detection
+    served by functions-framework, the warehouse on bqemulator).
     Prints energy per device and day, the ledger and the alerts; saves the
     messages as <home>/capture.jsonl (`wattline analyze` reads it) and the
     dashboard as <home>/report.html.

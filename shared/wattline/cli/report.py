@@ -29,10 +29,14 @@ def report(
     from rich.console import Console
 
     from wattline.local.cli_support import existing_home
-    from wattline.local.runtime import Runtime
+    from wattline.local.runtime import Runtime, emulator_warehouse_gone
     from wattline.local.summary import write_report
 
     root = existing_home(home)
+    gone = emulator_warehouse_gone(root)
+    if gone:
+        typer.echo(gone, err=True)
+        raise typer.Exit(1)
     runtime = Runtime(root)
     try:
         with Console(stderr=True).status("reading the warehouse and rendering the dashboard"):

@@ -35,6 +35,7 @@ DEMO_FILES = (
     "capture.jsonl",
     "report.html",
     "demo.json",
+    "emulators",
 )
 
 
@@ -191,47 +192,196 @@ class _Stall:
         return now - self.since < self.limit_s
 
 
-def emulator_runtime(home: Path, *, clock: Callable[[], datetime]) -> Runtime:
-    """A runtime whose buckets are real API servers: moto (S3) and fake-gcs-server (GCS, its files under
-    `<home>/emulators/gcs`, which the DuckDB warehouse reads as the external table), and `energy-updated` /
-    `alerts` published to and pulled from the Pub/Sub emulator. The servers stop with `runtime.close()`. The
-    loader and the alert functions stay in-process (see docs/demo.md)."""
+def checkout_root() -> Path:
+    """The wattline checkout this package runs from (services/ and .tools/ beside shared/)."""
+    import wattline
+
+    return Path(wattline.__file__).resolve().parents[2]
+
+
+NOTIFY_TOPIC = "gcs-notifications"
+NOTIFY_SUBSCRIPTION = "gcs-to-eventarc"
+DATASET = "wattline"
+
+
+@dataclass
+class EmulatorStack:
+    """What `emulator_runtime` started: the runtime, and a wait for the BigQuery objects (created in the
+    background, ~15 s on bqemulator, while the meters publish)."""
+
+    runtime: Runtime
+    warehouse_ready: Callable[[], None]
+
+
+def emulator_runtime(home: Path, *, clock: Callable[[], datetime]) -> EmulatorStack:
+    """A runtime whose clouds are local API servers, each on a free 127.0.0.1 port, stopped by `runtime.close()`:
+    moto (the S3 raw bucket), fake-gcs-server (the GCS daily bucket, announcing finalized `daily/` objects on the
+    Pub/Sub emulator), the Pub/Sub emulator (`energy-updated`, `alerts`, the GCS notifications), bqemulator (the
+    BigQuery warehouse, made by `wattline gcp init`'s code) and two functions-framework processes: the loader
+    (services/gcp-loader, fed by `NotificationRelay` with Eventarc's storage CloudEvents) and alert detection
+    (services/gcp-alerts `detect`, fed energy.updated as messagePublished CloudEvents; it reads the daily files
+    from fake-gcs-server, since bqemulator's external tables return no rows). Notifications are delivered
+    in-process from the `alerts` subscription. A missing server stops it before anything starts, naming every
+    missing one and how to install it."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
     import boto3
 
     from wattline.adapters.gcs_store import GcsObjectStore
     from wattline.adapters.s3_store import S3ObjectStore
-    from wattline.local.runtime import ALERTS_TOPIC, ENERGY_TOPIC, GCS_BUCKET, RAW_BUCKET, enqueue_pubsub
-    from wattline.local.servers import EmulatorPubSub, start_fake_gcs, start_moto, start_pubsub_emulator
+    from wattline.errors import TransientError
+    from wattline.local.events import NotificationRelay
+    from wattline.local.runtime import (
+        ALERTS_TOPIC,
+        EMULATOR_PROJECT,
+        ENERGY_TOPIC,
+        GCS_BUCKET,
+        RAW_BUCKET,
+        enqueue_pubsub,
+        load_settings,
+    )
+    from wattline.local.servers import (
+        EmulatorPubSub,
+        ServerMissingError,
+        ServerProcess,
+        emulator_stack_missing,
+        functions_framework,
+        start_bqemulator,
+        start_fake_gcs,
+        start_moto,
+        start_pubsub_emulator,
+    )
+    from wattline.transfer import SyncReport
+    from wattline.warehouse import init_warehouse, open_warehouse
+    from wattline.warehouse.settings import WarehouseSettings
 
+    root = checkout_root()
+    tools = root / ".tools" / "bqemulator"
+    loader_source = root / "services" / "gcp-loader" / "main.py"
+    alerts_source = root / "services" / "gcp-alerts" / "main.py"
+    missing = emulator_stack_missing(tools, [loader_source, alerts_source])
+    if missing:
+        raise ServerMissingError(
+            "the emulator stack needs servers that are not installed:\n  - " + "\n  - ".join(missing)
+        )
     logs = home / "emulators" / "logs"
     gcs_root = home / "emulators" / "gcs"
-    started = []
+    settings = load_settings(home)
+    started: list[ServerProcess] = []
     try:
-        moto = start_moto(logs)
-        started.append(moto)
-        fake_gcs = start_fake_gcs(gcs_root, logs)
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            booting = [
+                pool.submit(start_moto, logs),
+                pool.submit(start_pubsub_emulator, logs),
+                pool.submit(start_bqemulator, tools, EMULATOR_PROJECT, logs),
+            ]
+            failures = []
+            for future in booting:
+                try:
+                    started.append(future.result())
+                except BaseException as exc:
+                    failures.append(exc)
+            if failures:
+                raise failures[0]
+        moto, pubsub_server, bqemulator = started
+        pubsub = EmulatorPubSub(pubsub_server.address, EMULATOR_PROJECT, [ENERGY_TOPIC, ALERTS_TOPIC])
+        notifications = pubsub.add_topic(NOTIFY_TOPIC, NOTIFY_SUBSCRIPTION)
+        events = ["-event.pubsub-project-id", EMULATOR_PROJECT, "-event.pubsub-topic", NOTIFY_TOPIC]
+        events += ["-event.object-prefix", "daily/", "-event.list", "finalize"]
+        fake_gcs = start_fake_gcs(
+            gcs_root, logs, extra_args=events, env={"PUBSUB_EMULATOR_HOST": pubsub_server.address}
+        )
         started.append(fake_gcs)
-        pubsub_server = start_pubsub_emulator(logs)
-        started.append(pubsub_server)
-        pubsub = EmulatorPubSub(f"127.0.0.1:{pubsub_server.port}", "wattline-local", [ENERGY_TOPIC, ALERTS_TOPIC])
+        site = {
+            "WATTLINE_HOME": str(home),
+            "WATTLINE_TIMEZONE": settings.timezone,
+            "WATTLINE_TARIFF": settings.tariff,
+            "WATTLINE_INTEGRATION_METHOD": settings.integration_method.value,
+            "WATTLINE_MAX_GAP_SECONDS": str(settings.max_gap_seconds),
+            "WATTLINE_MAX_POWER_W": str(settings.max_power_w),
+            "WATTLINE_RATED_MAX_POWER_W": str(settings.rated_max_power_w),
+            "PUBSUB_EMULATOR_HOST": pubsub_server.address,
+            "WATTLINE_GCP_PROJECT": EMULATOR_PROJECT,
+            "WATTLINE_WAREHOUSE": "bigquery",
+            "WATTLINE_BQ_ENDPOINT": bqemulator.url,
+            "WATTLINE_BQ_DATASET": DATASET,
+            "WATTLINE_BUCKET": GCS_BUCKET,
+            "WATTLINE_GCS_ENDPOINT": fake_gcs.url,
+            "WATTLINE_PUBLISHER": "pubsub",
+        }
+        loader_env = {**site, "WATTLINE_STORAGE": "gcs", "WATTLINE_ENERGY_TOPIC": ENERGY_TOPIC}
+        detect_env = {
+            **site,
+            "WATTLINE_ALERTS_READINGS_SOURCE": "objects",
+            "WATTLINE_ALERTS_NOW": clock().isoformat(),
+            "WATTLINE_ALERTS_TOPIC": ALERTS_TOPIC,
+        }
+        functions = [
+            functions_framework(loader_source, "load_daily_file", logs, env=loader_env, cwd=root),
+            functions_framework(alerts_source, "detect", logs, env=detect_env, cwd=root),
+        ]
+        for function in functions:
+            started.append(function.launch())
+        for function in functions:
+            function.wait_ready()
     except BaseException:
         for server in reversed(started):
             server.stop()
         raise
+    loader, detect = functions
     region = "us-east-1"
     client = boto3.client(
         "s3", endpoint_url=moto.url, region_name=region, aws_access_key_id="local", aws_secret_access_key="local"
     )
     client.create_bucket(Bucket=RAW_BUCKET)
     s3 = S3ObjectStore(RAW_BUCKET, endpoint_url=moto.url, region=region, client=client)
-    gcs = GcsObjectStore(GCS_BUCKET, project="wattline-local", endpoint=fake_gcs.url)
+    gcs = GcsObjectStore(GCS_BUCKET, project=EMULATOR_PROJECT, endpoint=fake_gcs.url)
     gcs.ensure_bucket()
-    runtime = Runtime(home, clock=clock, s3_store=s3, gcs_store=gcs, gcs_fs_root=gcs_root)
+    warehouse_settings = WarehouseSettings.model_validate({**settings.model_dump(), **_warehouse_fields(site)})
+    warehouse = open_warehouse(warehouse_settings)
+    init_error: list[BaseException] = []
+
+    def init() -> None:
+        try:
+            init_warehouse(warehouse, warehouse_settings)
+        except BaseException as exc:  # reported by warehouse_ready()
+            init_error.append(exc)
+
+    initialising = threading.Thread(target=init, name="bqemulator-init", daemon=True)
+    initialising.start()
+
+    def warehouse_ready() -> None:
+        initialising.join()
+        if init_error:
+            raise RuntimeError(f"creating the BigQuery objects on bqemulator failed: {init_error[0]}") from init_error[
+                0
+            ]
+
+    runtime = Runtime(home, clock=clock, s3_store=s3, gcs_store=gcs, gcs_fs_root=gcs_root, warehouse=warehouse)
     runtime.publisher = pubsub.publisher
+
+    def deliver_copied(report: SyncReport) -> None:
+        relay = NotificationRelay(notifications, loader.url, subscriber=pubsub.subscriber)
+        stats = relay.drain(wait_s=1.0, min_delivered=len(report.copied))
+        if stats.failed:
+            raise TransientError(
+                f"{stats.failed} storage events failed at the loader function (log: {loader.log}); redelivered next"
+            )
+
+    runtime.deliver_copied = deliver_copied
+    runtime.detect_url = detect.url
+    runtime.readings_from_objects = True
     deliver = enqueue_pubsub(runtime.queue)
     runtime.inbound = lambda: pubsub.pull(deliver)
     runtime.closers.extend(server.stop for server in started)
-    return runtime
+    return EmulatorStack(runtime, warehouse_ready)
+
+
+def _warehouse_fields(env: dict[str, str]) -> dict[str, str]:
+    """The WarehouseSettings fields among the functions' WATTLINE_* variables (one configuration for all)."""
+    names = ("WAREHOUSE", "GCP_PROJECT", "BQ_ENDPOINT", "BQ_DATASET", "BUCKET")
+    return {name.lower(): env[f"WATTLINE_{name}"] for name in names}
 
 
 def run_demo(
@@ -256,16 +406,28 @@ def run_demo(
     write_capture(scenario, paths.capture)
     timings["simulate"] = time.monotonic() - started
 
+    warehouse_ready: Callable[[], None] = lambda: None  # noqa: E731
     if stack == "emulators":
-        runtime = emulator_runtime(home, clock=lambda: scenario.end)
+        mark = time.monotonic()
+        emulators = emulator_runtime(home, clock=lambda: scenario.end)
+        runtime, warehouse_ready = emulators.runtime, emulators.warehouse_ready
         broker = "mosquitto"
+        timings["servers"] = time.monotonic() - mark
     else:
         runtime = Runtime(home, clock=lambda: scenario.end)
-    mark = time.monotonic()
-    published, bridged = publish_through_broker(scenario.messages, runtime, broker=broker, progress=progress)
-    timings["publish"] = time.monotonic() - mark
-    if bridged != published:
-        raise RuntimeError(f"the bridge stored {bridged} of {published} messages: the broker dropped some")
+    try:
+        mark = time.monotonic()
+        published, bridged = publish_through_broker(scenario.messages, runtime, broker=broker, progress=progress)
+        timings["publish"] = time.monotonic() - mark
+        if bridged != published:
+            raise RuntimeError(f"the bridge stored {bridged} of {published} messages: the broker dropped some")
+        mark = time.monotonic()
+        warehouse_ready()
+        if stack == "emulators":
+            timings["warehouse"] = time.monotonic() - mark
+    except BaseException:
+        runtime.close()
+        raise
 
     mark = time.monotonic()
     runtime.schedule(simulated_now(scenario.end))
@@ -283,6 +445,10 @@ def run_demo(
     if progress is not None:
         progress("pipeline", done, done)
     timings["pipeline"] = time.monotonic() - mark
+    if stack == "emulators":
+        from wattline.local.ledger import queue_ledger, save_ledger
+
+        save_ledger(home, queue_ledger(runtime.queue, runtime.s3.inner, runtime.gcs, runtime.clock()))
     paths.demo_state.write_text(
         json.dumps(
             {
@@ -291,6 +457,7 @@ def run_demo(
                 "end": scenario.end.isoformat(),
                 "days": scenario.dates(),
                 "seed": seed,
+                "stack": stack,
                 "published": published,
                 "faults": [
                     {

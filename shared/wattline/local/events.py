@@ -77,6 +77,35 @@ def finalized_event(
     return to_cloud_event(attributes, data, message_id=event_id or f"{bucket}/{name}#{generation}")
 
 
+PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
+
+
+def published_event(
+    project: str, topic: str, data: bytes, attributes: Mapping[str, str] | None, *, message_id: str
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The `google.cloud.pubsub.topic.v1.messagePublished` CloudEvent Eventarc delivers for one Pub/Sub message."""
+    import base64
+
+    ce_attributes = {
+        "specversion": "1.0",
+        "id": message_id,
+        "type": PUBLISHED,
+        "source": f"//pubsub.googleapis.com/projects/{project}/topics/{topic}",
+        "time": datetime.now(tz=UTC).isoformat(),
+        "datacontenttype": "application/json",
+    }
+    payload = {
+        "subscription": f"projects/{project}/subscriptions/{topic}-eventarc",
+        "message": {
+            "data": base64.b64encode(data).decode("ascii"),
+            "attributes": dict(attributes or {}),
+            "messageId": message_id,
+            "publishTime": ce_attributes["time"],
+        },
+    }
+    return ce_attributes, payload
+
+
 def encode_http(
     attributes: Mapping[str, str], data: Mapping[str, Any], *, binary: bool = True
 ) -> tuple[dict[str, str], bytes]:

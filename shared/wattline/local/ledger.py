@@ -42,6 +42,7 @@ class Ledger:
     pending_days: list[str] = field(default_factory=list)
     raw_objects: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    note: str | None = None  # e.g. "recorded when the emulators demo finished": not read from the buckets now
 
     @property
     def balanced(self) -> bool:
@@ -163,8 +164,39 @@ def queue_ledger(queue: Any, s3: ObjectStore, gcs: ObjectStore, now: datetime) -
     return compute_ledger(s3, gcs, pending_events=dict(counts), pending_storage=storage, dead_letters=dead, now=now)
 
 
+EMULATOR_LEDGER = "emulators/ledger.json"
+
+
+def save_ledger(home: Path, ledger: Ledger) -> Path:
+    """Keep the ledger of an emulators demo: its raw bucket lived in moto's memory and is gone after the demo."""
+    path = home / EMULATOR_LEDGER
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(ledger.as_dict(), indent=2, default=str), encoding="utf-8")
+    return path
+
+
+def saved_ledger(home: Path) -> Ledger | None:
+    """The ledger an emulators demo saved, marked as such; None for any other home."""
+    path = home / EMULATOR_LEDGER
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data.pop("balanced", None)
+    data["dead_letters"] = [DeadLetter(**letter) for letter in data.get("dead_letters", [])]
+    ledger = Ledger(**data)
+    ledger.note = (
+        f"recorded when `wattline demo --stack emulators` finished ({path}): its buckets were moto (S3, in memory) "
+        "and fake-gcs-server, stopped with the demo, so nothing newer can be read"
+    )
+    return ledger
+
+
 def home_ledger(home: Path, now: datetime) -> Ledger:
-    """The ledger of a home directory with the embedded buckets, read-only (nothing is started or written)."""
+    """The ledger of a home directory with the embedded buckets, read-only (nothing is started or written); for
+    a home an emulators demo made, the ledger it saved while its servers ran."""
     from wattline.local.runtime import GCS_BUCKET, RAW_BUCKET, EventQueue, Home, store_for
 
+    saved = saved_ledger(home)
+    if saved is not None:
+        return saved
     return queue_ledger(EventQueue(Home(home)), store_for(home, RAW_BUCKET), store_for(home, GCS_BUCKET), now)

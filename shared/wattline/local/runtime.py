@@ -44,6 +44,7 @@ from wattline.settings import Settings, load_toml_overrides
 
 if TYPE_CHECKING:
     from wattline.alerts.thresholds import Thresholds
+    from wattline.transfer import SyncReport
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ GCS_BUCKET = "wattline-daily"
 ENERGY_TOPIC = "energy-updated"
 ALERTS_TOPIC = "alerts"
 MAX_ATTEMPTS = 3
+EMULATOR_PROJECT = "wattline-local"  # the GCP project the emulator stack uses on every emulator
 
 
 class EventKind(StrEnum):
@@ -417,9 +419,11 @@ class Runtime:
         s3_store: ObjectStore | None = None,
         gcs_store: ObjectStore | None = None,
         gcs_fs_root: Path | None = None,
+        warehouse: Warehouse | None = None,
     ) -> None:
         """`s3_store`/`gcs_store` replace the home's directory buckets (the emulator stack passes S3 and GCS
-        adapters); `gcs_fs_root` is where the warehouse's readings_ext finds `<bucket>/daily/…` on disk."""
+        adapters); `gcs_fs_root` is where the warehouse's readings_ext finds `<bucket>/daily/…` on disk;
+        `warehouse` replaces the home's DuckDB file (the emulator stack passes BigQuery on bqemulator)."""
         self.home = Home(home)
         self.settings = settings or load_settings(home)
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -430,9 +434,15 @@ class Runtime:
         self.gcs_fs_root = gcs_fs_root or self.home.gcs_root
         self.publisher: Publisher = QueuePublisher(self.queue)
         self._thresholds = thresholds
-        self._warehouse: Warehouse | None = None
+        self._warehouse: Warehouse | None = warehouse
         self.closers: builtins.list[Callable[[], None]] = []  # e.g. stop the emulator servers behind the stores
         self.inbound: Callable[[], int] | None = None  # pulls external deliveries into the queue when it is empty
+        # Remote functions (the emulator stack): GCS finalize is delivered by whoever `deliver_copied` calls
+        # (fake-gcs-server notifications → relay → the loader function) instead of `storage` events, and
+        # energy.updated is POSTed to the detect function at `detect_url` as a messagePublished CloudEvent.
+        self.deliver_copied: Callable[[SyncReport], None] | None = None
+        self.detect_url: str | None = None
+        self.readings_from_objects = False  # the warehouse's readings_ext reads nothing (bqemulator): use the files
         self.handlers: dict[EventKind, Callable[[dict[str, Any], RunReport], None]] = {
             EventKind.S3: self.on_object_created,
             EventKind.SCHEDULE: self.on_schedule,
@@ -447,6 +457,9 @@ class Runtime:
     @property
     def warehouse(self) -> Warehouse:
         if self._warehouse is None:
+            gone = emulator_warehouse_gone(self.home.root)
+            if gone:
+                raise PermanentError(gone)
             from wattline.warehouse import init_warehouse
             from wattline.warehouse.duckdb import DuckDBWarehouse
             from wattline.warehouse.settings import WarehouseSettings
@@ -531,6 +544,9 @@ class Runtime:
         from wattline.transfer import sync
 
         copied = sync(self.s3.inner, self.gcs, str(event.get("prefix", keys.DAILY_PREFIX)))
+        if self.deliver_copied is not None:
+            self.deliver_copied(copied)
+            return
         for info in copied.copied:
             attributes, data = finalized_event(GCS_BUCKET, info.key, info.generation or info.etag)
             self.queue.put(EventKind.STORAGE, {"attributes": attributes, "data": data})
@@ -559,7 +575,9 @@ class Runtime:
     def on_pubsub(self, event: dict[str, Any], report: RunReport) -> None:
         topic = str(event["topic"])
         data = base64.b64decode(event["message"]["data"])
-        if topic == ENERGY_TOPIC:
+        if topic == ENERGY_TOPIC and self.detect_url is not None:
+            self._detect_remote(self.detect_url, self._coalesce(data), event["message"])
+        elif topic == ENERGY_TOPIC:
             self._detect(self._coalesce(data), report)
         elif topic == ALERTS_TOPIC:
             self._notify(data)
@@ -609,6 +627,24 @@ class Runtime:
             now=self.clock(),
         )
         report.alerts_published += len(result.published)
+
+    def _detect_remote(self, url: str, data: bytes, message: Mapping[str, Any]) -> None:
+        """Deliver energy.updated to the detect function as Eventarc would; a non-2xx answer is retried."""
+        import requests
+
+        from wattline.errors import TransientError
+        from wattline.local.events import post_cloud_event, published_event
+
+        message_id = str(message.get("messageId") or uuid.uuid4().hex)
+        attributes, body = published_event(
+            EMULATOR_PROJECT, ENERGY_TOPIC, data, message.get("attributes"), message_id=message_id
+        )
+        try:
+            status = post_cloud_event(url, attributes, body)
+        except requests.RequestException as exc:
+            raise TransientError(f"the detect function at {url} did not answer: {exc}") from exc
+        if not 200 <= status < 300:
+            raise TransientError(f"the detect function answered {status} (its log is in emulators/logs/)")
 
     def _notify(self, data: bytes) -> None:
         from wattline.alerts.deliver import Policy, deliver
@@ -700,6 +736,23 @@ def store_for(home: Path, bucket: str) -> ObjectStore:
     """A plain (non-notifying) view of one local bucket, for tools that only read."""
     root = Home(home).s3_root if bucket == RAW_BUCKET else Home(home).gcs_root
     return FsObjectStore(root / bucket, name=bucket)
+
+
+def emulator_warehouse_gone(home: Path) -> str | None:
+    """Why a home made by `wattline demo --stack emulators` has no warehouse to read any more; None otherwise."""
+    try:
+        state = json.loads(Home(home).demo_state.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or state.get("stack") != "emulators":
+        return None
+    return (
+        f"{home} was made by `wattline demo --stack emulators`: its warehouse was BigQuery on bqemulator and its "
+        "buckets moto and fake-gcs-server, all in the servers' memory and stopped with the demo. The dashboard "
+        f"the demo rendered while they ran is {Home(home).report}, `wattline status` shows the ledger it saved, "
+        f"and `wattline analyze {Home(home).capture}` recomputes the energy; run `wattline demo` (embedded) in this "
+        "home for a warehouse that stays"
+    )
 
 
 def require_home(home: Path) -> Home:

@@ -24,6 +24,13 @@ def _tariff(runtime: Runtime) -> Any:
 def write_report(runtime: Runtime, path: Path, *, start: date | None = None, end: date | None = None) -> Path:
     from wattline.report.dashboard import collect, render
 
+    readings = None
+    if runtime.readings_from_objects:
+        from wattline.alerts.objects import daily_readings
+
+        def readings(start_ts: datetime, end_ts: datetime) -> list[Any]:
+            return daily_readings(runtime.gcs, start_ts, end_ts)
+
     data = collect(
         runtime.warehouse,
         runtime.s3.inner,
@@ -32,6 +39,7 @@ def write_report(runtime: Runtime, path: Path, *, start: date | None = None, end
         start=start,
         end=end,
         now=runtime.clock(),
+        readings=readings,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(data), encoding="utf-8")
@@ -128,3 +136,5 @@ def print_ledger(ledger: Ledger, console: Console | None = None) -> None:
     )
     for letter in ledger.dead_letters:
         console.print(f"  [red]dead[/red] {letter.id} ({letter.kind}, {letter.attempts} attempts): {letter.error}")
+    if ledger.note:
+        console.print(f"  [yellow]note[/yellow]: {ledger.note}")

@@ -8,13 +8,13 @@ from __future__ import annotations
 import html
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from wattline.models import DailyEnergy, DailyManifest, HourlyEnergy
+from wattline.models import DailyEnergy, DailyManifest, HourlyEnergy, Reading
 
 MAX_POINTS = 4000  # per power series, after downsampling
 SHADED_KINDS = {"gap": "rgba(255,165,0,0.18)", "outage": "rgba(220,20,60,0.22)", "offline": "rgba(128,128,128,0.2)"}
@@ -322,8 +322,12 @@ def collect(
     end: date | None = None,
     title: str = "wattline energy dashboard",
     now: datetime | None = None,
+    readings: Callable[[datetime, datetime], Sequence[Reading]] | None = None,
 ) -> ReportData:
-    """Everything the dashboard shows, from the warehouse (energy, readings, alerts) and the raw bucket (manifests)."""
+    """Everything the dashboard shows, from the warehouse (energy, readings, alerts) and the raw bucket (manifests).
+
+    `readings(start, end)`, when given, replaces `readings_ext` for the power timeline (e.g. the daily files read
+    from the bucket where the external table reads nothing, as on bqemulator)."""
     from wattline import keys
     from wattline.warehouse import fetch_daily_energy
 
@@ -351,12 +355,24 @@ def collect(
             {"start": begin, "end": finish},
         )
     ]
-    rows = warehouse.query(
-        "SELECT device_id, channel, ts, power_w FROM `{{project}}.{{dataset}}.readings_ext` "
-        "WHERE dt BETWEEN @first_day AND @last_day AND ts >= @start AND ts < @end AND power_w IS NOT NULL "
-        "ORDER BY device_id, channel, ts",
-        {"first_day": start - timedelta(days=1), "last_day": end + timedelta(days=1), "start": begin, "end": finish},
-    )
+    if readings is not None:
+        found = [r for r in readings(begin, finish) if r.power_w is not None and r.channel is not None]
+        rows: list[dict[str, Any]] = [
+            {"device_id": r.device_id, "channel": r.channel, "ts": r.ts, "power_w": r.power_w}
+            for r in sorted(found, key=lambda r: (r.device_id, r.channel or 0, r.ts))
+        ]
+    else:
+        rows = warehouse.query(
+            "SELECT device_id, channel, ts, power_w FROM `{{project}}.{{dataset}}.readings_ext` "
+            "WHERE dt BETWEEN @first_day AND @last_day AND ts >= @start AND ts < @end AND power_w IS NOT NULL "
+            "ORDER BY device_id, channel, ts",
+            {
+                "first_day": start - timedelta(days=1),
+                "last_day": end + timedelta(days=1),
+                "start": begin,
+                "end": finish,
+            },
+        )
     grouped: dict[tuple[str, int], PowerSeries] = {}
     for row in rows:
         series_key = (str(row["device_id"]), int(row["channel"]))
