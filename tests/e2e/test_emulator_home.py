@@ -43,3 +43,15 @@ def test_report_says_why_it_cannot_render_an_emulators_home(tmp_path: Path) -> N
     assert result.exit_code == 1
     assert "bqemulator" in result.output and "report.html" in result.output
     assert not (home / "warehouse.duckdb").exists()
+
+
+def test_a_missing_server_is_named_with_how_to_install_it(tmp_path: Path) -> None:
+    # Given no bqemulator venv and no function source where the emulator stack looks
+    from wattline.local.servers import emulator_stack_missing
+
+    # When the stack checks what it needs
+    missing = emulator_stack_missing(tmp_path / "no-bqemulator", [tmp_path / "services" / "gcp-loader" / "main.py"])
+
+    # Then both are named, each with what to do
+    assert any("bqemulator" in m and "install-servers.sh" in m for m in missing)
+    assert any("gcp-loader" in m and "checkout" in m for m in missing)
