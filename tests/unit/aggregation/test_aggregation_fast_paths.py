@@ -8,6 +8,7 @@ import random
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from unittest import mock
 
 from aggregation_helpers import DAY, DAY_START_MS, GEN1_DEVICE, fixture_records
@@ -234,3 +235,38 @@ def test_dedup_drops_exactly_what_the_plain_rule_drops(envelopes: list[aggregati
     # When they are deduplicated, and deduplicated by the plain rule
     # Then the same envelopes are kept and the same number dropped
     assert aggregation.dedup(envelopes, 2_000) == reference_dedup(envelopes, 2_000)
+
+
+def real_readings() -> list[Reading]:
+    from wattline.bridge import raw_records
+    from wattline.parsing import parse_object
+
+    lines = [
+        record.line
+        for item in fixture_records()
+        if item["topic"] and item.get("raw_text")
+        for record in raw_records(item["topic"], item["raw_text"].encode(), DAY_START_MS + 1_234)
+    ]
+    return [r for line in lines for outcome in parse_object(line, now_ms=DAY_START_MS) for r in outcome.readings]
+
+
+def test_every_real_readings_daily_line_and_timestamp_are_its_own_json_line_and_format_ts() -> None:
+    # Given the readings of every real MQTT-shaped payload (Gen1 and Gen2, device time and receive time)
+    readings = real_readings()
+    assert len(readings) > 30 and {reading.generation for reading in readings} == set(Generation)
+    texts = aggregation._TsTexts()
+    # When each becomes a daily-file item with the shared timestamp cache and the prebuilt encoder
+    items = [aggregation._reading_item(reading, seq, texts) for seq, reading in enumerate(readings)]
+    # Then its line and timestamp text are exactly the Reading's own
+    assert [(item[5], item[3]) for item in items] == [(format_ts(r.ts), r.to_json_line()) for r in readings]
+
+
+@PROPERTY
+@given(seconds=st.floats(min_value=1_420_070_400, max_value=4_102_444_800))
+def test_the_cached_timestamp_text_of_a_device_time_is_format_ts(seconds: float) -> None:
+    # Given a Gen2 device time (`params.ts`, seconds with a fraction) as the parser turns it into a datetime
+    ts = datetime.fromtimestamp(seconds, tz=UTC)
+    # When its text comes from the per-minute cache, through microseconds since the epoch
+    us = (ts - aggregation._EPOCH) // aggregation._ONE_US
+    # Then it is format_ts of that datetime
+    assert aggregation._TsTexts().text_us(us) == format_ts(ts)
