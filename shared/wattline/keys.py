@@ -13,14 +13,15 @@ READINGS_FILE = "readings.jsonl.gz"
 MANIFEST_FILE = "manifest.json"
 
 # Device ids become path segments: letters, digits, '-', '_', '.', not starting with '.', at most 64 chars.
-DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")
+DEVICE_ID_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
 
 _DAILY_RE = re.compile(r"^daily/dt=(\d{4}-\d{2}-\d{2})/device=([^/]+)/(readings\.jsonl\.gz|manifest\.json)$")
 _RAW_RE = re.compile(r"^raw/dt=(\d{4}-\d{2}-\d{2})/device=([^/]+)/([^/]+)$")
 
 
 def is_safe_device_id(device_id: str) -> bool:
-    return bool(DEVICE_ID_RE.match(device_id)) and ".." not in device_id
+    # fullmatch, not match with `$`: `$` also matches before a trailing newline.
+    return bool(DEVICE_ID_RE.fullmatch(device_id)) and ".." not in device_id
 
 
 def raw_prefix(day: date, device_id: str) -> str:
