@@ -159,3 +159,24 @@ def test_the_capture_is_saved_in_analyze_format(demo_run: DemoRun) -> None:
     # Then it holds every published message, one {"topic","payload","received_at"} object a line
     assert len(lines) == demo_run.result.published
     assert set(json.loads(lines[0])) == {"topic", "payload", "received_at"}
+
+
+def test_wattline_energy_on_the_home_prints_what_wattline_analyze_prints_for_the_capture(demo_run: DemoRun) -> None:
+    import json
+
+    from wattline.cli.main import app
+
+    # Given the demo's home and the capture of every message it published
+    dates = demo_run.result.scenario.dates()
+    home = str(demo_run.home)
+    # When both commands print JSON for the simulated days
+    energy = CliRunner().invoke(
+        app, ["energy", "--home", home, "--from", dates[0], "--to", dates[-1], "--format", "json"]
+    )
+    analyzed = CliRunner().invoke(app, ["analyze", str(demo_run.home / "capture.jsonl"), "--format", "json"])
+    # Then the warehouse's rows are exactly analyze's rows for those days
+    assert energy.exit_code == 0, energy.output
+    from_warehouse = json.loads(energy.stdout)
+    from_capture = [day for day in json.loads(analyzed.stdout) if day["date"] in dates]
+    assert from_warehouse
+    assert from_warehouse == from_capture

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import typer
+
+from wattline.local.cli_support import HOME_OPTION, warehouse_settings
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +32,7 @@ def alerts(
     open_only: bool = typer.Option(False, "--open", help="Only alerts still open (no end yet)."),
     summary: bool = typer.Option(False, "--outage-hours", help="Print hours of outage per device and local day."),
     warehouse: str = typer.Option(None, "--warehouse", help="duckdb or bigquery (default: WATTLINE_WAREHOUSE)."),
+    home: Path = HOME_OPTION,
     output: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
     """Alerts whose start falls in the local dates [--from, --to], oldest first.
@@ -38,7 +42,7 @@ def alerts(
     status (open or resolved), a message and the numbers behind it.
 
     The warehouse comes from the WATTLINE_* settings: DuckDB
-    (WATTLINE_DUCKDB_PATH, default <home>/warehouse.duckdb) or BigQuery
+    (the home's warehouse.duckdb, or WATTLINE_DUCKDB_PATH) or BigQuery
     (WATTLINE_GCP_PROJECT, WATTLINE_BQ_DATASET). See docs/alerts.md.
     """
     from datetime import UTC, time, timedelta
@@ -48,7 +52,6 @@ def alerts(
     from wattline.alerts.store import WarehouseAlertStore
     from wattline.cli.failures import exit_on_failure
     from wattline.warehouse import open_warehouse
-    from wattline.warehouse.settings import WarehouseSettings
 
     if output not in ("table", "json"):
         raise typer.BadParameter("use table or json", param_hint="--format")
@@ -57,8 +60,7 @@ def alerts(
     if unknown:
         raise typer.BadParameter(f"unknown kind(s) {unknown}; use {sorted(known)}", param_hint="--kind")
     with exit_on_failure("the warehouse is unavailable for now: try again"):
-        overrides: dict[str, Any] = {"warehouse": warehouse} if warehouse else {}
-        settings = WarehouseSettings(**overrides)
+        settings = warehouse_settings(home, warehouse)
         tz = settings.zone
         today = datetime.now(tz).date()
         first = start.date() if start else today - timedelta(days=7)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from pathlib import Path
 
 import typer
+
+from wattline.local.cli_support import HOME_OPTION, warehouse_settings
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +28,7 @@ def energy(
     warehouse: str = typer.Option(
         None, "--warehouse", help="duckdb or bigquery (default: WATTLINE_WAREHOUSE, else duckdb)."
     ),
+    home: Path = HOME_OPTION,
     output: str = typer.Option("table", "--format", help="table, json or csv."),
 ) -> None:
     """Energy per device, channel and local date, read from the warehouse.
@@ -34,7 +37,7 @@ def energy(
     same rounding) as `wattline analyze` prints for the same readings.
 
     The warehouse comes from the WATTLINE_* settings: DuckDB
-    (WATTLINE_DUCKDB_PATH, default <home>/warehouse.duckdb) or BigQuery
+    (the home's warehouse.duckdb, or WATTLINE_DUCKDB_PATH) or BigQuery
     (WATTLINE_GCP_PROJECT, WATTLINE_BQ_DATASET; run `wattline gcp init`
     first). A --tariff other than the site's is written to the tariff
     tables first, then prices the same days.
@@ -43,7 +46,6 @@ def energy(
     from wattline.cli.output import print_daily
     from wattline.tariffs import load_tariff
     from wattline.warehouse import fetch_daily_energy, init_warehouse, load_tariffs, open_warehouse
-    from wattline.warehouse.settings import WarehouseSettings
 
     if output not in ("table", "json", "csv"):
         raise typer.BadParameter("use table, json or csv", param_hint="--format")
@@ -51,8 +53,7 @@ def energy(
     if last < first:
         raise typer.BadParameter(f"--to {last} is before --from {first}", param_hint="--to")
     with exit_on_failure("the warehouse is unavailable for now: try again"):
-        overrides: dict[str, Any] = {"warehouse": warehouse} if warehouse else {}
-        settings = WarehouseSettings(**overrides)
+        settings = warehouse_settings(home, warehouse)
         site_tariff = load_tariff(settings.tariff)
         chosen = load_tariff(tariff) if tariff else site_tariff
         store = open_warehouse(settings)

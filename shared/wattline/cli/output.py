@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from itertools import groupby
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -44,19 +45,27 @@ def _tables(days: Sequence[DailyEnergy]) -> list[Table]:
     zone_names = list(dict.fromkeys(zone for day in days for zone in day.zones))
     optional: dict[str, tuple[Callable[[DailyEnergy], float], Callable[[DailyEnergy], str]]] = {
         "est.": (lambda d: d.estimated_kwh, lambda d: f"{d.estimated_kwh:.3f}"),
-        "export": (lambda d: d.export_kwh, lambda d: f"{d.export_kwh:.3f}"),
+        "exp.": (lambda d: d.export_kwh, lambda d: f"{d.export_kwh:.3f}"),
         "gaps": (lambda d: d.gap_seconds, lambda d: _duration(d.gap_seconds)),
-        "resets": (lambda d: d.counter_resets, lambda d: str(d.counter_resets)),
+        "rst.": (lambda d: d.counter_resets, lambda d: str(d.counter_resets)),
     }
     shown = {name: fmt for name, (value, fmt) in optional.items() if any(value(day) for day in days)}
     tables = []
     for (device_id, channel), group in groupby(days, key=lambda day: (day.device_id, day.channel)):
         rows = list(group)
-        table = Table(title=f"{device_id} channel {channel}: kWh per local day, cost in {rows[0].currency}")
+        methods = {day.method for day in rows}
+        method_note = f", method {methods.pop()}" if len(methods) == 1 else ""
+        table = Table(
+            title=f"{device_id} channel {channel}: kWh per local day, cost in {rows[0].currency}{method_note}",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            collapse_padding=True,
+        )
         table.add_column("date", no_wrap=True)
         for column in ("total", *zone_names, "cost", *shown, "cover"):
             table.add_column(column, justify="right", no_wrap=True)
-        table.add_column("method", no_wrap=True)
+        if not method_note:
+            table.add_column("method", no_wrap=True)
         for day in rows:
             table.add_row(
                 day.date,
@@ -65,7 +74,7 @@ def _tables(days: Sequence[DailyEnergy]) -> list[Table]:
                 f"{day.cost:.2f}",
                 *(fmt(day) for fmt in shown.values()),
                 f"{day.coverage:.1%}",
-                day.method,
+                *([] if method_note else [day.method]),
             )
         tables.append(table)
     return tables

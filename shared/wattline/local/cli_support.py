@@ -59,3 +59,28 @@ def progress_bars(enabled: bool = True) -> Iterator[Any]:
             progress.update(tasks[stage], completed=done, total=max(total, done, 1))
 
         yield update
+
+
+def warehouse_settings(home: Path | None, warehouse: str | None) -> Any:
+    """WarehouseSettings for `energy` and `alerts`: BigQuery from the WATTLINE_* settings, or a home's DuckDB.
+
+    For DuckDB the home's own files are used (`<home>/warehouse.duckdb`, its local GCS bucket for readings_ext,
+    `<home>/wattline.toml`), exactly as the local runtime writes them; WATTLINE_* variables still win.
+    """
+    from wattline.local.runtime import GCS_BUCKET, Home, load_settings
+    from wattline.warehouse.settings import WarehouseSettings
+
+    if warehouse not in (None, "duckdb", "bigquery"):
+        raise typer.BadParameter("use duckdb or bigquery", param_hint="--warehouse")
+    from_env = WarehouseSettings() if warehouse is None else WarehouseSettings(warehouse=warehouse)
+    if from_env.warehouse != "duckdb":
+        return from_env
+    layout = Home(resolve(home))
+    values: dict[str, Any] = {
+        **load_settings(layout.root).model_dump(),
+        "duckdb_path": layout.warehouse,
+        "fs_root": layout.gcs_root,
+        "bucket": GCS_BUCKET,
+    }
+    values.update({name: getattr(from_env, name) for name in from_env.model_fields_set})
+    return WarehouseSettings.model_validate(values)
