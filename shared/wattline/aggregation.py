@@ -36,6 +36,7 @@ from wattline.models import (
 from wattline.parsing import MAX_LINE_BYTES, Gen2State, parse_envelope, parse_line, parse_object
 from wattline.parsing._common import make_reading, ts_from_ms
 from wattline.parsing.gen1 import EMETER_TOPIC_FIELDS, emeter_scalar_b64
+from wattline.parsing.gen2 import Gen2Fast, meter_b64
 from wattline.ports import ObjectInfo, ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -620,14 +621,22 @@ def _aggregate_objects(
     for envelope in kept:
         payload_b64 = envelope.payload_b64
         if payload_b64 is not None and envelope.payload is None:
-            fast = emeter_scalar_b64(envelope.topic, envelope.received_ms, payload_b64, now_ms)
-            if fast is not None:  # the dominant Gen1 message: straight to its daily line, no Reading built
-                received_ms = envelope.received_ms
-                ts_text = texts.text(received_ms)
-                device_id, channel, field_name, value = fast
-                json_line = _GEN1_LINES[field_name].format(channel, _json_str(device_id), value, received_ms, ts_text)
-                append((received_ms * 1000, channel, received_ms, json_line, len(items), ts_text, fast))
-                continue
+            if envelope.topic.startswith("shellies/"):
+                fast = emeter_scalar_b64(envelope.topic, envelope.received_ms, payload_b64, now_ms)
+                if fast is not None:  # the dominant Gen1 message: straight to its daily line, no Reading built
+                    received_ms = envelope.received_ms
+                    ts_text = texts.text(received_ms)
+                    device_id, channel, field_name, value = fast
+                    json_line = _GEN1_LINES[field_name].format(
+                        channel, _json_str(device_id), value, received_ms, ts_text
+                    )
+                    append((received_ms * 1000, channel, received_ms, json_line, len(items), ts_text, fast))
+                    continue
+            else:
+                fast2 = meter_b64(envelope.topic, envelope.received_ms, payload_b64, now_ms, state)
+                if fast2 is not None:  # the common Gen2 message: state applied, straight to daily lines
+                    _append_gen2(items, texts, envelope.received_ms, fast2)
+                    continue
         # RawEnvelope carries exactly the fields parse_envelope reads; building an Envelope per message costs more.
         parsed: ParseOutcome = parse_envelope(cast(Envelope, envelope), now_ms=now_ms, state=state)
         if parsed.quarantined is not None:
@@ -637,6 +646,35 @@ def _aggregate_objects(
                 append(_reading_item(reading, len(items), texts))
     counts.reasons = dict(sorted(counts.reasons.items()))
     return counts
+
+
+def _append_gen2(items: list[_Item], texts: _TsTexts, received_ms: int, fast: Gen2Fast) -> None:
+    """One `_Item` per reading of a fast-path Gen2 message; each line is `_json_line` of the Reading it stands for."""
+    device_id, ts, channels = fast
+    ts_us = (ts - _EPOCH) // _ONE_US
+    ts_text = texts.text_us(ts_us)
+    device_json = _json_str(device_id)
+    for channel, values in channels:
+        names = tuple(values)
+        template = _GEN2_LINES.get(names)
+        if template is None:
+            template = _GEN2_LINES[names] = _gen2_line_template(names)
+        line = template.format(channel, device_json, received_ms, ts_text, *values.values())
+        source = _Gen2Source(device_id, channel, ts, received_ms, values)
+        items.append((ts_us, channel, received_ms, line, len(items), ts_text, source))
+
+
+def _gen2_line_template(names: tuple[str, ...]) -> str:
+    """`Reading.to_json_line()` of a Gen2 reading with these value fields (in this order) as a `str.format` template:
+    {0} channel, {1} device id (JSON), {2} received_ms, {3} formatted ts, {4}… the values (checked finite floats,
+    whose `str` is their JSON). Keys in sorted order, like `json.dumps(sort_keys=True)`."""
+    slots = {"channel": "{0}", "device_id": "{1}", "generation": '"gen2"', "received_ms": "{2}", "ts": '"{3}"'}
+    slots |= {name: f"{{{index + 4}}}" for index, name in enumerate(names)}
+    body = ",".join(f'"{name}":{slots[name]}' for name in sorted(slots))
+    return "{{" + body + "}}"
+
+
+_GEN2_LINES: dict[tuple[str, ...], str] = {}
 
 
 def read_objects(store: ObjectStore, object_keys: Sequence[str], *, concurrency: int = 8) -> Iterator[bytes]:
@@ -650,7 +688,18 @@ def read_objects(store: ObjectStore, object_keys: Sequence[str], *, concurrency:
 _Fast = tuple[str, int, str, float]
 """A Gen1 emeter reading from the fast path: (device_id, channel, Reading field, value); ts = received_ms."""
 
-_Item = tuple[int, int, int, str, int, str, "Reading | _Fast"]
+
+class _Gen2Source(NamedTuple):
+    """A Gen2 reading from the fast path, built into a Reading only when the sort needs to compare it."""
+
+    device_id: str
+    channel: int
+    ts: datetime
+    received_ms: int
+    values: dict[str, float]
+
+
+_Item = tuple[int, int, int, str, int, str, "Reading | _Gen2Source | _Fast"]
 """One reading on its way into the daily file: (ts in µs since the epoch, channel or -1, received_ms, JSON line,
 sequence number, formatted ts, the Reading or its fast-path values). Sorting the tuples sorts the file; the
 sequence number keeps the sort stable and never lets it compare the last element."""
@@ -674,6 +723,10 @@ def _item_reading(item: _Item) -> Reading:
     source = item[6]
     if isinstance(source, Reading):
         return source
+    if isinstance(source, _Gen2Source):
+        return make_reading(
+            source.device_id, source.channel, source.ts, source.received_ms, Generation.GEN2, source.values
+        )
     device_id, channel, field_name, value = source
     received_ms = item[2]
     return make_reading(device_id, channel, ts_from_ms(received_ms), received_ms, Generation.GEN1, {field_name: value})

@@ -26,6 +26,7 @@ from wattline.parsing.state import Gen2State
 GEN1_ROOT: Final = "shellies"
 _GEN1_PREFIX: Final = GEN1_ROOT + "/"
 _GEN1: Final = Generation.GEN1
+_GEN2: Final = Generation.GEN2
 _EVENTS_RPC: Final = "/events/rpc"
 _ONLINE: Final = "/online"
 _RPC: Final = "/rpc"
@@ -152,6 +153,12 @@ def _parse(
             device_id, channel, field, value = fast
             reading = make_reading(device_id, channel, ts_from_ms(received_ms), received_ms, _GEN1, {field: value})
             return _new_outcome({"readings": [reading]})
+    if payload is None and payload_b64.__class__ is str and not topic.startswith(_GEN1_PREFIX):
+        fast2 = gen2.meter_b64(topic, received_ms, payload_b64, now_ms, state)
+        if fast2 is not None:  # exactly what the general path gives (and does to `state`), property-tested
+            device_id, ts, channels = fast2
+            readings = [make_reading(device_id, ch, ts, received_ms, _GEN2, values) for ch, values in channels]
+            return _new_outcome({"readings": readings})
     try:
         check_time_ms(received_ms, now_ms, "received_ms")
         readings = _dispatch(topic, received_ms, payload, payload_b64, now_ms, state)
