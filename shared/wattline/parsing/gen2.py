@@ -154,7 +154,6 @@ def _component_readings(
 
 
 _EVENTS_RPC_SUFFIX: Final = "/events/rpc"
-_STATUS_INFIX: Final = "/status/"
 _GEN1_ROOT: Final = "shellies"
 _METERS: dict[str, tuple[dict[str, FieldSpec], int] | None] = {}  # component key → (specs, first channel), or None
 _METERS_MAX: Final = 4096
@@ -173,10 +172,11 @@ def meter_b64(topic: str, received_ms: int, payload_b64: str, now_ms: int, state
     receive time and `payload_b64`, no `payload`, the same `state`) gives readings, and then applies the message to
     `state` exactly as the general path does. Returns None, with `state` untouched, for anything else (a rejection,
     a -1 counter, a null, nested or boolean values, an unexpected exception): the caller then hands the message to
-    the general path, which gives every rejection its reason. It is built from the general path's own steps
-    (`load_json_payload`, `check_device_id`, `ts_from_seconds`, `read_component`, `Gen2State.apply`) minus the
-    Reading and ParseOutcome objects. A property test compares both paths (outcomes and state) over real-shaped
-    messages and mutations.
+    the general path, which gives every rejection its reason. It repeats the general path's steps, in part by
+    calling them (`check_device_id`, `ts_from_seconds`), in part inlined for the accepted inputs only (`_load` for
+    `load_json_payload`, `_components` for `read_component`, `Gen2State.apply_flat` for `apply`), without the
+    Reading and ParseOutcome objects: a change to those rules must be made here too. A property test compares both
+    paths (outcomes and state) over real-shaped messages and mutations.
     """
     if received_ms < limits.MIN_TIMESTAMP_MS or received_ms > now_ms + limits.MAX_FUTURE_MS:
         return None
