@@ -49,7 +49,7 @@ demo: install
 	$(BIN)/wattline demo
 
 bench: install
-	$(BIN)/python bench/run.py
+	PYTHONPATH=tests $(BIN)/python bench/run.py
 
 # serverless package (offline, dummy credentials), cfn-lint and the ASL check; `make test` runs them too.
 aws-check: install

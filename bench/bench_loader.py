@@ -8,7 +8,6 @@ cost (parse, boundary selection, engine, rows), not the warehouse's.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import math
 import random
@@ -17,10 +16,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from helpers.gcp_daily_files import encode_day  # tests/ is on the path: `make bench` sets PYTHONPATH
+
 from wattline import keys
 from wattline.adapters.memory_store import MemoryObjectStore
 from wattline.loader import FinalizedObject, LoaderOptions, load_daily_file, read_readings
-from wattline.models import DailyManifest, Generation, Reading
+from wattline.models import Generation, Reading
 
 DEVICE = "shellyem-C45BBE6B1234"
 
@@ -47,23 +48,7 @@ def day_file(day: date, seed: int) -> tuple[bytes, bytes]:
                 ("freq_hz", 50.0),
             ):
                 readings.append(Reading(**base, generation=Generation.GEN1, **{quantity: round(value, 3)}))
-    # The aggregator's order: by time, then channel.
-    lines = [r.to_json_line() for r in sorted(readings, key=lambda r: (r.ts, r.channel or 0))]
-    data = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
-    manifest = DailyManifest(
-        device_id=DEVICE,
-        date=day.isoformat(),
-        readings=len(lines),
-        envelopes=len(lines),
-        duplicates=0,
-        quarantined=0,
-        source_objects=len(lines),
-        first_ts=None,
-        last_ts=None,
-        sha256=hashlib.sha256(data).hexdigest(),
-        bytes=len(data),
-        parser_version="bench",
-    )
+    data, manifest = encode_day(readings, day, DEVICE)  # the tests' encoder: the aggregator's order and manifest
     return data, manifest.model_dump_json().encode()
 
 
