@@ -9,6 +9,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from wattline import keys
+from wattline.adapters.memory_store import MemoryObjectStore
+from wattline.aggregation import aggregate_day, aggregation_state_key
 from wattline.bridge import batch_body, batch_key, raw_records
 from wattline.ports import ObjectStore
 
@@ -104,3 +107,19 @@ def put_batched(store: ObjectStore, messages: list[Message], per_object: int = 5
             store.put(key, batch_body([line for _ms, line in chunk]))
             written.append(key)
     return written
+
+
+def aggregate_bytes(lines: list[bytes], per_object: int, device: str) -> tuple[bytes, bytes, bytes, dict[str, object]]:
+    """One device's day stored as batches of `per_object` envelope lines, aggregated: daily file, manifest,
+    aggregation state and counts — what the fast-path tests compare byte for byte."""
+    store = MemoryObjectStore()
+    prefix = keys.raw_prefix(DAY, device)
+    for start in range(0, len(lines), per_object):
+        store.put(f"{prefix}batch-{start:06d}.jsonl", batch_body(lines[start : start + per_object]))
+    result = aggregate_day(store, DAY, device, concurrency=1)
+    return (
+        store.get(keys.daily_readings_key(DAY, device)),
+        store.get(keys.daily_manifest_key(DAY, device)),
+        store.get(aggregation_state_key(DAY, device)),
+        result.as_dict(),
+    )

@@ -11,14 +11,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from unittest import mock
 
-from aggregation_helpers import DAY, DAY_START_MS, GEN1_DEVICE, fixture_records
+from aggregation_helpers import DAY_START_MS, GEN1_DEVICE, aggregate_bytes, fixture_records
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wattline import aggregation, keys
-from wattline.adapters.memory_store import MemoryObjectStore
-from wattline.aggregation import aggregate_day, aggregation_state_key, split_object
-from wattline.bridge import batch_body
+from wattline import aggregation
+from wattline.aggregation import split_object
 from wattline.models import Generation, Reading, format_ts
 from wattline.parsing import gen1
 
@@ -85,28 +83,14 @@ def messy_day(seed: int) -> list[bytes]:
     return lines
 
 
-def aggregate_bytes(lines: list[bytes], per_object: int) -> tuple[bytes, bytes, bytes, dict[str, object]]:
-    store = MemoryObjectStore()
-    prefix = keys.raw_prefix(DAY, GEN1_DEVICE)
-    for start in range(0, len(lines), per_object):
-        store.put(f"{prefix}batch-{start:06d}.jsonl", batch_body(lines[start : start + per_object]))
-    result = aggregate_day(store, DAY, GEN1_DEVICE, concurrency=1)
-    return (
-        store.get(keys.daily_readings_key(DAY, GEN1_DEVICE)),
-        store.get(keys.daily_manifest_key(DAY, GEN1_DEVICE)),
-        store.get(aggregation_state_key(DAY, GEN1_DEVICE)),
-        result.as_dict(),
-    )
-
-
 def test_a_messy_gen1_day_aggregates_to_the_same_bytes_with_and_without_the_fast_paths() -> None:
     for seed, per_object in ((1, 200), (2, 1), (3, 5_000)):
         # Given a messy day stored in batches (and once one message per object)
         lines = messy_day(seed)
         # When it is aggregated with the fast paths, and with the general paths only
-        fast = aggregate_bytes(lines, per_object)
+        fast = aggregate_bytes(lines, per_object, GEN1_DEVICE)
         with general_paths_only():
-            general = aggregate_bytes(lines, per_object)
+            general = aggregate_bytes(lines, per_object, GEN1_DEVICE)
         # Then the daily file, manifest, aggregation state and counts are byte-identical
         assert fast == general
         assert fast[3]["quarantined"] and fast[3]["duplicates"]

@@ -10,12 +10,9 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
-from aggregation_helpers import DAY, DAY_START_MS, GEN2_DEVICE
+from aggregation_helpers import DAY_START_MS, GEN2_DEVICE, aggregate_bytes
 
-from wattline import aggregation, keys
-from wattline.adapters.memory_store import MemoryObjectStore
-from wattline.aggregation import aggregate_day, aggregation_state_key
-from wattline.bridge import batch_body
+from wattline import aggregation
 from wattline.parsing import gen2
 
 FIELDS = [*gen2.EM1_FIELDS, *gen2.EM1DATA_FIELDS]
@@ -87,28 +84,14 @@ def messy_gen2_day(seed: int) -> list[bytes]:
     return lines
 
 
-def aggregate_bytes(lines: list[bytes], per_object: int) -> tuple[bytes, bytes, bytes, dict[str, object]]:
-    store = MemoryObjectStore()
-    prefix = keys.raw_prefix(DAY, GEN2_DEVICE)
-    for start in range(0, len(lines), per_object):
-        store.put(f"{prefix}batch-{start:06d}.jsonl", batch_body(lines[start : start + per_object]))
-    result = aggregate_day(store, DAY, GEN2_DEVICE, concurrency=1)
-    return (
-        store.get(keys.daily_readings_key(DAY, GEN2_DEVICE)),
-        store.get(keys.daily_manifest_key(DAY, GEN2_DEVICE)),
-        store.get(aggregation_state_key(DAY, GEN2_DEVICE)),
-        result.as_dict(),
-    )
-
-
 def test_a_messy_gen2_day_aggregates_to_the_same_bytes_with_and_without_the_fast_path() -> None:
     for seed, per_object in ((1, 100), (2, 1), (3, 5_000), (4, 37)):
         # Given a messy Gen2 day stored in batches (and once one message per object)
         lines = messy_gen2_day(seed)
         # When it is aggregated with the fast path, and with the general path only
-        fast = aggregate_bytes(lines, per_object)
+        fast = aggregate_bytes(lines, per_object, GEN2_DEVICE)
         with general_paths_only():
-            general = aggregate_bytes(lines, per_object)
+            general = aggregate_bytes(lines, per_object, GEN2_DEVICE)
         # Then the daily file, manifest, aggregation state and counts are byte-identical
         assert fast == general
         assert fast[3]["quarantined"] and fast[3]["duplicates"]
@@ -126,7 +109,7 @@ def test_the_messy_gen2_day_takes_both_the_fast_path_and_the_general_path() -> N
 
     # When it is aggregated
     with mock.patch.object(aggregation, "meter_b64", counting):
-        aggregate_bytes(messy_gen2_day(5), 100)
+        aggregate_bytes(messy_gen2_day(5), 100, GEN2_DEVICE)
     # Then both paths were taken many times (values out of one field's bounds make the rest go the general way)
     assert answers.count(True) > 100
     assert answers.count(False) > 20
