@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import json
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from e2e_support import DemoRun
 from typer.testing import CliRunner
 
+from wattline.alerts.store import WarehouseReadings
 from wattline.analysis import analyze_readings, read_inputs
 from wattline.local.ledger import home_ledger
 from wattline.settings import IntegrationMethod
@@ -90,6 +92,23 @@ def test_the_scripted_faults_produce_exactly_the_expected_alerts(demo_run: DemoR
         ]
     )
     assert found == expected
+
+    # And the Gen2 outage went out as one notification listing the rest of it, each notification once
+    sent = [json.loads(line) for line in (demo_run.home / "outbox" / "alerts.jsonl").read_text().splitlines()]
+    assert sorted((m["alert"]["kind"], m["alert"]["device_id"], len(m.get("members", []))) for m in sent) == [
+        ("counter_reset", gen1, 0),
+        ("offline", gen1, 0),
+        ("outage", gen2, 4),
+        ("over_rated", gen1, 0),
+    ]
+
+
+def test_detection_knows_each_meters_data_up_to_its_newest_loaded_day(demo_run: DemoRun) -> None:
+    # Given the demo's loaded days (its simulated local day spans two UTC days)
+    newest = (demo_run.result.scenario.end - timedelta(microseconds=1)).astimezone(UTC).date()
+    # Then the warehouse names that UTC day as each meter's newest delivered one
+    delivered = WarehouseReadings(demo_run.runtime.warehouse).delivered_days()
+    assert delivered == {spec.device_id: newest for spec in demo_run.result.scenario.devices}
 
 
 def test_the_ledger_adds_up_and_nothing_is_pending(demo_run: DemoRun) -> None:

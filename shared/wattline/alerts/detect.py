@@ -2,8 +2,9 @@
 
 Every detector is deterministic: the same readings give the same alerts with the same starts, so the same
 dedup keys, whatever window they were read through (as long as the window holds the sample before a
-condition). `open_until` is the instant up to which the data is known to be complete (normally "now"): only
-then can silence at the end of the data be called a gap or an offline device.
+condition). `open_until` is the instant up to which the data is known to be complete — the freshness watermark, one
+instant for every device or one per device (`Until`): silence at the end of a device's data is a gap or an offline
+device only up to its watermark; beyond it the device is "not yet known", never offline (docs/alerts.md).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import statistics
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
@@ -21,6 +22,10 @@ from zoneinfo import ZoneInfo
 from wattline.alerts.model import SITE, Alert, AlertKind, Severity
 from wattline.alerts.thresholds import Thresholds
 from wattline.models import Reading
+
+# The instant up to which data is known to be complete: one for all devices, one per device (a device that is
+# not in the mapping, or maps to None, is known only up to its own newest reading), or None (nothing is open).
+Until = datetime | Mapping[str, datetime | None] | None
 
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
 HOUR = timedelta(hours=1)
@@ -61,12 +66,19 @@ class _Interval:
     onset: datetime | None = None  # site outages: when the first of the intersected silences began
 
 
+def until_for(open_until: Until, device_id: str) -> datetime | None:
+    """The watermark of one device."""
+    if open_until is None or isinstance(open_until, datetime):
+        return open_until
+    return open_until.get(device_id)
+
+
 def detect_all(
     readings: Iterable[Reading],
     *,
     thresholds: Thresholds,
     tz: ZoneInfo,
-    open_until: datetime | None = None,
+    open_until: Until = None,
     resets: Iterable[ResetLike] = (),
     hourly: Sequence[HourlyLike] = (),
     history: Sequence[HourlyLike] = (),
@@ -75,10 +87,10 @@ def detect_all(
     """Every alert the readings show, sorted by (start, kind, device, channel).
 
     `hourly` are the hours judged against their hour-of-week baseline, built from `history`. Low coverage is
-    judged only for local days inside [coverage_from, open_until] (the part of time the readings fully cover).
+    judged only for local days inside [coverage_from, the device's watermark] (time the readings fully cover).
     Gaps and silence-offline alerts that overlap a site outage are folded into that outage.
     """
-    rows = sorted(set(readings), key=lambda r: (r.device_id, r.ts, -1 if r.channel is None else r.channel))
+    rows = _sorted_rows(readings)
     site = detect_site_outages(rows, thresholds=thresholds, tz=tz, open_until=open_until)
     alerts: list[Alert] = [*site]
     alerts += _fold(detect_gaps(rows, thresholds=thresholds, tz=tz, open_until=open_until), site, thresholds)
@@ -91,6 +103,22 @@ def detect_all(
     alerts += detect_counter_resets(resets, tz=tz)
     alerts += detect_spikes(hourly, history, thresholds=thresholds, tz=tz)
     return sorted(alerts, key=sort_key)
+
+
+def detect_silence(
+    readings: Iterable[Reading], *, thresholds: Thresholds, tz: ZoneInfo, open_until: Until = None
+) -> list[Alert]:
+    """Site outages and per-device offline alerts (LWT and silence), silence folded into site outages exactly as
+    in `detect_all`. The near-real-time watchdog calls it with each device's newest readings, so the alerts it
+    raises carry the keys the batch path computes for the same silence."""
+    rows = _sorted_rows(readings)
+    site = detect_site_outages(rows, thresholds=thresholds, tz=tz, open_until=open_until)
+    offline = _fold(detect_offline(rows, thresholds=thresholds, tz=tz, open_until=open_until), site, thresholds)
+    return sorted([*site, *offline], key=sort_key)
+
+
+def _sorted_rows(readings: Iterable[Reading]) -> list[Reading]:
+    return sorted(set(readings), key=lambda r: (r.device_id, r.ts, -1 if r.channel is None else r.channel))
 
 
 def sort_key(alert: Alert) -> tuple[datetime, str, str, int]:
@@ -179,7 +207,7 @@ def _fold(alerts: list[Alert], site: list[Alert], thresholds: Thresholds) -> lis
 
 
 def detect_gaps(
-    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, open_until: datetime | None = None
+    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, open_until: Until = None
 ) -> list[Alert]:
     """A gap: no power sample on a channel for longer than `gap_s`, from the last sample to the next one."""
     alerts = []
@@ -189,8 +217,9 @@ def detect_gaps(
         for before, after in pairwise(times):
             if after - before > limit:
                 alerts.append(_gap(device_id, channel, before, after, thresholds, tz))
-        if open_until is not None and open_until - times[-1] > limit:
-            alerts.append(_gap(device_id, channel, times[-1], None, thresholds, tz, open_until))
+        until = until_for(open_until, device_id)
+        if until is not None and until - times[-1] > limit:
+            alerts.append(_gap(device_id, channel, times[-1], None, thresholds, tz, until))
     return alerts
 
 
@@ -232,16 +261,20 @@ def _local_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[date
 
 
 def detect_low_coverage(
-    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, start: datetime, end: datetime
+    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, start: datetime, end: Until
 ) -> list[Alert]:
     """A local day whose share of time between power samples no further apart than `gap_s` is too low.
 
-    Days that end before the channel's first sample in the readings are not judged.
+    Only local days inside [start, the device's watermark `end`] are judged; days that end before the channel's
+    first sample in the readings are not.
     """
     alerts = []
     limit = timedelta(seconds=thresholds.gap_s)
-    days = _local_days(start, end, tz)
     for (device_id, channel), points in _series(rows, "power_w").items():
+        until = until_for(end, device_id)
+        if until is None:
+            continue
+        days = _local_days(start, until, tz)
         times = [ts for ts, _ in points]
         covered = [(a, b) for a, b in pairwise(times) if b - a <= limit]
         for day, day_start, day_end in days:
@@ -298,7 +331,7 @@ def _by_device(rows: Sequence[Reading]) -> dict[str, list[Reading]]:
 
 
 def detect_offline(
-    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, open_until: datetime | None = None
+    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, open_until: Until = None
 ) -> list[Alert]:
     """Offline: each LWT `online=false` (until the next other message), and each silence longer than
     `offline_s` that holds no LWT (from the last message to the next one)."""
@@ -321,11 +354,12 @@ def detect_offline(
                     details={"reason": "lwt"},
                 )
             )
-        for silence in _silences(alive, limit, open_until):
+        until = until_for(open_until, device_id)
+        for silence in _silences(alive, limit, until):
             end = silence.end or datetime.max.replace(tzinfo=silence.start.tzinfo)
             if any(silence.start < lwt <= end for lwt in lwts):
                 continue
-            seconds = ((silence.end or open_until or silence.start) - silence.start).total_seconds()
+            seconds = ((silence.end or until or silence.start) - silence.start).total_seconds()
             alerts.append(
                 Alert(
                     kind=AlertKind.OFFLINE,
@@ -361,26 +395,30 @@ def _intersect(left: list[_Interval], right: list[_Interval]) -> list[_Interval]
 
 
 def detect_site_outages(
-    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, open_until: datetime | None = None
+    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, open_until: Until = None
 ) -> list[Alert]:
     """Every meter of the site silent at once for longer than `offline_s`: one outage for the site.
 
     It starts when the last meter fell silent and ends when the first one spoke again. The meters must have
     fallen silent within `site_onset_s` of each other: a meter dead for hours does not turn every other meter's
-    gap into a site outage.
+    gap into a site outage. A silence still going on is known only up to the earliest watermark of the meters.
     """
     devices = _by_device(rows)
     if len(devices) < max(2, thresholds.site_min_devices):
         return []
     limit = timedelta(seconds=thresholds.offline_s)
     common: list[_Interval] | None = None
-    for readings in devices.values():
+    known: list[datetime] = []
+    for device_id, readings in devices.items():
         alive = sorted({r.ts for r in readings if not _is_lwt_off(r)})
-        silences = _silences(alive, limit, open_until)
+        until = until_for(open_until, device_id)
+        known += [] if until is None else [until]
+        silences = _silences(alive, limit, until)
         common = silences if common is None else _intersect(common, silences)
+    known_until = min(known) if len(known) == len(devices) else None
     alerts = []
     for interval in common or []:
-        seconds = ((interval.end or open_until or interval.start) - interval.start).total_seconds()
+        seconds = ((interval.end or known_until or interval.start) - interval.start).total_seconds()
         onset_s = (interval.start - (interval.onset or interval.start)).total_seconds()
         if seconds <= thresholds.offline_s or onset_s > thresholds.site_onset_s:
             continue  # too short, or not a common cause (a meter long dead plus another one's gap)

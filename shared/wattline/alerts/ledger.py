@@ -6,7 +6,13 @@ Transitions (`plan_transitions`):
 - key open, end now set     → record `resolved`, publish `resolved`;
 - key open, still open      → refresh the record (numbers, message), publish nothing;
 - key resolved              → nothing (a resolved key never reopens; a new episode has a new start, so a new key);
-- key open, no longer detected although the window holds its start → resolved (`details.vanished`).
+- key open, no longer detected although the window holds its start and its device's data is known to the
+  watermark → resolved (`details.vanished`).
+
+Alerts are grouped into incidents (wattline.alerts.incidents): only an incident's primary is published, with its
+members; every member is still recorded under its own key, with `details.incident` naming the primary's key.
+A condition first seen after it ended more than `notify_max_age` before the newest delivered data (a backfill) is
+recorded with `details.notified = false` and not published.
 
 Publish first, then record: a crash in between publishes again on the retry, and the subscribers' delivery
 log drops the repeat (at-least-once, never lost).
@@ -15,17 +21,22 @@ log drops the repeat (at-least-once, never lost).
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from wattline.alerts.incidents import group_incidents
 from wattline.alerts.model import Alert, AlertEvent, AlertKind, Notification, Severity
 
 OPEN = "open"
 RESOLVED = "resolved"
+# Ledger-only keys in a row's details (the table has no columns for them; `wattline alerts` shows them as fields).
+INCIDENT = "incident"  # the key of the incident's primary alert (the row's own key when it leads)
+NOTIFIED = "notified"  # false: recorded, never published (it had ended long before it was first seen)
+_LEDGER_ONLY = (INCIDENT, NOTIFIED)
 
 
 class LedgerRow(BaseModel):
@@ -47,7 +58,19 @@ class LedgerRow(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, alert: Alert, *, status: str, first_seen: datetime, now: datetime) -> LedgerRow:
+    def of(
+        cls,
+        alert: Alert,
+        *,
+        status: str,
+        first_seen: datetime,
+        now: datetime,
+        incident: str | None = None,
+        notified: bool = True,
+    ) -> LedgerRow:
+        details = {**alert.details, INCIDENT: incident or alert.key}
+        if not notified:
+            details[NOTIFIED] = False
         return cls(
             key=alert.key,
             kind=alert.kind.value,
@@ -57,11 +80,19 @@ class LedgerRow(BaseModel):
             end_ts=alert.end,
             severity=alert.severity.value,
             message=alert.message,
-            details=alert.details,
+            details=details,
             status=status,
             first_seen=first_seen,
             updated_at=now,
         )
+
+    @property
+    def incident(self) -> str:
+        return str(self.details.get(INCIDENT) or self.key)
+
+    @property
+    def notified(self) -> bool:
+        return self.details.get(NOTIFIED) is not False
 
     def to_alert(self) -> Alert:
         return Alert(
@@ -72,7 +103,7 @@ class LedgerRow(BaseModel):
             end=self.end_ts,
             severity=Severity(self.severity),
             message=self.message,
-            details=self.details,
+            details={k: v for k, v in self.details.items() if k not in _LEDGER_ONLY},
         )
 
     def to_record(self) -> dict[str, Any]:
@@ -130,38 +161,84 @@ def plan_transitions(
     now: datetime,
     open_rows: Sequence[LedgerRow] = (),
     window_start: datetime | None = None,
+    judged: Callable[[LedgerRow], bool] = lambda row: True,
+    quiet_before: datetime | None = None,
+    incident_slack: timedelta = timedelta(minutes=5),
 ) -> LedgerPlan:
     """What to publish and what to record for the detected alerts (see the module docstring).
 
     `open_rows` with a start inside the detection window (>= window_start) that the detectors no longer see at
     all (late data filled the gap, a device's backfill arrived) are resolved with end = now and
-    `details.vanished = true`: the window holds their start, so their absence is an answer, not a blind spot.
+    `details.vanished = true` — if `judged(row)`: the window reaches the row's device's watermark, so its absence
+    is an answer, not a blind spot. A new condition that ended before `quiet_before` is recorded, not published.
     """
     unique = unique_by_key(alerts)
     plan = LedgerPlan()
     detected = {a.key for a in unique}
     if window_start is not None:
         for stale in open_rows:
-            if stale.start_ts >= window_start and stale.key not in detected:
-                gone = stale.to_alert().model_copy(update={"end": now, "details": {**stale.details, "vanished": True}})
-                plan.rows.append(LedgerRow.of(gone, status=RESOLVED, first_seen=stale.first_seen, now=now))
-                plan.notifications.append(Notification(event=AlertEvent.RESOLVED, alert=gone))
+            if stale.start_ts >= window_start and stale.key not in detected and judged(stale):
+                alert = stale.to_alert()
+                gone = alert.model_copy(update={"end": now, "details": {**alert.details, "vanished": True}})
+                row = LedgerRow.of(
+                    gone,
+                    status=RESOLVED,
+                    first_seen=stale.first_seen,
+                    now=now,
+                    incident=stale.incident,
+                    notified=stale.notified,
+                )
+                plan.rows.append(row)
+                if stale.incident == stale.key and stale.notified:
+                    plan.notifications.append(Notification(event=AlertEvent.RESOLVED, alert=row.to_alert()))
     if not unique:
         return plan
     existing = store.load([a.key for a in unique], min(a.start for a in unique))
-    for alert in unique:
-        row = existing.get(alert.key)
-        if row is None:
-            status = OPEN if alert.is_open else RESOLVED
-            event = AlertEvent.OPENED if alert.is_open else AlertEvent.RESOLVED
-            plan.rows.append(LedgerRow.of(alert, status=status, first_seen=now, now=now))
-            plan.notifications.append(Notification(event=event, alert=alert))
-        elif row.status == OPEN and not alert.is_open:
-            plan.rows.append(LedgerRow.of(alert, status=RESOLVED, first_seen=row.first_seen, now=now))
-            plan.notifications.append(Notification(event=AlertEvent.RESOLVED, alert=alert))
-        elif row.status == OPEN and (row.details != alert.details or row.message != alert.message):
-            plan.rows.append(LedgerRow.of(alert, status=OPEN, first_seen=row.first_seen, now=now))
+    for incident in group_incidents(unique, slack=incident_slack):
+        head = existing.get(incident.key)
+        event = _event(incident.primary, head)
+        ended = incident.primary.end
+        quiet = head is None and ended is not None and quiet_before is not None and ended < quiet_before
+        for alert in (incident.primary, *incident.members):
+            known = existing.get(alert.key)
+            status = _status(alert, known, incident.key)
+            if status is None:
+                continue
+            notified = known.notified if known is not None else not quiet
+            first_seen = known.first_seen if known is not None else now
+            plan.rows.append(
+                LedgerRow.of(
+                    alert, status=status, first_seen=first_seen, now=now, incident=incident.key, notified=notified
+                )
+            )
+        if event is not None and not quiet:
+            plan.notifications.append(
+                Notification(event=event, alert=incident.primary, members=tuple(incident.members))
+            )
     return plan
+
+
+def _event(alert: Alert, row: LedgerRow | None) -> AlertEvent | None:
+    """The state change to publish for a primary: a new key opens (or, already ended, resolves); an open key ends."""
+    if row is None:
+        return AlertEvent.OPENED if alert.is_open else AlertEvent.RESOLVED
+    if row.status == OPEN and not alert.is_open:
+        return AlertEvent.RESOLVED
+    return None
+
+
+def _status(alert: Alert, row: LedgerRow | None, incident: str) -> str | None:
+    """The status to record, or None when the row is already right (a resolved key never reopens)."""
+    if row is None:
+        return OPEN if alert.is_open else RESOLVED
+    if row.status != OPEN:
+        return None
+    if not alert.is_open:
+        return RESOLVED
+    stored = row.to_alert()
+    if stored.details != alert.details or stored.message != alert.message or row.incident != incident:
+        return OPEN
+    return None
 
 
 class MemoryAlertStore:

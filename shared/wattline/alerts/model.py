@@ -98,13 +98,15 @@ class Alert(BaseModel):
 
 
 class Notification(BaseModel):
-    """What goes on the `alerts` topic: one alert in one state. Subscribers send each (key, event) once."""
+    """What goes on the `alerts` topic: one incident in one state — its primary alert, and the conditions that
+    share its cause (`members`, wattline.alerts.incidents). Subscribers send each (key, event) once."""
 
     model_config = ConfigDict(frozen=True)
 
     event: AlertEvent
     alert: Alert
     source: str = "batch"  # "batch" (the detect function) or "realtime" (the AWS validate path)
+    members: tuple[Alert, ...] = ()
 
     @property
     def token(self) -> str:
@@ -112,7 +114,9 @@ class Notification(BaseModel):
         return f"{self.alert.key}:{self.event.value}"
 
     def to_json(self) -> bytes:
-        body = {"event": self.event.value, "source": self.source, "alert": self.alert.to_dict()}
+        body: dict[str, Any] = {"event": self.event.value, "source": self.source, "alert": self.alert.to_dict()}
+        if self.members:
+            body["members"] = [member.to_dict() for member in self.members]
         return json.dumps(body, separators=(",", ":"), sort_keys=True, allow_nan=False).encode()
 
     def attributes(self) -> dict[str, str]:
@@ -130,9 +134,22 @@ class Notification(BaseModel):
         body = json.loads(data)
         if not isinstance(body, dict) or not isinstance(body.get("alert"), dict):
             raise ValueError("a notification is a JSON object with an 'alert' object")
-        alert_body = dict(body["alert"])
-        claimed_key = alert_body.pop("key", None)
-        alert = Alert.model_validate(alert_body)
-        if claimed_key is not None and claimed_key != alert.key:
-            raise ValueError(f"alert key {claimed_key!r} does not match its fields ({alert.key})")
-        return cls(event=AlertEvent(body.get("event", "opened")), alert=alert, source=body.get("source", "batch"))
+        alert = _checked_alert(body["alert"])
+        members = tuple(_checked_alert(member) for member in body.get("members") or ())
+        return cls(
+            event=AlertEvent(body.get("event", "opened")),
+            alert=alert,
+            source=body.get("source", "batch"),
+            members=members,
+        )
+
+
+def _checked_alert(body: Any) -> Alert:
+    if not isinstance(body, dict):
+        raise ValueError("an alert is a JSON object")
+    fields = dict(body)
+    claimed_key = fields.pop("key", None)
+    alert = Alert.model_validate(fields)
+    if claimed_key is not None and claimed_key != alert.key:
+        raise ValueError(f"alert key {claimed_key!r} does not match its fields ({alert.key})")
+    return alert

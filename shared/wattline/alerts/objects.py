@@ -82,3 +82,6 @@ class ObjectStoreReadings:
 
     def hourly(self, start: datetime, end: datetime) -> list[HourlyEnergy]:
         return self._hourly.hourly(start, end)
+
+    def delivered_days(self) -> dict[str, date]:
+        return self._hourly.delivered_days()

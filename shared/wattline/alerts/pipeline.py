@@ -1,35 +1,49 @@
-"""One detection run: choose the window, read, detect, publish new states, record them in the ledger.
+"""One detection run: find the freshness watermarks, choose the windows, read, detect, publish new states,
+record them in the ledger.
 
 Called by the `detect` Cloud Function (energy.updated or the scheduler), by the local stack and by tests.
-The window always covers every device (a site outage needs them all) from `lookback` before the touched
-period — or from the earliest alert still open, so it can be seen to end — up to `now`.
+Time has two meanings here: `now` (the wall clock) only stamps the ledger; how far the data is known comes from
+the watermarks — per device, the end of the newest UTC day whose daily file was loaded (`freshness`), or, with
+`watermark = "newest_reading"` (the local runtime; a cloud deployment whose near-real-time watchdog judges silence
+now), no later than the newest reading of any device of the site. Silence after a device's watermark is "not yet
+known", never offline.
+A window always covers every device (a site outage needs them all) from `lookback` before the touched period —
+or from the earliest alert still open, so it can be seen to end — to `max_window` after it (so a silence in
+backfilled history is seen to its end), never past the newest delivered data. Touched periods longer than
+`max_window` (a backfill) are detected in consecutive windows of at most that length.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from wattline.alerts.detect import ResetLike, detect_all
-from wattline.alerts.ledger import AlertStore, plan_transitions
-from wattline.alerts.model import Alert, Notification
+from wattline.alerts.ledger import AlertStore, LedgerRow, plan_transitions
+from wattline.alerts.model import SITE, Alert, Notification
 from wattline.alerts.thresholds import Thresholds
 from wattline.errors import PermanentError
 from wattline.models import HourlyEnergy, Reading
 from wattline.ports import Publisher
 
 logger = logging.getLogger(__name__)
+HOUR = timedelta(hours=1)
 
 
 class ReadingsSource(Protocol):
     def readings(self, start: datetime, end: datetime) -> list[Reading]: ...
 
     def hourly(self, start: datetime, end: datetime) -> list[HourlyEnergy]: ...
+
+    def delivered_days(self) -> dict[str, date]:
+        """Per device, the newest UTC day whose daily file was loaded."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -78,12 +92,15 @@ class DetectOptions:
     baseline: timedelta = timedelta(weeks=8)
     max_gap_s: float = 300.0  # the energy engine's gap rule, for counter resets
     max_power_w: float = 25_000.0
+    notify_max_age: timedelta = timedelta(hours=24)  # older conditions are recorded, not sent
+    watermark: Literal["delivered_day", "newest_reading"] = "delivered_day"
 
 
 @dataclass
 class DetectReport:
     start: datetime
     end: datetime
+    watermark: datetime | None = None  # the newest delivered data (None: nothing loaded yet)
     readings: int = 0
     alerts: list[Alert] = field(default_factory=list)
     published: list[Notification] = field(default_factory=list)
@@ -91,19 +108,50 @@ class DetectReport:
     def summary(self) -> dict[str, Any]:
         return {
             "window": [self.start.isoformat(), self.end.isoformat()],
+            "watermark": None if self.watermark is None else self.watermark.isoformat(),
             "readings": self.readings,
             "alerts": len(self.alerts),
             "published": [n.token for n in self.published],
         }
 
 
-def detection_window(
-    request: DetectRequest, open_rows: Sequence[Any], options: DetectOptions, now: datetime
-) -> tuple[datetime, datetime]:
-    start = (request.touched_from or now) - options.lookback
-    for row in open_rows:
-        start = min(start, row.start_ts - timedelta(minutes=1))
-    return max(start, now - options.max_window), now
+def _day_end(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0), UTC)
+
+
+def freshness(delivered: Mapping[str, date], now: datetime) -> dict[str, datetime]:
+    """Each device's watermark: the end of its newest loaded UTC day — or, for a device behind the rest of the site,
+    the end of the day before the site's newest (that day was complete for the site: a file that would exist does,
+    so a meter with none for it was silent). Never after `now`."""
+    if not delivered:
+        return {}
+    site_floor = _day_end(max(delivered.values()) - timedelta(days=1))
+    return {device: min(max(_day_end(day), site_floor), now) for device, day in sorted(delivered.items())}
+
+
+def detection_windows(
+    request: DetectRequest, open_rows: Sequence[LedgerRow], options: DetectOptions, newest: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The [start, end) windows to read for the request (see the module docstring), oldest first."""
+    if request.touched_from is None:
+        spans = [(newest, newest)]  # a scheduled tick: the newest delivered data
+    else:
+        last = max((request.touched_to or request.touched_from) + HOUR, request.touched_from)
+        spans = []
+        first = request.touched_from
+        while True:
+            spans.append((first, min(first + options.max_window, last)))
+            first += options.max_window
+            if first >= last:
+                break
+    windows = []
+    for span_start, span_end in spans:
+        start = span_start - options.lookback
+        for row in open_rows:
+            start = min(start, row.start_ts - timedelta(minutes=1))
+        start = max(start, span_start - options.max_window)
+        windows.append((start, max(min(span_end + options.max_window, newest), span_end)))
+    return windows
 
 
 def counter_resets(readings: Sequence[Reading], options: DetectOptions) -> list[ResetLike]:
@@ -122,25 +170,52 @@ def run_detect(
     options: DetectOptions,
     now: datetime,
 ) -> DetectReport:
+    marks = freshness(source.delivered_days(), now)
+    newest = max(marks.values(), default=None)
     open_rows = store.open_rows()
-    start, end = detection_window(request, open_rows, options, now)
-    readings = source.readings(start, end)
-    hours = source.hourly(start - options.baseline, end)
-    report = DetectReport(start=start, end=end, readings=len(readings))
-    report.alerts = detect_all(
-        readings,
-        thresholds=options.thresholds,
-        tz=options.tz,
-        open_until=now,
-        resets=counter_resets(readings, options),
-        hourly=[h for h in hours if h.hour_start >= start],
-        history=hours,  # each hour is judged against the earlier ones only
-        coverage_from=start,
-    )
-    plan = plan_transitions(store, report.alerts, now=now, open_rows=open_rows, window_start=start)
-    for notification in plan.notifications:  # publish first, then record (see wattline.alerts.ledger)
-        publisher.publish(options.topic, notification.to_json(), notification.attributes())
-    store.save(plan.rows)
-    report.published = plan.notifications
+    windows = detection_windows(request, open_rows, options, newest or now)
+    report = DetectReport(start=windows[0][0], end=windows[-1][1], watermark=newest)
+    for start, end in windows:
+        readings = source.readings(start, end)
+        until = {device: mark if mark <= end else None for device, mark in marks.items()}
+        if options.watermark == "newest_reading" and readings and newest is not None and end >= newest:
+            seen = max(reading.ts for reading in readings)  # the site's data ends here, whatever the day's length
+            until = {device: None if mark is None else min(mark, seen) for device, mark in until.items()}
+        hours = source.hourly(start - options.baseline, end)
+        report.readings += len(readings)
+        alerts = detect_all(
+            readings,
+            thresholds=options.thresholds,
+            tz=options.tz,
+            open_until=until,
+            resets=counter_resets(readings, options),
+            hourly=[h for h in hours if h.hour_start >= start],
+            history=hours,  # each hour is judged against the earlier ones only
+            coverage_from=start,
+        )
+        plan = plan_transitions(
+            store,
+            alerts,
+            now=now,
+            open_rows=open_rows,
+            window_start=start,
+            judged=partial(_judged, until=until),
+            quiet_before=(newest or now) - options.notify_max_age,
+            incident_slack=timedelta(seconds=options.thresholds.site_onset_s),
+        )
+        for notification in plan.notifications:  # publish first, then record (see wattline.alerts.ledger)
+            publisher.publish(options.topic, notification.to_json(), notification.attributes())
+        store.save(plan.rows)
+        report.alerts += alerts
+        report.published += plan.notifications
+        if len(windows) > 1:
+            open_rows = store.open_rows()
     logger.info("alerts detected", extra={"detect": report.summary()})
     return report
+
+
+def _judged(row: LedgerRow, until: Mapping[str, datetime | None]) -> bool:
+    """The window reaches the watermark of the row's device (of every device, for the site)."""
+    if row.device_id == SITE:
+        return bool(until) and all(mark is not None for mark in until.values())
+    return until.get(row.device_id) is not None

@@ -36,8 +36,21 @@ class AlertSettings(WarehouseSettings):
         "alerts-dead-letter", description="permanently failed notifications go here (and to the log)"
     )
     alerts_lookback_hours: float = Field(48.0, gt=0, description="detect from this long before the touched hours")
-    alerts_max_window_days: float = Field(7.0, gt=0, description="never read more than this many days back")
+    alerts_max_window_days: float = Field(
+        7.0, gt=0, description="longest window read at once; a silence in history is seen whole up to this long"
+    )
     alerts_baseline_weeks: int = Field(8, ge=1, description="hour-of-week baseline history for spikes")
+    alerts_notify_max_age_hours: float = Field(
+        24.0,
+        gt=0,
+        description="a condition first seen after it ended this long before the newest delivered data (a backfill) "
+        "is recorded but not sent",
+    )
+    alerts_watermark: Literal["delivered_day", "newest_reading"] = Field(
+        "delivered_day",
+        description="how far detection knows the data: the end of each device's newest loaded UTC day, or no later "
+        "than the site's newest reading (set it where the near-real-time watchdog judges silence now; local default)",
+    )
     alerts_readings_source: Literal["warehouse", "objects"] = Field(
         "warehouse",
         description="where detect reads readings: the warehouse's readings_ext, or the daily files in the bucket "
@@ -120,6 +133,8 @@ class AlertSettings(WarehouseSettings):
             baseline=timedelta(weeks=self.alerts_baseline_weeks),
             max_gap_s=self.max_gap_seconds,
             max_power_w=self.max_power_w,
+            notify_max_age=timedelta(hours=self.alerts_notify_max_age_hours),
+            watermark=self.alerts_watermark,
         )
 
     def policy(self) -> Policy:

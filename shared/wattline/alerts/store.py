@@ -8,7 +8,7 @@ files in GCS, on DuckDB the view over the same files on disk — always filtered
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from wattline.alerts.ledger import OPEN, LedgerRow
@@ -132,6 +132,16 @@ class WarehouseReadings:
             {"start": start, "end": end},
         )
         return [HourlyEnergy.model_validate(row) for row in rows]
+
+    def delivered_days(self) -> dict[str, date]:
+        """Per device, the newest UTC day whose daily file the loader turned into `energy_hourly` rows (each row
+        names its source object, `daily/dt=YYYY-MM-DD/device=…/readings.jsonl.gz#generation`)."""
+        rows = self.warehouse.query(
+            "SELECT device_id, MAX(SUBSTR(source_generation, STRPOS(source_generation, 'dt=') + 3, 10)) AS day "
+            f"FROM {_table('energy_hourly')} WHERE STRPOS(source_generation, 'dt=') > 0 GROUP BY device_id",
+            {},
+        )
+        return {str(row["device_id"]): date.fromisoformat(str(row["day"])) for row in rows if row["day"]}
 
 
 def _reading(row: dict[str, Any]) -> Reading:

@@ -39,7 +39,11 @@ def alerts(
 
     Every alert has its dedup key (sha of kind, device, channel and start),
     kind, device_id, channel, start, end (empty while open), severity,
-    status (open or resolved), a message and the numbers behind it.
+    status (open or resolved), a message and the numbers behind it;
+    incident: the key of the incident it was notified in (its own key when
+    it leads one: conditions with one cause, e.g. an outage with its gaps,
+    are one notification); notified: false for history (a condition first
+    seen long after it ended, e.g. an import) that was recorded, not sent.
 
     The warehouse comes from the WATTLINE_* settings: DuckDB
     (the home's warehouse.duckdb, or WATTLINE_DUCKDB_PATH) or BigQuery
@@ -89,14 +93,16 @@ def _print_rows(rows: list[Any], output: str, tz: Any) -> None:
     import sys
 
     if output == "json":
-        body = [{**r.to_alert().to_dict(), "status": r.status} for r in rows]
+        body = [
+            {**r.to_alert().to_dict(), "status": r.status, "incident": r.incident, "notified": r.notified} for r in rows
+        ]
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
         return
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"alerts ({len(rows)}), times in {tz.key}")
-    for column in ("start", "end", "kind", "severity", "device", "ch", "status", "message", "key"):
+    for column in ("start", "end", "kind", "severity", "device", "ch", "status", "sent", "message", "key", "incident"):
         table.add_column(column, overflow="fold")
     for r in rows:
         table.add_row(
@@ -107,8 +113,10 @@ def _print_rows(rows: list[Any], output: str, tz: Any) -> None:
             r.device_id,
             "" if r.channel is None else str(r.channel),
             r.status,
+            "yes" if r.notified else "no",
             r.message,
             r.key[:12],
+            "" if r.incident == r.key else r.incident[:12],
         )
     console = Console()
     console.print(table)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wattline.bridge import BridgeMode, MqttBridge
-from wattline.local.runtime import Home, Runtime, simulated_now
+from wattline.local.runtime import Home, Runtime, daily_ticks, simulated_now
 from wattline.simulator import Scenario, SimMessage, simulate
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -314,7 +314,7 @@ def emulator_runtime(home: Path, *, clock: Callable[[], datetime]) -> EmulatorSt
         detect_env = {
             **site,
             "WATTLINE_ALERTS_READINGS_SOURCE": "objects",
-            "WATTLINE_ALERTS_NOW": clock().isoformat(),
+            "WATTLINE_ALERTS_WATERMARK": "newest_reading",  # as the embedded runtime: nothing else judges silence now
             "WATTLINE_ALERTS_TOPIC": ALERTS_TOPIC,
         }
         functions = [
@@ -406,15 +406,20 @@ def run_demo(
     write_capture(scenario, paths.capture)
     timings["simulate"] = time.monotonic() - started
 
+    # The wall clock — or, when the simulated days are not yet closed by it (a demo run just after local
+    # midnight), the time the last simulated day closes: detection never sees the simulation's end as "now".
+    def clock() -> datetime:
+        return max(datetime.now(UTC), simulated_now(scenario.end))
+
     warehouse_ready: Callable[[], None] = lambda: None  # noqa: E731
     if stack == "emulators":
         mark = time.monotonic()
-        emulators = emulator_runtime(home, clock=lambda: scenario.end)
+        emulators = emulator_runtime(home, clock=clock)
         runtime, warehouse_ready = emulators.runtime, emulators.warehouse_ready
         broker = "mosquitto"
         timings["servers"] = time.monotonic() - mark
     else:
-        runtime = Runtime(home, clock=lambda: scenario.end)
+        runtime = Runtime(home, clock=clock)
     try:
         mark = time.monotonic()
         published, bridged = publish_through_broker(scenario.messages, runtime, broker=broker, progress=progress)
@@ -430,9 +435,8 @@ def run_demo(
         raise
 
     mark = time.monotonic()
-    runtime.schedule(simulated_now(scenario.end))
-    pending = len(runtime.queue.pending())
     done = 0
+    pending = 0
 
     def tick(_event: object) -> None:
         nonlocal done, pending
@@ -441,7 +445,12 @@ def run_demo(
             pending = max(pending, done + len(runtime.queue.pending()))
             progress("pipeline", done, pending)
 
-    runtime.run(on_event=tick)
+    # The daily schedule fires once per simulated UTC day, as it would have while the meters ran: each day's
+    # alerts are detected (and sent) when its daily files arrive, not all at once as a backfill.
+    for closes in daily_ticks(scenario.start, scenario.end):
+        runtime.schedule(closes)
+        pending = max(pending, done + len(runtime.queue.pending()))
+        runtime.run(on_event=tick)
     if progress is not None:
         progress("pipeline", done, done)
     timings["pipeline"] = time.monotonic() - mark

@@ -29,8 +29,9 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,7 @@ from wattline.ports import ObjectInfo, ObjectStore, Publisher, Warehouse
 from wattline.settings import Settings, load_toml_overrides
 
 if TYPE_CHECKING:
+    from wattline.alerts.settings import AlertSettings
     from wattline.alerts.thresholds import Thresholds
     from wattline.transfer import SyncReport
 
@@ -608,25 +610,37 @@ class Runtime:
         return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
 
     def _detect(self, data: bytes, report: RunReport) -> None:
-        from wattline.alerts.pipeline import DetectOptions, DetectRequest, run_detect
+        from wattline.alerts.pipeline import DetectRequest, run_detect
         from wattline.alerts.store import WarehouseAlertStore, WarehouseReadings
 
-        options = DetectOptions(
-            thresholds=self.thresholds,
-            tz=self.settings.zone,
-            topic=ALERTS_TOPIC,
-            max_gap_s=self.settings.max_gap_seconds,
-            max_power_w=self.settings.max_power_w,
-        )
+        options = self.alert_settings().detect_options()
+        if self._thresholds is not None:
+            options = replace(options, thresholds=self._thresholds)
         result = run_detect(
             DetectRequest.from_message(data),
             source=WarehouseReadings(self.warehouse),
             store=WarehouseAlertStore(self.warehouse),
             publisher=self.publisher,
-            options=options,
+            options=replace(options, topic=ALERTS_TOPIC),
             now=self.clock(),
         )
         report.alerts_published += len(result.published)
+
+    def alert_settings(self) -> AlertSettings:
+        """The detect function's settings for this home: its wattline.toml and settings, WATTLINE_* winning, the
+        warehouse and publisher local — so WATTLINE_ALERTS__* mean the same here as deployed."""
+        from wattline.alerts.settings import AlertSettings
+
+        local = {"warehouse": "duckdb", "publisher": "outbox"}
+        from_env = AlertSettings(**local)  # type: ignore[arg-type]
+        values: dict[str, Any] = {
+            "alerts_watermark": "newest_reading",  # nothing else watches for silence now on a local home
+            **load_toml_overrides(self.home.root),
+            **self.settings.model_dump(),
+            **local,
+        }
+        values.update({name: getattr(from_env, name) for name in from_env.model_fields_set - set(local)})
+        return AlertSettings.model_validate(values)
 
     def _detect_remote(self, url: str, data: bytes, message: Mapping[str, Any]) -> None:
         """Deliver energy.updated to the detect function as Eventarc would; a non-2xx answer is retried."""
@@ -725,6 +739,13 @@ def _tariff(spec: str) -> Any:
 
 def _tariff_name(spec: str) -> str:
     return str(_tariff(spec).name)
+
+
+def daily_ticks(start: datetime, end: datetime) -> builtins.list[datetime]:
+    """When the daily schedule fires for the UTC days of [start, end): each day's end plus the plan's grace."""
+    first, last = start.astimezone(UTC).date(), (end - timedelta(microseconds=1)).astimezone(UTC).date()
+    days = (last - first).days + 1
+    return [datetime.combine(first + timedelta(days=n + 1), time_of_day(3), UTC) for n in range(days)]
 
 
 def simulated_now(end: datetime) -> datetime:

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from wattline.alerts.ledger import NOTIFIED
 from wattline.models import DailyEnergy, DailyManifest, HourlyEnergy, Reading
 
 MAX_POINTS = 4000  # per power series, after downsampling
@@ -38,6 +39,7 @@ class AlertRow:
     start: datetime
     end: datetime | None
     message: str
+    notified: bool = True  # False: recorded, never sent (it had ended long before it was first seen: history)
 
 
 @dataclass
@@ -251,10 +253,11 @@ def alerts_table(data: ReportData, limit: int = 50) -> str:
             alert.device_id,
             "" if alert.channel is None else alert.channel,
             alert.message,
+            "yes" if alert.notified else "no (history)",
         ]
         for alert in recent
     ]
-    return _table(["start", "end", "severity", "kind", "device", "ch", "message"], rows, css="alerts")
+    return _table(["start", "end", "severity", "kind", "device", "ch", "message", "sent"], rows, css="alerts")
 
 
 STYLE = """
@@ -383,7 +386,7 @@ def collect(
     alerts = []
     try:
         alert_rows = warehouse.query(
-            "SELECT kind, severity, device_id, channel, start_ts, end_ts, message "
+            "SELECT kind, severity, device_id, channel, start_ts, end_ts, message, details "
             "FROM `{{project}}.{{dataset}}.alerts` WHERE start_ts >= @start AND start_ts < @end ORDER BY start_ts",
             {"start": begin - timedelta(days=1), "end": finish},
         )
@@ -399,6 +402,7 @@ def collect(
                 _aware(row["start_ts"]),
                 _aware(row["end_ts"]) if row["end_ts"] else None,
                 str(row["message"]),
+                _notified(row.get("details")),
             )
         )
     return ReportData(
@@ -412,6 +416,12 @@ def collect(
         alerts=alerts,
         manifests=manifests,
     )
+
+
+def _notified(details: Any) -> bool:
+    """A ledger row's details (JSON text) say whether its alert was sent (wattline.alerts.ledger.NOTIFIED)."""
+    values = json.loads(details) if isinstance(details, str) and details else details or {}
+    return not isinstance(values, dict) or values.get(NOTIFIED) is not False
 
 
 def _aware(value: datetime) -> datetime:

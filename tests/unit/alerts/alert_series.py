@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
 
-from wattline.models import Generation, Reading
+from wattline.models import Generation, HourlyEnergy, Reading
 
 T0 = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
 
@@ -39,3 +39,24 @@ def healthy(
         yield reading(device_id, ts, channel, power_w=power_w, voltage_v=voltage_v, energy_total_wh=round(energy, 3))
         ts += timedelta(seconds=step_s)
         energy += power_w * step_s / 3600
+
+
+class MemoryReadings:
+    """A ReadingsSource in memory: the readings of the loaded daily files, and which UTC days were loaded."""
+
+    def __init__(self, readings: Iterable[Reading] = ()) -> None:
+        self.rows: list[Reading] = list(readings)
+
+    def readings(self, start: datetime, end: datetime) -> list[Reading]:
+        return [r for r in self.rows if start <= r.ts < end]
+
+    def hourly(self, start: datetime, end: datetime) -> list[HourlyEnergy]:
+        return []
+
+    def delivered_days(self) -> dict[str, date]:
+        """As the loader leaves it: each device's newest UTC day with a daily file."""
+        days: dict[str, date] = {}
+        for r in self.rows:
+            day = r.ts.astimezone(UTC).date()
+            days[r.device_id] = max(days.get(r.device_id, day), day)
+        return days

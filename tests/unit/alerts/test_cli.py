@@ -82,7 +82,10 @@ def test_the_json_lists_every_alert_with_its_keys(app):
         "message",
         "details",
         "status",
+        "incident",
+        "notified",
     }
+    assert body[0]["incident"] == body[0]["key"] and body[0]["notified"] is True
 
 
 def test_open_only_lists_what_is_still_going_on(app):

@@ -38,7 +38,7 @@ def test_a_new_open_alert_is_published_once_as_opened():
     assert first == [(AlertEvent.OPENED, gap(None).key)]
     assert second == []
     assert store.rows[gap(None).key].status == OPEN
-    assert store.rows[gap(None).key].details == {"seconds": 1200.0}
+    assert store.rows[gap(None).key].to_alert().details == {"seconds": 1200.0}
 
 
 def test_an_open_alert_that_ends_is_published_once_as_resolved():

@@ -10,7 +10,7 @@ from helpers.fakes import MemoryPublisher
 
 from wattline.alerts.deliver import MemoryDeliveryLog, MemorySink, Policy
 from wattline.alerts.model import Alert, AlertEvent, AlertKind, Notification, Severity
-from wattline.alerts.pipeline import DetectOptions, DetectRequest, detection_window
+from wattline.alerts.pipeline import DetectOptions, DetectRequest, detection_windows
 from wattline.alerts.subscriber import DEAD_LETTERED, handle_message
 from wattline.alerts.thresholds import Thresholds
 from wattline.errors import PermanentError, TransientError
@@ -81,9 +81,20 @@ def test_any_other_json_is_a_scheduled_run_and_non_json_is_permanent():
         DetectRequest.from_message(b"\xff not json")
 
 
-def test_the_window_reaches_back_to_the_oldest_open_alert_but_never_past_the_cap():
+def test_a_tick_reads_back_from_the_newest_delivered_data_to_the_oldest_open_alert_but_never_past_the_cap():
     options = DetectOptions(thresholds=Thresholds(), tz=KYIV)
     open_rows = [SimpleNamespace(start_ts=NOW - timedelta(days=3)), SimpleNamespace(start_ts=NOW - timedelta(days=30))]
-    assert detection_window(DetectRequest(), [], options, NOW) == (NOW - timedelta(hours=48), NOW)
-    assert detection_window(DetectRequest(), open_rows[:1], options, NOW)[0] == NOW - timedelta(days=3, minutes=1)
-    assert detection_window(DetectRequest(), open_rows, options, NOW)[0] == NOW - timedelta(days=7)
+    assert detection_windows(DetectRequest(), [], options, NOW) == [(NOW - timedelta(hours=48), NOW)]
+    assert detection_windows(DetectRequest(), open_rows[:1], options, NOW)[0][0] == NOW - timedelta(days=3, minutes=1)
+    assert detection_windows(DetectRequest(), open_rows, options, NOW)[0][0] == NOW - timedelta(days=7)
+
+
+def test_a_touched_period_in_history_is_read_with_a_week_after_it_and_a_long_one_in_week_long_windows():
+    options = DetectOptions(thresholds=Thresholds(), tz=KYIV)
+    old = NOW - timedelta(days=365)
+    one_day = DetectRequest(touched_from=old, touched_to=old + timedelta(hours=23), trigger="energy.updated")
+    assert detection_windows(one_day, [], options, NOW) == [(old - timedelta(hours=48), old + timedelta(days=8))]
+    ten_days = DetectRequest(touched_from=old, touched_to=old + timedelta(days=10), trigger="energy.updated")
+    windows = detection_windows(ten_days, [], options, NOW)
+    assert [start for start, _ in windows] == [old - timedelta(hours=48), old + timedelta(days=5)]
+    assert windows[-1][1] == old + timedelta(days=10, hours=1) + timedelta(days=7)
