@@ -7,15 +7,26 @@
 # dependencies, all at the zip root (Lambda puts /var/task on sys.path).
 #   bash infra/aws/build-bundle.sh services/aws-aggregator            # full: downloads Lambda wheels with uv
 #   bash infra/aws/build-bundle.sh services/aws-aggregator --offline  # sources only → .build/offline-bundle.zip
-# The full build resolves manylinux x86_64 wheels for Python 3.12 (the Lambda runtime) whatever the local Python.
+# The full build resolves manylinux x86_64 wheels for Python 3.12 (the Lambda runtime) whatever the local Python,
+# constrained to the service's requirements.txt pins (the versions uv.lock tests) when the service has one.
 # The zip is deterministic (sorted entries, fixed timestamps): an unchanged build gives an identical zip, so
 # `serverless deploy` skips unchanged code.
+#
+# Environment (optional):
+#   BUNDLE_PYTHON_VERSION=3.12   the Python the wheels are resolved for; `local` = the version of `python3` here
+#                                (to import and run the bundle on this machine: tests/integration/aws/test_bundle.py).
+#                                Deploy only bundles built for the Lambda runtime's version (the default).
+#   BUNDLE_BUILD_DIR=DIR         build into DIR instead of SERVICE_DIR/.build (DIR/bundle/ and DIR/bundle.zip).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 SERVICE="${1:?usage: build-bundle.sh SERVICE_DIR [--offline]}"
 MODE="${2:-full}"
 SERVICE_DIR="$(cd "$SERVICE" && pwd)"
-BUILD="$SERVICE_DIR/.build"
+BUILD="${BUNDLE_BUILD_DIR:-$SERVICE_DIR/.build}"
+PYTHON_VERSION="${BUNDLE_PYTHON_VERSION:-3.12}"
+if [ "$PYTHON_VERSION" = "local" ]; then
+  PYTHON_VERSION="$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+fi
 NAME="bundle"
 # The offline (sources-only) zip never replaces a deployable one: it is .build/offline-bundle.zip, used only by
 # the checks through --param="artifact=.build/offline-bundle.zip".
@@ -35,9 +46,11 @@ else
   rm -rf "$BUILD/wheel"
   "$UV" build --quiet --wheel --out-dir "$BUILD/wheel" "$ROOT/shared"
   WHEEL="$(ls "$BUILD/wheel"/wattline-*.whl)"
+  CONSTRAINTS=()
+  [ -f "$SERVICE_DIR/requirements.txt" ] && CONSTRAINTS=(--constraint "$SERVICE_DIR/requirements.txt")
   "$UV" pip install --quiet --target "$STAGE" \
-    --python-platform x86_64-manylinux2014 --python-version 3.12 --only-binary :all: \
-    "wattline[aws] @ file://$WHEEL"
+    --python-platform x86_64-manylinux2014 --python-version "$PYTHON_VERSION" --only-binary :all: \
+    "${CONSTRAINTS[@]}" "wattline[aws] @ file://$WHEEL"
 fi
 cp -R "$SERVICE_DIR/$PACKAGE" "$STAGE/$PACKAGE"
 rm -rf "$STAGE/.lock" "$STAGE/bin" "$STAGE"/*.dist-info/uv_cache.json  # uv bookkeeping, console scripts

@@ -26,7 +26,12 @@ TIMEZONE="${TIMEZONE:-Europe/Kyiv}"
 ALERTS_TOPIC="${ALERTS_TOPIC:-alerts}"
 DEAD_LETTER_TOPIC="${DEAD_LETTER_TOPIC:-alerts-dead-letter}"
 TICK_TOPIC="${TICK_TOPIC:-alerts-tick}"
-TICK_SCHEDULE="${TICK_SCHEDULE:-*/15 * * * *}"        # a meter that sends nothing is noticed within 15 min + offline_s
+TICK_SCHEDULE="${TICK_SCHEDULE:-*/15 * * * *}"        # re-checks the newest delivered data; silence *now* is the AWS watchdog's job
+# delivered_day: silence is judged to the end of each meter's newest loaded UTC day (finds a site that went dark
+# before midnight without the AWS near-real-time path); newest_reading: only to the site's newest reading — use it
+# when the AWS watchdog is on (serverless param realtimeAlerts=true). See docs/alerts.md.
+ALERTS_WATERMARK="${ALERTS_WATERMARK:-delivered_day}"
+NOTIFY_MAX_AGE_HOURS="${NOTIFY_MAX_AGE_HOURS:-24}"     # older conditions (backfills) are recorded, not sent
 MAX_DELIVERY_ATTEMPTS="${MAX_DELIVERY_ATTEMPTS:-10}"
 RATED_MAX_POWER_W="${RATED_MAX_POWER_W:-11000}"
 QUIET_HOURS="${QUIET_HOURS:-}"                           # e.g. 22:00-07:00 (local); critical alerts still go out
@@ -113,7 +118,7 @@ if [[ "$what" == detect || "$what" == all ]]; then
     --member "serviceAccount:$(sa detect)" --role roles/storage.objectViewer >/dev/null
   deploy wattline-alerts-detect detect "$(sa detect)" "$ENERGY_TOPIC" \
     --memory=1Gi --cpu=1 --timeout=300s --max-instances=2 --concurrency=1 \
-    --set-env-vars="^@^$common_env@WATTLINE_BUCKET=$BUCKET"
+    --set-env-vars="^@^$common_env@WATTLINE_BUCKET=$BUCKET@WATTLINE_ALERTS_WATERMARK=$ALERTS_WATERMARK@WATTLINE_ALERTS_NOTIFY_MAX_AGE_HOURS=$NOTIFY_MAX_AGE_HOURS"
   # The scheduler tick reaches the same service through a second Eventarc trigger.
   gcloud eventarc triggers describe wattline-alerts-tick --location "$REGION" --project "$PROJECT" >/dev/null 2>&1 \
     || gcloud eventarc triggers create wattline-alerts-tick --location "$REGION" --project "$PROJECT" \

@@ -41,7 +41,7 @@ from wattline.ports import ObjectInfo, ObjectStore
 
 logger = logging.getLogger(__name__)
 
-INVALID_DEVICE_SEGMENT = "_invalid"
+INVALID_DEVICE_SEGMENT = keys.INVALID_DEVICE_SEGMENT
 """The device segment the bridge writes when a topic names an unsafe device id (validate quarantines the object)."""
 
 DEFAULT_DEDUP_WINDOW_MS = 2_000
@@ -101,6 +101,9 @@ class ValidationResult:
 def validate_object(store: ObjectStore, key: str) -> ValidationResult:
     """Parse every envelope of one raw object; write the invalid ones to quarantine; mark late data dirty.
 
+    A message whose readings name a device other than its partition's (the device its topic names) is quarantined
+    as device_mismatch, as the aggregator does.
+
     Valid envelopes stay where they are (the aggregator reads them). The quarantine key is derived from the source
     key and the output bytes only from the object's content, so a re-run writes the same object again. Raises
     `NotFoundError` when the object is gone and `TransientError` when the store fails; never raises on bad data.
@@ -108,7 +111,8 @@ def validate_object(store: ObjectStore, key: str) -> ValidationResult:
     data = store.get(key)
     location = keys.parse_raw_key(key)
     now_ms = reference_now_ms(location[0]) if location else None
-    outcomes = parse_object(data, source_key=key, now_ms=now_ms)
+    partition = location[1] if location is not None and _is_aggregatable_device(location[1]) else None
+    outcomes = parse_object(data, source_key=key, now_ms=now_ms, device_id=partition)
     records = [outcome.quarantined for outcome in outcomes if outcome.quarantined is not None]
     reasons: dict[str, int] = {}
     for record in records:
@@ -557,7 +561,9 @@ def aggregate_day(
         return AggregateResult(device_id, day, "empty", DayCounts(), 0, 0, None, cleared)
 
     items = [_reading_item(reading, seq) for seq, reading in enumerate(previous_readings)]
-    counts = _aggregate_objects(store, day, to_read, items, concurrency=concurrency, window_ms=dedup_window_ms)
+    counts = _aggregate_objects(
+        store, day, device_id, to_read, items, concurrency=concurrency, window_ms=dedup_window_ms
+    )
     counts = previous_counts.merged(counts)
     lines = _canonical(items)
     payload = "\n".join([line for _ts, line in lines] + [""]) if lines else ""
@@ -592,13 +598,15 @@ def aggregate_day(
 def _aggregate_objects(
     store: ObjectStore,
     day: date,
+    device_id: str,
     object_keys: Sequence[str],
     items: list[_Item],
     *,
     concurrency: int,
     window_ms: int,
 ) -> DayCounts:
-    """Reads, frames, deduplicates and parses the objects; appends one `_Item` per reading to `items`."""
+    """Reads, frames, deduplicates and parses the objects; appends one `_Item` per reading to `items`. A message
+    whose readings name another device than the partition's `device_id` is quarantined (device_mismatch)."""
     counts = DayCounts()
     envelopes: list[RawEnvelope] = []
     now_ms = reference_now_ms(day)
@@ -606,7 +614,7 @@ def _aggregate_objects(
         decoded, malformed = split_object(data, key)
         envelopes.extend(decoded)
         for line in malformed:
-            outcome = parse_line(line, source_key=key, now_ms=now_ms)
+            outcome = parse_line(line, source_key=key, now_ms=now_ms, device_id=device_id)
             counts.envelopes += 1
             if outcome.quarantined is not None:
                 counts.add_quarantine(outcome.quarantined)
@@ -623,10 +631,11 @@ def _aggregate_objects(
         if payload_b64 is not None and envelope.payload is None:
             if envelope.topic.startswith("shellies/"):
                 fast = emeter_scalar_b64(envelope.topic, envelope.received_ms, payload_b64, now_ms)
-                if fast is not None:  # the dominant Gen1 message: straight to its daily line, no Reading built
+                # the dominant Gen1 message: straight to its daily line, no Reading built
+                if fast is not None and fast[0] == device_id:
                     received_ms = envelope.received_ms
                     ts_text = texts.text(received_ms)
-                    device_id, channel, field_name, value = fast
+                    _device, channel, field_name, value = fast
                     json_line = _GEN1_LINES[field_name].format(
                         channel, _json_str(device_id), value, received_ms, ts_text
                     )
@@ -634,11 +643,12 @@ def _aggregate_objects(
                     continue
             else:
                 fast2 = meter_b64(envelope.topic, envelope.received_ms, payload_b64, now_ms, state)
-                if fast2 is not None:  # the common Gen2 message: state applied, straight to daily lines
+                # the common Gen2 message: state applied, straight to daily lines
+                if fast2 is not None and fast2[0] == device_id:
                     _append_gen2(items, texts, envelope.received_ms, fast2)
                     continue
         # RawEnvelope carries exactly the fields parse_envelope reads; building an Envelope per message costs more.
-        parsed: ParseOutcome = parse_envelope(cast(Envelope, envelope), now_ms=now_ms, state=state)
+        parsed: ParseOutcome = parse_envelope(cast(Envelope, envelope), now_ms=now_ms, state=state, device_id=device_id)
         if parsed.quarantined is not None:
             counts.add_quarantine(parsed.quarantined)
         else:

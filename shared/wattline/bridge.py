@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 GEN1_FILTERS: tuple[str, ...] = ("shellies/+/emeter/+/+", "shellies/+/online", "shellies/+/relay/0")
 GEN2_FILTERS: tuple[str, ...] = ("+/events/rpc", "+/status/+", "+/online")
 ALL_FILTERS: tuple[str, ...] = GEN1_FILTERS + GEN2_FILTERS
-GEN1_ROOT = "shellies"
+GEN1_ROOT = keys.GEN1_TOPIC_ROOT
 
 
 class BridgeMode(StrEnum):
@@ -98,10 +98,24 @@ def make_envelope(topic: str, payload: bytes, received_ms: int, generation: Gene
     return Envelope.model_construct(topic=topic, received_ms=received_ms, payload=None, payload_b64=encoded)
 
 
+def unmatched_segment(topic: str) -> str:
+    """The partition of a message no rule stores (`raw_records(keep_unmatched=True)`): the device its topic names —
+    `shellies/<id>/…` (three levels or more) or `<id>/…` (two or more) — or `_invalid` when that is no device id."""
+    parts = topic.split("/")
+    gen1 = parts[0] == GEN1_ROOT
+    levels = len(parts) - (1 if gen1 else 0)  # the device's level and those after it
+    candidate = parts[1 if gen1 else 0] if levels >= 2 else ""
+    return candidate if keys.is_device_id(candidate) else INVALID_DEVICE_SEGMENT
+
+
 def raw_record(topic: str, payload: bytes, received_ms: int, generation: Generation, *, unique: str) -> RawRecord:
     envelope = make_envelope(topic, payload, received_ms, generation)
+    return _record(envelope, device_segment(topic, generation), unique)
+
+
+def _record(envelope: Envelope, segment: str, unique: str) -> RawRecord:
+    received_ms = envelope.received_ms
     day = datetime.fromtimestamp(received_ms / 1000, tz=UTC).date()
-    segment = device_segment(topic, generation)
     line = envelope.to_json_line().encode("utf-8")
     return RawRecord(keys.raw_key(day, segment, received_ms, unique), day, segment, envelope, line)
 
@@ -112,9 +126,18 @@ def raw_records(
     received_ms: int,
     *,
     unique: Callable[[], str] = lambda: str(uuid.uuid4()),
+    keep_unmatched: bool = False,
 ) -> list[RawRecord]:
-    """Every raw record the rules write for one message (none when no rule's filter matches the topic)."""
-    return [raw_record(topic, payload, received_ms, rule, unique=unique()) for rule in rules_for(topic)]
+    """Every raw record the rules write for one message (none when no rule's filter matches the topic).
+
+    With `keep_unmatched` (`wattline import`: nothing a capture holds is dropped unseen), a message no rule matches
+    gets one record under `unmatched_segment(topic)`; validate and the aggregator then quarantine it with a reason.
+    """
+    rules = rules_for(topic)
+    if not rules and keep_unmatched:
+        envelope = make_envelope(topic, payload, received_ms, Generation.GEN2)  # both rules store the same shape
+        return [_record(envelope, unmatched_segment(topic), unique())]
+    return [raw_record(topic, payload, received_ms, rule, unique=unique()) for rule in rules]
 
 
 def batch_key(day: date, device: str, first_received_ms: int, unique: str) -> str:
@@ -133,6 +156,7 @@ class _Batch:
     started: float
     lines: list[bytes] = field(default_factory=list)
     size: int = 0
+    acks: list[tuple[int, int]] = field(default_factory=list)  # (mid, qos) of the messages it holds
 
 
 @dataclass
@@ -147,8 +171,10 @@ class BridgeStats:
 class MqttBridge:
     """Subscribes to the rules' topic filters on an MQTT broker and writes raw objects into a store.
 
-    Each message is stored before the callback returns, so paho acknowledges a QoS 1 message only after it was
-    written (at-least-once, like IoT Core; redeliveries are dropped later by the aggregator's dedup).
+    A QoS 1 message is acknowledged to the broker only once it is stored — in direct mode before the callback
+    returns, in batched mode when its batch is written — so with a `persistent` session (a fixed client id, no
+    clean start) the broker keeps and redelivers whatever a crash left unstored (at-least-once, like IoT Core;
+    redeliveries are dropped later by the aggregator's dedup).
     """
 
     def __init__(
@@ -163,6 +189,11 @@ class MqttBridge:
         client_id: str | None = None,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
         on_stored: Callable[[str], None] | None = None,
+        persistent: bool = False,
+        tls: bool = False,
+        ca_file: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.store = store
         self.host = host
@@ -173,6 +204,11 @@ class MqttBridge:
         self.client_id = client_id or f"wattline-bridge-{uuid.uuid4().hex[:8]}"
         self.clock_ms = clock_ms
         self.on_stored = on_stored
+        self.persistent = persistent
+        self.tls = tls
+        self.ca_file = ca_file
+        self.username = username
+        self.password = password
         self.stats = BridgeStats()
         self._batches: dict[tuple[date, str], _Batch] = {}
         self._lock = threading.Lock()
@@ -186,7 +222,13 @@ class MqttBridge:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id)
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=not self.persistent, manual_ack=True
+        )
+        if self.username is not None:
+            client.username_pw_set(self.username, self.password)
+        if self.tls:
+            client.tls_set(ca_certs=self.ca_file)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
@@ -202,16 +244,17 @@ class MqttBridge:
         return self
 
     def stop(self) -> None:
-        """Disconnect and write every open batch."""
+        """Write every open batch, acknowledge its messages, then disconnect."""
         self._stopping.set()
-        if self._client is not None:
-            self._client.disconnect()
-            self._client.loop_stop()
-            self._client = None
         if self._flusher is not None:
             self._flusher.join(timeout=5)
             self._flusher = None
-        self.flush()
+        client = self._client
+        self.flush()  # a message arriving after this is never acknowledged: the broker redelivers it next time
+        if client is not None:
+            client.disconnect()
+            client.loop_stop()
+            self._client = None
 
     def __enter__(self) -> MqttBridge:
         return self.start()
@@ -219,8 +262,11 @@ class MqttBridge:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def handle(self, topic: str, payload: bytes, received_ms: int | None = None) -> list[str]:
-        """Store one message as the rules would; returns the keys written (batched mode: none until a flush)."""
+    def handle(
+        self, topic: str, payload: bytes, received_ms: int | None = None, ack: tuple[int, int] | None = None
+    ) -> list[str]:
+        """Store one message as the rules would; returns the keys written (batched mode: none until a flush).
+        `ack` (mid, qos) is acknowledged to the broker once the message is stored."""
         received = self.clock_ms() if received_ms is None else received_ms
         records = raw_records(topic, payload, received)
         with self._lock:
@@ -228,17 +274,20 @@ class MqttBridge:
             self.stats.records += len(records)
             if not records:
                 self.stats.unmatched += 1
-        if self.mode is BridgeMode.DIRECT:
-            for record in records:
-                self._put(record.key, record.line, "application/json")
+        if self.mode is BridgeMode.DIRECT or not records:
+            stored = all([self._put(record.key, record.line, "application/json") for record in records])
+            if stored:
+                self._ack([ack] if ack else [])
             return [record.key for record in records]
         written: list[str] = []
-        for record in records:
+        for index, record in enumerate(records):
             full = None
             with self._lock:
                 batch = self._batches.setdefault(
                     (record.day, record.device_segment), _Batch(record.envelope.received_ms, time.monotonic())
                 )
+                if ack is not None and index == len(records) - 1:
+                    batch.acks.append(ack)  # acknowledged with the message's last record
                 batch.lines.append(record.line)
                 batch.size += len(record.line) + 1
                 if batch.size >= self.batch_bytes:
@@ -262,21 +311,31 @@ class MqttBridge:
 
     def _write_batch(self, partition: tuple[date, str], batch: _Batch) -> str:
         key = batch_key(partition[0], partition[1], batch.first_received_ms, str(uuid.uuid4()))
-        self._put(key, batch_body(batch.lines), "application/x-ndjson")
+        if self._put(key, batch_body(batch.lines), "application/x-ndjson"):
+            self._ack(batch.acks)
         return key
 
-    def _put(self, key: str, data: bytes, content_type: str) -> None:
+    def _put(self, key: str, data: bytes, content_type: str) -> bool:
         try:
             self.store.put(key, data, content_type=content_type)
         except Exception:
             with self._lock:
                 self.stats.failures += 1
             logger.exception("bridge: cannot store %s", key)
-            return
+            return False  # not acknowledged: a persistent session gets it again after a reconnect
         with self._lock:
             self.stats.objects += 1
         if self.on_stored is not None:
             self.on_stored(key)
+        return True
+
+    def _ack(self, acks: Sequence[tuple[int, int]]) -> None:
+        client = self._client
+        if client is None:
+            return
+        for mid, qos in acks:
+            if qos > 0:
+                client.ack(mid, qos)
 
     def _flush_loop(self) -> None:
         period = max(0.05, min(1.0, self.batch_seconds / 4))
@@ -294,7 +353,7 @@ class MqttBridge:
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         try:
-            self.handle(message.topic, bytes(message.payload))
+            self.handle(message.topic, bytes(message.payload), ack=(message.mid, message.qos))
         except Exception:  # a callback must never kill paho's network loop
             with self._lock:
                 self.stats.failures += 1

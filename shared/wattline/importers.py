@@ -13,26 +13,58 @@ Device history becomes the messages the device would have published: Gen1 `emete
 the first record (0 Wh), so energy is exact per minute. Envelopes are batched into newline-delimited objects
 (the Firehose layout), one batch per (UTC day, device), with content-derived names: importing twice rewrites the
 same keys.
+
+Nothing a file holds is lost unseen:
+- every capture message goes to raw/ — where the rules put it, or, on a topic no rule stores, under the device its
+  topic names (`bridge.raw_records(keep_unmatched=True)`), so validate and the aggregator quarantine it with a reason
+  and `wattline status` counts it (received = kept + quarantined + duplicates);
+- a capture line that is no message (the rule of `wattline.parsing.lines`, which `analyze` applies too), and a
+  device-history row or record that cannot be right (a time outside 2015-01-01 … now + 1 day, an energy or voltage
+  that is not a finite number within the parsers' limits, an EM1Data period that is not a positive number) is
+  counted and reported with its file name and line (its JSON path in a GetData document), and the rest goes on;
+- files are read as streams, plain or gzip by content (`wattline.inputs`): a truncated gzip keeps the lines before
+  the break and is reported; a file larger than `max_bytes` once decompressed is refused whole (nothing written).
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import io
+import itertools
 import json
+import math
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, NamedTuple
+
+from pydantic_core import from_json
 
 from wattline import keys
 from wattline.bridge import RawRecord, batch_body, batch_key, raw_records
+from wattline.inputs import LineReader, NumberedLine, text_lines
+from wattline.parsing import limits
+from wattline.parsing.lines import (
+    LineError,
+    LineProblems,
+    capture_message,
+    check_window,
+    is_capture_record,
+    is_reading_record,
+    json_object,
+    load_object,
+)
 from wattline.ports import ObjectStore
 
 BATCH_LINES = 2000
+DETECT_LINES = 50
+"""How many non-blank lines format detection looks at for a capture line (a messy capture may start badly)."""
+MAX_MINUTE_WH = limits.MAX_ABS_POWER_W / 60
+"""The most energy one em_data.csv minute can hold: the parsers' power limit for a whole minute."""
 EM1_DATA_KEYS = (
     "total_act_energy",
     "total_act_ret_energy",
@@ -63,51 +95,54 @@ class ImportError_(ValueError):
 
 
 @dataclass
-class ImportResult:
-    """What one import wrote: messages per device, objects written, lines skipped with their reasons."""
+class ImportResult(LineProblems):
+    """What an import wrote: messages, objects and envelopes per raw device partition; the lines (rows, records)
+    that were invalid, with file name, line and why; the files cut short or refused."""
 
     messages: int = 0
     objects: int = 0
     keys: list[str] = field(default_factory=list)
     devices: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    skipped: int = 0
-    skipped_examples: list[str] = field(default_factory=list)
 
-    def skip(self, where: str) -> None:
-        self.skipped += 1
-        if len(self.skipped_examples) < 5:
-            self.skipped_examples.append(where)
+    @property
+    def skipped(self) -> int:
+        """The invalid lines (the name of earlier versions)."""
+        return self.invalid_lines
 
-
-def topic_device(topic: str) -> str | None:
-    """The device id a topic names (`shellies/<id>/…` for Gen1, `<id>/…` for Gen2)."""
-    parts = topic.split("/")
-    if parts[0] == "shellies" and len(parts) > 1:
-        return parts[1]
-    return parts[0] or None
+    @property
+    def skipped_examples(self) -> list[str]:
+        return self.invalid_examples
 
 
 def detect_format(text: str) -> ImportFormat:
-    """Capture lines start with `{` and have a topic; GetData JSON has `data`; em_data.csv starts with a date."""
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        first_line = stripped.split("\n", 1)[0]
-        try:
-            first = json.loads(first_line)
-        except ValueError:
-            first = None
-        if isinstance(first, dict) and "topic" in first:
-            return ImportFormat.CAPTURE
-        try:
-            whole = json.loads(stripped)
-        except ValueError as exc:
-            raise ImportError_("a JSON file that is neither capture lines nor EM1Data.GetData output") from exc
-        if isinstance(whole, dict) and ("data" in whole or "result" in whole):
-            return ImportFormat.EM1DATA_JSON
-        raise ImportError_("a JSON file that is neither capture lines nor EM1Data.GetData output")
-    header = stripped.split("\n", 1)[0].lower()
+    """A capture has a JSON object with a topic among its first `DETECT_LINES` non-blank lines (however bad the
+    others); else a file starting with `{` is GetData JSON, one starting with a header or a date em_data.csv."""
+    return _detect(text_lines(text))[1]
+
+
+def _detect(lines: Iterator[NumberedLine]) -> tuple[list[NumberedLine], ImportFormat]:
+    """The format, from the first non-blank lines (returned, to be read again)."""
+    head: list[NumberedLine] = []
+    first: str | None = None
+    seen = 0
+    for number, line in lines:
+        head.append((number, line))
+        if not line.strip():
+            continue
+        seen += 1
+        first = first or line.lstrip()
+        record = load_object(line) if "{" in line else None
+        if record is not None and is_capture_record(record):
+            return head, ImportFormat.CAPTURE  # a capture, even when its first lines are bad
+        if seen >= DETECT_LINES:
+            break
+    if first is None:
+        raise ImportError_("an empty file")
+    if first.startswith("{"):
+        return head, ImportFormat.EM1DATA_JSON  # or neither: reading the document says which
+    header = first.lower()
     if "energy" in header or header[:4].isdigit():
-        return ImportFormat.EM_DATA_CSV
+        return head, ImportFormat.EM_DATA_CSV
     raise ImportError_("unknown format: expected capture JSON Lines, em_data.csv or EM1Data.GetData JSON")
 
 
@@ -119,13 +154,20 @@ class Message(NamedTuple):
     received_ms: int
 
 
-def batch_objects(messages: Iterable[Message], *, batch_lines: int = BATCH_LINES) -> Iterator[tuple[str, bytes]]:
+def batch_objects(
+    messages: Iterable[Message], *, batch_lines: int = BATCH_LINES, result: ImportResult | None = None
+) -> Iterator[tuple[str, bytes]]:
     """The rules' raw records, batched like Firehose: NDJSON objects of at most `batch_lines` envelopes per
-    (UTC day, device), with names derived from their content (a re-import writes the same keys)."""
+    (UTC day, device), with names derived from their content (a re-import writes the same keys). A message on a
+    topic no rule stores is kept too, under the device its topic names (`raw_records(keep_unmatched=True)`)."""
     groups: dict[tuple[date, str], list[RawRecord]] = defaultdict(list)
     for message in messages:
-        for record in raw_records(message.topic, message.payload, message.received_ms, unique=lambda: "import"):
+        for record in raw_records(
+            message.topic, message.payload, message.received_ms, unique=lambda: "import", keep_unmatched=True
+        ):
             groups[(record.day, record.device_segment)].append(record)
+            if result is not None:
+                result.devices[record.device_segment] += 1
     for (day, device), members in sorted(groups.items()):
         members.sort(key=lambda record: record.envelope.received_ms)
         for first in range(0, len(members), batch_lines):
@@ -135,36 +177,52 @@ def batch_objects(messages: Iterable[Message], *, batch_lines: int = BATCH_LINES
             yield batch_key(day, device, chunk[0].envelope.received_ms, unique), data
 
 
-def capture_messages(text: str, result: ImportResult) -> Iterator[Message]:
-    for number, line in enumerate(text.splitlines(), start=1):
+def capture_messages(
+    name: str, lines: Iterable[NumberedLine], result: ImportResult, *, now_ms: int
+) -> Iterator[Message]:
+    """Capture lines → messages, by the rule `analyze` applies (`wattline.parsing.lines`); invalid lines counted."""
+    for number, line in lines:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            payload = record["payload"]
-            text_payload = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
-            received_ms = round(float(record["received_at"]) * 1000)
-            yield Message(str(record["topic"]), text_payload.encode("utf-8"), received_ms)
-        except (ValueError, KeyError, TypeError, OverflowError) as exc:
-            result.skip(f"line {number}: {exc}")
+            record = json_object(line)
+            if not is_capture_record(record):
+                kind = "a reading (`wattline analyze` reads those)" if is_reading_record(record) else "no topic"
+                raise LineError(f"not a capture line (topic, payload, received_at): {kind}")
+            message = capture_message(record, now_ms=now_ms)
+        except LineError as exc:
+            result.invalid(f"{name}:{number}: {exc}")
+            continue
+        yield Message(message.topic, message.payload.encode("utf-8", "surrogatepass"), message.received_ms)
 
 
-def em_data_csv_messages(text: str, *, device_id: str, channel: int, result: ImportResult) -> Iterator[Message]:
+def em_data_csv_messages(
+    name: str, lines: Iterable[NumberedLine], *, device_id: str, channel: int, now_ms: int, result: ImportResult
+) -> Iterator[Message]:
     """Gen1 em_data.csv rows → the emeter topics the device publishes, received at the end of each minute."""
     prefix = f"shellies/{device_id}/emeter/{channel}"
     total = returned = 0.0
     started = False
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not row or not row[0].strip() or not row[0].strip()[:4].isdigit():
-            continue  # header or blank
-        try:
-            minute = datetime.fromisoformat(row[0].strip()).replace(tzinfo=UTC)
-            active, ret = float(row[1]), float(row[2])
-            low, high = float(row[3]), float(row[4])
-        except (ValueError, IndexError) as exc:
-            result.skip(f"row {number}: {exc}")
+    first_row = True
+    position = [0]  # the line number of the row csv.reader is at
+
+    def texts() -> Iterator[str]:
+        for number, line in lines:
+            position[0] = number
+            yield line
+
+    for row in csv.reader(texts()):
+        if not row or not "".join(row).strip():
             continue
-        start_ms = int(minute.timestamp() * 1000)
+        if first_row:
+            first_row = False
+            if not row[0].strip()[:4].isdigit():
+                continue  # the header: the first row, when it is not a minute
+        try:
+            start_ms, active, ret, voltage = _csv_row(row, now_ms)
+        except LineError as exc:
+            result.invalid(f"{name}:{position[0]}: {exc}")
+            continue
         if not started:
             yield Message(f"{prefix}/total", b"0.0", start_ms)
             yield Message(f"{prefix}/total_returned", b"0.0", start_ms)
@@ -174,38 +232,93 @@ def em_data_csv_messages(text: str, *, device_id: str, channel: int, result: Imp
         end_ms = start_ms + 60_000
         for quantity, value in (
             ("power", f"{(active - ret) * 60:.2f}"),
-            ("voltage", f"{(low + high) / 2:.2f}"),
+            ("voltage", f"{voltage:.2f}"),
             ("total", f"{total:.4f}"),
             ("total_returned", f"{returned:.4f}"),
         ):
             yield Message(f"{prefix}/{quantity}", value.encode(), end_ms)
 
 
-def em1data_messages(document: Any, *, device_id: str, channel: int, result: ImportResult) -> Iterator[Message]:
+def _csv_row(row: Sequence[str], now_ms: int) -> tuple[int, float, float, float]:
+    """(minute start ms, active Wh, returned Wh, mean voltage) of one em_data.csv row, or LineError."""
+    if len(row) < 5:
+        raise LineError(f"{len(row)} columns, expected 5 (time, active Wh, returned Wh, min V, max V)")
+    try:
+        minute = datetime.fromisoformat(row[0].strip()).replace(tzinfo=UTC)
+    except ValueError:
+        raise LineError(f"time {row[0].strip()[:40]!r} is not a date and time (YYYY-MM-DD HH:MM, UTC)") from None
+    start_ms = int(minute.timestamp() * 1000)
+    check_window(start_ms / 1000, now_ms, "time")
+    check_window(start_ms / 1000 + 60, now_ms, "time")
+    active = _csv_number(row[1], "active energy", 0.0, MAX_MINUTE_WH)
+    ret = _csv_number(row[2], "returned energy", 0.0, MAX_MINUTE_WH)
+    low = _csv_number(row[3], "min voltage", limits.MIN_VOLTAGE_V, limits.MAX_VOLTAGE_V)
+    high = _csv_number(row[4], "max voltage", limits.MIN_VOLTAGE_V, limits.MAX_VOLTAGE_V)
+    return start_ms, active, ret, (low + high) / 2
+
+
+def _csv_number(text: str, what: str, low: float, high: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise LineError(f"{what} {text.strip()[:40]!r} is not a number") from None
+    return _bounded(value, what, low, high)
+
+
+def _bounded(value: float, what: str, low: float, high: float) -> float:
+    if not math.isfinite(value):
+        raise LineError(f"{what} {value} is not a finite number")
+    if not low <= value <= high:
+        raise LineError(f"{what} {value:.15g} outside [{low:g}, {high:g}]")
+    return value
+
+
+def _json_number(value: Any, what: str) -> float:
+    if value.__class__ not in (int, float):
+        raise LineError(f"{what} must be a number, not {type(value).__name__}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise LineError(f"{what} {str(value)[:40]} is not a finite number")
+    return number
+
+
+def em1data_messages(
+    name: str, document: Any, *, device_id: str, channel: int, now_ms: int, result: ImportResult
+) -> Iterator[Message]:
     """EM1Data.GetData records → NotifyStatus frames with cumulative em1data counters and the period's mean power."""
     body = document.get("result", document) if isinstance(document, dict) else None
     if not isinstance(body, dict) or not isinstance(body.get("data"), list):
         raise ImportError_("EM1Data.GetData JSON must have a `data` list (or `result.data`)")
-    names: Sequence[str] = body.get("keys") or EM1_DATA_KEYS
+    names: Sequence[Any] = body.get("keys") or EM1_DATA_KEYS
+    if not isinstance(names, list | tuple) or not all(isinstance(key, str) for key in names):
+        raise ImportError_("EM1Data.GetData JSON: `keys` must be a list of field names")
     total = returned = 0.0
     started = False
     topic = f"{device_id}/events/rpc"
     for block_number, block in enumerate(body["data"]):
+        where = f"{name}:data[{block_number}]"
         try:
-            ts = float(block["ts"])
-            period = float(block.get("period", 60))
-            rows = list(block["values"])
-        except (KeyError, TypeError, ValueError) as exc:
-            result.skip(f"data[{block_number}]: {exc}")
+            if not isinstance(block, dict):
+                raise LineError("not an object")
+            ts = _json_number(block.get("ts"), "ts")
+            period = _json_number(block.get("period", 60), "period")
+            if period <= 0:
+                raise LineError(f"period {period:g} is not a positive number of seconds")
+            rows = block.get("values")
+            if not isinstance(rows, list):
+                raise LineError("values must be a list of records")
+        except LineError as exc:
+            result.invalid(f"{where}: {exc}")
             continue
         for row_number, values in enumerate(rows):
-            record = dict(zip(names, values, strict=False))
             start = ts + row_number * period
             try:
-                active = float(record["total_act_energy"])
-                ret = float(record.get("total_act_ret_energy", 0.0))
-            except (KeyError, TypeError, ValueError) as exc:
-                result.skip(f"data[{block_number}].values[{row_number}]: {exc}")
+                active, ret, voltage = _em1data_record(values, names, start, period, now_ms)
+            except LineError as exc:
+                result.invalid(f"{where}.values[{row_number}]: {exc}")
                 continue
             if not started:
                 yield _notify(topic, device_id, channel, start, total, returned, None, None)
@@ -213,8 +326,29 @@ def em1data_messages(document: Any, *, device_id: str, channel: int, result: Imp
             total += active
             returned += ret
             mean_w = (active - ret) * 3600 / period
-            voltage = record.get("avg_voltage")
             yield _notify(topic, device_id, channel, start + period, total, returned, mean_w, voltage)
+
+
+def _em1data_record(
+    values: Any, names: Sequence[str], start: float, period: float, now_ms: int
+) -> tuple[float, float, float | None]:
+    """(active Wh, returned Wh, mean voltage or None) of one EM1Data record, or LineError."""
+    if not isinstance(values, list):
+        raise LineError("a record must be a list of values")
+    check_window(start, now_ms, "time")
+    check_window(start + period, now_ms, "time")
+    record = dict(zip(names, values, strict=False))
+    if "total_act_energy" not in record:
+        raise LineError("no total_act_energy")
+    most = limits.MAX_ABS_POWER_W * period / 3600
+    active = _bounded(_json_number(record["total_act_energy"], "total_act_energy"), "total_act_energy", 0.0, most)
+    ret = _json_number(record.get("total_act_ret_energy", 0.0), "total_act_ret_energy")
+    ret = _bounded(ret, "total_act_ret_energy", 0.0, most)
+    voltage = record.get("avg_voltage")
+    if voltage is None:
+        return active, ret, None
+    volts = _bounded(_json_number(voltage, "avg_voltage"), "avg_voltage", limits.MIN_VOLTAGE_V, limits.MAX_VOLTAGE_V)
+    return active, ret, volts
 
 
 def _notify(
@@ -225,7 +359,7 @@ def _notify(
     total: float,
     returned: float,
     power: float | None,
-    voltage: Any,
+    voltage: float | None,
 ) -> Message:
     params: dict[str, Any] = {
         "ts": round(ts, 2),
@@ -237,40 +371,108 @@ def _notify(
     }
     if power is not None:
         em1: dict[str, Any] = {"id": channel, "act_power": round(power, 2)}
-        if isinstance(voltage, int | float):
-            em1["voltage"] = round(float(voltage), 1)
+        if voltage is not None:
+            em1["voltage"] = round(voltage, 1)
         params[f"em1:{channel}"] = em1
     payload = {"src": device_id, "dst": f"{device_id}/events", "method": "NotifyStatus", "params": params}
     return Message(topic, json.dumps(payload, separators=(",", ":")).encode(), round(ts * 1000))
 
 
-def messages_from_text(
-    text: str,
+def messages_from_lines(
+    name: str,
+    lines: Iterable[NumberedLine],
     *,
     fmt: ImportFormat = ImportFormat.AUTO,
     device_id: str | None = None,
     channel: int = 0,
+    now_ms: int | None = None,
     result: ImportResult,
 ) -> Iterator[Message]:
-    """The MQTT messages one file holds (or stands for), in any supported format."""
+    """The MQTT messages one file's numbered lines hold (or stand for), in any supported format. Raises
+    ImportError_ when the file as a whole cannot be read as asked."""
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    stream = iter(lines)
     if fmt is ImportFormat.AUTO:
-        fmt = detect_format(text)
+        head, fmt = _detect(stream)
+        stream = itertools.chain(head, stream)
     if fmt is ImportFormat.CAPTURE:
-        yield from capture_messages(text, result)
+        yield from capture_messages(name, stream, result, now_ms=now)
         return
-    if not device_id or not keys.is_safe_device_id(device_id):
+    if not device_id or not keys.is_device_id(device_id):
         raise ImportError_(
             f"{fmt.value} files do not name their device: pass --device ID (e.g. shellyem-A4CF12F454A3), "
-            "letters, digits, '-', '_' and '.' only"
+            "letters, digits, '-', '_' and '.' only (not 'shellies' or '_invalid')"
         )
     if fmt is ImportFormat.EM_DATA_CSV:
-        yield from em_data_csv_messages(text, device_id=device_id, channel=channel, result=result)
+        yield from em_data_csv_messages(name, stream, device_id=device_id, channel=channel, now_ms=now, result=result)
         return
+    text = "\n".join(line for _number, line in stream)
     try:
-        document = json.loads(text)
+        document = from_json(text)
     except ValueError as exc:
-        raise ImportError_(f"not valid JSON: {exc}") from exc
-    yield from em1data_messages(document, device_id=device_id, channel=channel, result=result)
+        raise ImportError_(f"neither capture lines nor EM1Data.GetData JSON (not valid JSON: {exc})") from exc
+    yield from em1data_messages(name, document, device_id=device_id, channel=channel, now_ms=now, result=result)
+
+
+def import_lines(
+    name: str,
+    lines: Iterable[NumberedLine],
+    store: ObjectStore,
+    *,
+    fmt: ImportFormat = ImportFormat.AUTO,
+    device_id: str | None = None,
+    channel: int = 0,
+    now_ms: int | None = None,
+    batch_lines: int = BATCH_LINES,
+    result: ImportResult | None = None,
+) -> ImportResult:
+    """Import one file's numbered lines into `store` (the raw bucket). Every message is read before anything is
+    written, so a file refused as a whole (ImportError_, InputTooLarge from the reader) writes nothing.
+    Idempotent: the same file gives the same keys."""
+    result = result or ImportResult()
+    messages = list(
+        messages_from_lines(name, lines, fmt=fmt, device_id=device_id, channel=channel, now_ms=now_ms, result=result)
+    )
+    result.messages += len(messages)
+    for key, data in batch_objects(messages, batch_lines=batch_lines, result=result):
+        store.put(key, data, content_type="application/x-ndjson")
+        result.objects += 1
+        result.keys.append(key)
+    return result
+
+
+def import_file(
+    path: Path,
+    store: ObjectStore,
+    *,
+    fmt: ImportFormat = ImportFormat.AUTO,
+    device_id: str | None = None,
+    channel: int = 0,
+    max_bytes: int | None = None,
+    now_ms: int | None = None,
+    batch_lines: int = BATCH_LINES,
+    result: ImportResult | None = None,
+) -> ImportResult:
+    """Import one file, plain or gzip, streamed (`import_lines`). A truncated gzip imports the lines before the
+    break and is listed in `result.file_errors`; a file larger than `max_bytes` once decompressed raises
+    `wattline.inputs.InputTooLarge` and writes nothing."""
+    result = result or ImportResult()
+    reader = LineReader(path, max_bytes=max_bytes)
+    try:
+        return import_lines(
+            path.name,
+            reader,
+            store,
+            fmt=fmt,
+            device_id=device_id,
+            channel=channel,
+            now_ms=now_ms,
+            batch_lines=batch_lines,
+            result=result,
+        )
+    finally:
+        if reader.truncated is not None:
+            result.file_errors.append(reader.truncated)
 
 
 def import_text(
@@ -280,17 +482,20 @@ def import_text(
     fmt: ImportFormat = ImportFormat.AUTO,
     device_id: str | None = None,
     channel: int = 0,
+    now_ms: int | None = None,
     batch_lines: int = BATCH_LINES,
     result: ImportResult | None = None,
+    name: str = "<text>",
 ) -> ImportResult:
     """Import one file's text into `store` (the raw bucket). Idempotent: the same file gives the same keys."""
-    result = result or ImportResult()
-    messages = list(messages_from_text(text, fmt=fmt, device_id=device_id, channel=channel, result=result))
-    for message in messages:
-        result.devices[topic_device(message.topic) or "?"] += 1
-    result.messages += len(messages)
-    for key, data in batch_objects(messages, batch_lines=batch_lines):
-        store.put(key, data, content_type="application/x-ndjson")
-        result.objects += 1
-        result.keys.append(key)
-    return result
+    return import_lines(
+        name,
+        text_lines(text),
+        store,
+        fmt=fmt,
+        device_id=device_id,
+        channel=channel,
+        now_ms=now_ms,
+        batch_lines=batch_lines,
+        result=result,
+    )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from wattline.errors import PermanentError
+from wattline.keys import GEN1_TOPIC_ROOT, INVALID_DEVICE_SEGMENT, RESERVED_DEVICE_IDS
 
 # AWS IoT thing names: 1-128 of [a-zA-Z0-9:_-]; wattline device ids are stricter (no ':', at most 64 chars).
 THING_NAME_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_-]{0,63}$")
@@ -70,11 +71,25 @@ class CredentialFiles:
     public_key: Path
 
 
-def check_thing_name(device_id: str) -> str:
-    if not THING_NAME_RE.match(device_id):
+def check_thing_name(device_id: str, *, gen1_root: str = GEN1_TOPIC_ROOT) -> str:
+    """The thing name, or PermanentError saying why it cannot be one. Besides the characters, the names that are a
+    topic level or a raw partition of their own are refused (`keys.RESERVED_DEVICE_IDS`, and the Gen1 root in use):
+    a Gen2 thing `shellies` publishes under the Gen1 root, which the Gen2 rules skip, and `_invalid` is where the
+    rules put messages naming no device, which are quarantined."""
+    if not THING_NAME_RE.fullmatch(device_id):
         raise PermanentError(
             f"{device_id!r} cannot be a thing name: use the Shelly device id "
             "(letters, digits, '-' and '_', at most 64 characters), e.g. shellyem-C45BBE6C2E8F"
+        )
+    if device_id in RESERVED_DEVICE_IDS or device_id == gen1_root:
+        why = (
+            "the raw partition of messages whose topic names no device (all quarantined)"
+            if device_id == INVALID_DEVICE_SEGMENT
+            else "the Gen1 topic root (the Gen2 rules skip it; Gen1 devices publish under it)"
+        )
+        raise PermanentError(
+            f"{device_id!r} cannot be a thing name: it is reserved, {why}. "
+            "Use the Shelly device id, e.g. shellyem-C45BBE6C2E8F"
         )
     return device_id
 

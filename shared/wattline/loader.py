@@ -5,14 +5,17 @@ Pure domain: it speaks the ObjectStore, Warehouse and Publisher ports; the Cloud
 
 For a finalized `daily/dt=D/device=X/readings.jsonl.gz` (generation G):
 
-1. Anything else (manifests, other prefixes) is ignored and acked. Events older than `max_event_age_s` are
-   dropped (logged), never retried forever.
+1. Anything else (other prefixes, and manifests but for the case in 3) is ignored and acked. Events older than
+   `max_event_age_s` are dropped (logged), never retried forever.
 2. If the object now has a newer generation than G, the event is superseded (acked): the newer generation's
    own event loads it. A missing object (deleted since) is acked too.
-3. The file is verified against its manifest (`sha256` and `bytes`). A missing or mismatching manifest is
-   normally a replaced file whose manifest has not arrived yet (the Storage Transfer job does not order
-   objects), so it raises TransientError and the platform retries; a file that never matches ends as a
-   dropped event once it is older than the maximum age.
+3. The file is verified against its manifest (`sha256` and `bytes`). A missing manifest has not arrived yet (the
+   Storage Transfer job does not order objects): TransientError, the platform retries (until the event is older
+   than the maximum age). A file that does not match its manifest is never loaded: the event ends as `mismatch`
+   (acked, logged once, the reason in `LoadResult.detail`), a permanent outcome of that file that stops nothing
+   else. When it was a replaced file whose new manifest was still on its way, that manifest's own finalize event
+   loads it: a manifest event whose readings file landed before it (a lower generation) and matches it is loaded
+   as that file's event (otherwise a manifest event is ignored: the readings file's own event loads it).
 4. Readings: this day's file, plus from the neighbouring days' files (when present) the readings the boundary
    hours need: per channel the previous day's last energy sample P (its whole local hour, and a few samples of
    each quantity before it) and the next day's first energy sample N (its whole local hour and a few samples
@@ -45,8 +48,9 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import ValidationError
 
+from wattline import defaults
 from wattline.errors import NotFoundError, PermanentError, TransientError
-from wattline.keys import READINGS_FILE, daily_manifest_key, daily_readings_key, parse_daily_key
+from wattline.keys import MANIFEST_FILE, READINGS_FILE, daily_manifest_key, daily_readings_key, parse_daily_key
 from wattline.models import DailyManifest, Generation, HourlyEnergy
 from wattline.ports import ObjectStore, Publisher, Warehouse
 
@@ -94,10 +98,10 @@ class FinalizedObject:
 class LoaderOptions:
     """Engine and policy settings of one loader deployment (built from the service's settings)."""
 
-    timezone: str = "Europe/Kyiv"
+    timezone: str = defaults.TIMEZONE
     method: str = "auto"
-    max_gap_s: float = 300.0
-    max_power_w: float = 25_000.0
+    max_gap_s: float = defaults.MAX_GAP_S
+    max_power_w: float = defaults.MAX_POWER_W
     max_event_age_s: float = 86_400.0
     neighbour_days: int = 3  # how far to look for a channel's previous/next samples (bridges silent days)
     topic: str = "energy-updated"
@@ -114,6 +118,7 @@ class LoadStatus(StrEnum):
     SUPERSEDED = "superseded"  # a newer generation exists; its own event loads it
     MISSING = "missing"  # deleted since the event
     EMPTY = "empty"  # verified, but no energy rows to write
+    MISMATCH = "mismatch"  # does not match its manifest's sha256 and size: never loaded (permanent)
 
 
 @dataclass
@@ -337,6 +342,13 @@ def load_daily_file(
 ) -> LoadResult:
     """Load one finalized daily readings file (see the module docstring). Safe to run any number of times."""
     parsed = parse_daily_key(event.name)
+    if parsed is not None and parsed[2] == MANIFEST_FILE:
+        readings = _landed_before(store, event, parsed[0], parsed[1])
+        if readings is None:
+            return LoadResult(LoadStatus.IGNORED, f"a manifest (its readings file's own event loads it): {event.name}")
+        return load_daily_file(
+            readings, store=store, warehouse=warehouse, publisher=publisher, options=options, now=now
+        )
     if parsed is None or parsed[2] != READINGS_FILE:
         return LoadResult(LoadStatus.IGNORED, f"not a daily readings file: {event.name}")
     day, device, _ = parsed
@@ -359,7 +371,10 @@ def load_daily_file(
     data = _get(store, event.name)
     if data is None:
         return LoadResult(LoadStatus.MISSING, f"{event.name} no longer exists", device, day)
-    _verify(store, day, device, data)
+    mismatch = _verify(store, day, device, data)
+    if mismatch is not None:
+        logger.error("not loaded: %s", mismatch)
+        return LoadResult(LoadStatus.MISMATCH, mismatch, device, day)
     today = read_readings(data)
 
     zone = options.zone
@@ -578,7 +593,26 @@ def _has_energy(cols: ReadingColumns, device: str, channel: int) -> bool:
     return bool(rows.size) and any(bool(c[rows].any()) for c in cols.carries())
 
 
-def _verify(store: ObjectStore, day: date, device: str, data: bytes) -> DailyManifest:
+def _landed_before(store: ObjectStore, event: FinalizedObject, day: date, device: str) -> FinalizedObject | None:
+    """For a manifest's finalize event: the finalize of its readings file, when that file landed before this
+    manifest (a lower generation: its own event found the older manifest and ended as `mismatch`) and matches it.
+    None otherwise (the usual order, manifest first: the readings file's own event loads it)."""
+    name = daily_readings_key(day, device)
+    head = store.head(name)
+    if head is None or _compare_generations(head.generation, event.generation) >= 0:
+        return None  # not an older generation (or generations that do not compare)
+    data = _get(store, name)
+    try:
+        if data is None or _verify(store, day, device, data) is not None:
+            return None
+    except (TransientError, PermanentError):
+        return None
+    return FinalizedObject(event.bucket, name, head.generation, event.event_time, event.event_id)
+
+
+def _verify(store: ObjectStore, day: date, device: str, data: bytes) -> str | None:
+    """None when `data` matches its manifest; else why not (a permanent outcome). Raises TransientError while the
+    manifest is missing or unreadable, PermanentError when it describes another folder."""
     key = daily_manifest_key(day, device)
     raw = _get(store, key)
     if raw is None:
@@ -591,11 +625,11 @@ def _verify(store: ObjectStore, day: date, device: str, data: bytes) -> DailyMan
         raise PermanentError(f"{key} describes {manifest.device_id} on {manifest.date}, not its own folder")
     digest = hashlib.sha256(data).hexdigest()
     if manifest.bytes != len(data) or manifest.sha256 != digest:
-        raise TransientError(
+        return (
             f"{daily_readings_key(day, device)} ({len(data)} B, sha256 {digest[:12]}…) does not match its manifest "
-            f"({manifest.bytes} B, {manifest.sha256[:12]}…): a replaced file whose manifest has not arrived yet"
+            f"({manifest.bytes} B, sha256 {manifest.sha256[:12]}…): not loaded"
         )
-    return manifest
+    return None
 
 
 def _parse_time(value: Any) -> datetime | None:

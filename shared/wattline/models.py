@@ -140,6 +140,7 @@ class QuarantineReason(StrEnum):
     IMPOSSIBLE_VALUE = "impossible_value"
     COUNTER_UNAVAILABLE = "counter_unavailable"
     BAD_DEVICE_ID = "bad_device_id"
+    DEVICE_MISMATCH = "device_mismatch"
     TIMESTAMP_IN_FUTURE = "timestamp_in_future"
     TIMESTAMP_TOO_OLD = "timestamp_too_old"
     NO_READINGS = "no_readings"

@@ -1,18 +1,25 @@
-"""The near-real-time alert path: the AWS `validate` Lambda hands over the readings it just parsed, and the two
-alerts that cannot wait for the daily batch reach the `alerts` topic within seconds:
+"""The near-real-time alert path on AWS: the alerts that cannot wait for the daily batch reach the GCP `alerts`
+topic within seconds (events) or minutes (silence):
 
-- an MQTT last will `online=false` (Gen1 and Gen2: a Reading with channel None, online False) → `offline` opened;
-- power above the meter's rated maximum → `over_rated` opened, once per episode.
+- `validate` hands over each raw object it just validated (`forward_object`): an MQTT last will `online=false`
+  (Gen1 and Gen2: a Reading with channel None, online False) → `offline` opened; power above the meter's rated
+  maximum → `over_rated` opened, once per episode;
+- the scheduled `watchdog` (`run_watchdog_now`, domain in `wattline.alerts.watchdog`): a meter silent for longer
+  than `offline_s` → `offline` (reason `silent`), every meter silent at once → one site `outage`.
 
-The alerts are built by the same code as the batch detectors, so they carry the same dedup keys (kind, device,
-channel, start): the batch `detect` later records them in the ledger and its `opened` for the same key is
-dropped by the subscribers' delivery log; its `resolved` goes out as usual.
+The alerts are built by the batch detectors' own code, so they carry the same dedup keys (kind, device, channel,
+start): the batch `detect` later records them in the ledger and its `opened` for the same key is dropped by the
+subscribers' delivery log; its `resolved` goes out as usual.
+
+Transport: Pub/Sub's REST API through `RestPubSubPublisher` (urllib3 + google-auth), not the gRPC client, which
+is not in the Lambda bundle (see docs/alerts.md). Nothing here imports google.cloud, grpc or duckdb.
 
 Authentication to GCP: Workload Identity Federation from the Lambda's IAM role — an `external_account`
 credentials config (JSON text or a file path in WATTLINE_GCP_WIF_CONFIG; it holds no secret, only the pool,
 provider and service account to impersonate). google-auth signs an STS GetCallerIdentity request with the
-Lambda's own temporary AWS credentials and exchanges it for a Google token. No key file anywhere. The Pub/Sub
-client is built lazily on first use and cached for the container's lifetime.
+Lambda's own temporary AWS credentials and exchanges it for a Google token. No key file anywhere. With
+WATTLINE_PUBSUB_ENDPOINT (or PUBSUB_EMULATOR_HOST) the publisher talks to that emulator without credentials. The
+publisher is built lazily on first use and cached for the container's lifetime.
 
 Off by default (WATTLINE_REALTIME_ALERTS=false). Episode memory (is this channel already above its rating?) is
 per warm container: a cold container in the middle of an episode may send one extra `over_rated` with a later
@@ -28,29 +35,73 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import SettingsConfigDict
 
+from wattline.adapters.pubsub_rest import PUBSUB_SCOPE
 from wattline.alerts.detect import over_rated, over_rated_alert
 from wattline.alerts.model import Alert, AlertEvent, AlertKind, Notification, Severity
+from wattline.alerts.thresholds import Thresholds
 from wattline.errors import PermanentError
 from wattline.models import Reading
 from wattline.ports import ObjectStore, Publisher
 from wattline.settings import Settings
 
+if TYPE_CHECKING:
+    from wattline.alerts.watchdog import WatchdogOptions, WatchdogReport
+
 logger = logging.getLogger(__name__)
-PUBSUB_SCOPE = "https://www.googleapis.com/auth/pubsub"
 
 
 class RealtimeSettings(Settings):
-    realtime_alerts: bool = Field(False, description="forward LWT offline and over-rated power at once")
+    """The AWS side's alert settings (env prefix WATTLINE_). Thresholds are nested with the same names as the GCP
+    detect function's (WATTLINE_ALERTS__OFFLINE_S, WATTLINE_ALERTS__SITE_ONSET_S, …): set them alike on both sides,
+    or the watchdog opens alerts the batch path never sees."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WATTLINE_", env_nested_delimiter="__", extra="ignore", populate_by_name=True
+    )
+
+    realtime_alerts: bool = Field(False, description="forward LWT offline and over-rated power, watch for silence")
     gcp_project: str | None = Field(None, description="GCP project of the alerts topic")
     alerts_topic: str = "alerts"
     gcp_wif_config: str | None = Field(None, description="external_account credentials config: JSON text or path")
-    realtime_timeout_s: float = Field(5.0, gt=0, description="publish deadline; a Lambda must not hang on GCP")
+    pubsub_endpoint: str | None = Field(
+        None,
+        validation_alias=AliasChoices("WATTLINE_PUBSUB_ENDPOINT", "PUBSUB_EMULATOR_HOST", "pubsub_endpoint"),
+        description="Pub/Sub emulator (http://host:port or host:port), used without credentials; unset on AWS",
+    )
+    realtime_timeout_s: float = Field(5.0, gt=0, description="per publish attempt; a Lambda must not hang on GCP")
     realtime_episode_gap_s: float = Field(600.0, gt=0, description="samples further apart start a new episode")
+    alerts: Thresholds = Field(default_factory=Thresholds, description="detection thresholds (nested)")
+    watchdog_delivery_lag_s: float = Field(
+        90.0, ge=0, le=3600, description="the watchdog judges silence up to this long before now (Firehose buffers)"
+    )
+
+    @field_validator("pubsub_endpoint")
+    @classmethod
+    def _endpoint_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        return value if "://" in value else f"http://{value}"  # PUBSUB_EMULATOR_HOST is host:port
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The thresholds with the site-wide rated maximum power (WATTLINE_RATED_MAX_POWER_W), as detect has them."""
+        return self.alerts.model_copy(update={"rated_max_power_w": self.rated_max_power_w})
+
+    def watchdog_options(self) -> WatchdogOptions:
+        from wattline.alerts.watchdog import WatchdogOptions
+
+        return WatchdogOptions(
+            thresholds=self.thresholds,
+            tz=self.zone,
+            topic=self.alerts_topic,
+            delivery_lag_s=self.watchdog_delivery_lag_s,
+        )
 
 
 class EpisodeMemory:
@@ -141,18 +192,27 @@ class RealtimeForwarder:
         return self.settings.realtime_alerts
 
     def publisher(self) -> Publisher:
+        """The REST publisher: to the emulator when one is configured, else to Google with the WIF credentials."""
         with self._lock:
             if self._publisher is None:
-                if not self.settings.gcp_project:
+                settings = self.settings
+                if not settings.gcp_project:
                     raise PermanentError("realtime alerts need WATTLINE_GCP_PROJECT (the alerts topic's project)")
-                from google.cloud import pubsub_v1
+                from wattline.adapters.pubsub_rest import RestPubSubPublisher
 
-                from wattline.adapters.pubsub import PubSubPublisher
-
-                credentials = wif_credentials(self.settings.gcp_wif_config) if self.settings.gcp_wif_config else None
-                client = pubsub_v1.PublisherClient(credentials=credentials)
-                self._publisher = PubSubPublisher(
-                    self.settings.gcp_project, client=client, timeout_s=self.settings.realtime_timeout_s
+                credentials = None
+                if settings.pubsub_endpoint is None:
+                    if not settings.gcp_wif_config:
+                        raise PermanentError(
+                            "realtime alerts need WATTLINE_GCP_WIF_CONFIG (Workload Identity Federation config; "
+                            "see docs/alerts.md), or WATTLINE_PUBSUB_ENDPOINT for an emulator"
+                        )
+                    credentials = wif_credentials(settings.gcp_wif_config)
+                self._publisher = RestPubSubPublisher(
+                    settings.gcp_project,
+                    credentials=credentials,
+                    endpoint=settings.pubsub_endpoint,
+                    timeout_s=settings.realtime_timeout_s,
                 )
             return self._publisher
 
@@ -179,8 +239,19 @@ class RealtimeForwarder:
 
 @lru_cache(maxsize=1)
 def get_forwarder() -> RealtimeForwarder:
-    """One forwarder per container (settings validated once, Pub/Sub client built on first use)."""
+    """One forwarder per container (settings validated once, the publisher built on first use)."""
     return RealtimeForwarder(RealtimeSettings())
+
+
+def run_watchdog_now(store: ObjectStore, now: datetime) -> WatchdogReport | None:
+    """For the `watchdog` Lambda: publish the silence alerts not published before; None while
+    WATTLINE_REALTIME_ALERTS is off (no request at all). Publish failures raise (the next scheduled run retries)."""
+    forwarder = get_forwarder()
+    if not forwarder.enabled:
+        return None
+    from wattline.alerts.watchdog import run_watchdog
+
+    return run_watchdog(store, forwarder.publisher(), options=forwarder.settings.watchdog_options(), now=now)
 
 
 def forward_object(store: ObjectStore, key: str) -> list[str]:

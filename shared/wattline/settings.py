@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wattline import defaults
+
 if TYPE_CHECKING:
     from wattline.adapters.s3_store import S3ObjectStore
 
@@ -32,12 +34,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WATTLINE_", extra="ignore")
 
     home: Path = Field(Path(".wattline"), description="where local state lives (buckets, warehouse, outbox)")
-    timezone: str = Field("Europe/Kyiv", description="the site's IANA time zone: local days and tariff hours")
+    timezone: str = Field(defaults.TIMEZONE, description="the site's IANA time zone: local days and tariff hours")
     tariff: str = Field("ua-2zone", description="tariff preset name or path of a tariff TOML file")
     integration_method: IntegrationMethod = IntegrationMethod.AUTO
-    max_gap_seconds: float = Field(300.0, gt=0, description="a longer interval between samples is a gap")
-    max_power_w: float = Field(25_000.0, gt=0, description="plausibility limit for counter jumps and values")
+    max_gap_seconds: float = Field(defaults.MAX_GAP_S, gt=0, description="a longer interval between samples is a gap")
+    max_power_w: float = Field(
+        defaults.MAX_POWER_W, gt=0, description="plausibility limit for counter jumps and values"
+    )
     rated_max_power_w: float = Field(11_000.0, gt=0, description="alert when power exceeds the meter's rating")
+    max_import_bytes: int = Field(
+        4 * 1024**3, gt=0, description="`wattline import` refuses a file larger than this once decompressed (bytes)"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -82,6 +82,7 @@ def test_status_lists_dead_letters_and_retry_redrives_them(tmp_path: Path) -> No
     runtime.handlers[EventKind.TRANSFER] = Flaky(failures=1)
     runtime.queue.put(EventKind.TRANSFER, {"prefix": "daily/"})
     runtime.run()
+    runtime.close()  # the run is over: the home is free for the next writer
     ledger = home_ledger(tmp_path, runtime.clock())
     assert [letter.kind for letter in ledger.dead_letters] == ["transfer"]
 

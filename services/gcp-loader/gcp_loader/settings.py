@@ -1,50 +1,8 @@
-"""The loader's one settings model (env prefix WATTLINE_), validated once at cold start."""
+"""The loader's one settings model (env prefix WATTLINE_), validated once at cold start. It lives in the shared
+package (`wattline.stages`) because the local runtime builds its loader from the same model."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal
+from wattline.stages import LoaderSettings
 
-from pydantic import Field, model_validator
-
-from wattline.loader import LoaderOptions
-from wattline.warehouse.settings import WarehouseSettings
-
-
-class LoaderSettings(WarehouseSettings):
-    """The warehouse fields (WATTLINE_GCP_PROJECT, _BQ_DATASET, _BQ_ENDPOINT, _BUCKET, _FS_ROOT, _DUCKDB_PATH, ...)
-    are WarehouseSettings'; `bucket`, when set, also makes the loader ignore events from other buckets.
-
-    Where the loader reads, writes and publishes. Cloud defaults need `WATTLINE_GCP_PROJECT`; nothing points
-    at a real resource silently. Locally: `WATTLINE_STORAGE=fs` + `WATTLINE_FS_ROOT`, `WATTLINE_WAREHOUSE=duckdb`
-    + `WATTLINE_DUCKDB_PATH`, `WATTLINE_PUBLISHER=outbox` (+ `WATTLINE_OUTBOX_DIR`), or the emulators via
-    `STORAGE_EMULATOR_HOST` / `WATTLINE_GCS_ENDPOINT`, `PUBSUB_EMULATOR_HOST`, `WATTLINE_BQ_ENDPOINT`."""
-
-    storage: Literal["gcs", "fs"] = "gcs"
-    gcs_endpoint: str | None = Field(None, description="fake-gcs-server URL (anonymous credentials)")
-    warehouse: Literal["duckdb", "bigquery"] = Field("bigquery", description="the Cloud Function writes BigQuery")
-    publisher: Literal["pubsub", "outbox"] = "pubsub"
-    outbox_dir: Path | None = None
-    energy_topic: str = "energy-updated"
-    max_event_age_s: float = Field(86_400.0, gt=0, description="older events are dropped, not retried")
-    neighbour_days: int = Field(3, ge=1, le=31, description="how far to look for a channel's boundary samples")
-
-    @model_validator(mode="after")
-    def _complete(self) -> LoaderSettings:
-        needs_project = self.storage == "gcs" or self.warehouse == "bigquery" or self.publisher == "pubsub"
-        if needs_project and not self.gcp_project:
-            raise ValueError("set WATTLINE_GCP_PROJECT (or use storage=fs, warehouse=duckdb, publisher=outbox)")
-        if self.storage == "fs" and self.fs_root is None:
-            raise ValueError("storage=fs needs WATTLINE_FS_ROOT")
-        return self
-
-    def options(self) -> LoaderOptions:
-        return LoaderOptions(
-            timezone=self.timezone,
-            method=self.integration_method.value,
-            max_gap_s=self.max_gap_seconds,
-            max_power_w=self.max_power_w,
-            max_event_age_s=self.max_event_age_s,
-            topic=self.energy_topic,
-            neighbour_days=self.neighbour_days,
-        )
+__all__ = ["LoaderSettings"]

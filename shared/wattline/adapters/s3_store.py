@@ -175,6 +175,26 @@ class S3ObjectStore:
     def list_keys(self, prefix: str) -> builtins.list[str]:
         return [info.key for info in self.list(prefix)]
 
+    def list_keys_after(self, prefix: str, start_after: str, *, limit: int | None = None) -> builtins.list[str]:
+        """Keys under `prefix` that sort after `start_after` (ListObjectsV2 `StartAfter`), in key order; at most
+        `limit` of them (then `MaxKeys` is `limit` too, so a one-key probe is one small request)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        pagination = self._pagination.copy()
+        if limit is not None:
+            pagination["MaxItems"] = limit
+            pagination["PageSize"] = min(limit, pagination.get("PageSize", 1000))
+        paginator = self.client.get_paginator("list_objects_v2")
+        found: builtins.list[str] = []
+        try:
+            for page in paginator.paginate(
+                Bucket=self.name, Prefix=prefix, StartAfter=start_after, PaginationConfig=pagination
+            ):
+                found.extend(item["Key"] for item in page.get("Contents", []))
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_error(exc, f"list s3://{self.name}/{prefix} after {start_after}") from exc
+        return found if limit is None else found[:limit]
+
     def list_prefixes(self, prefix: str) -> builtins.list[str]:
         """The next-level 'directories' under `prefix` (CommonPrefixes with delimiter '/'), sorted."""
         from botocore.exceptions import BotoCoreError, ClientError

@@ -24,6 +24,7 @@ from functools import partial
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
+from wattline import defaults
 from wattline.alerts.detect import ResetLike, detect_all
 from wattline.alerts.ledger import AlertStore, LedgerRow, plan_transitions
 from wattline.alerts.model import SITE, Alert, Notification
@@ -90,8 +91,8 @@ class DetectOptions:
     lookback: timedelta = timedelta(hours=48)
     max_window: timedelta = timedelta(days=7)
     baseline: timedelta = timedelta(weeks=8)
-    max_gap_s: float = 300.0  # the energy engine's gap rule, for counter resets
-    max_power_w: float = 25_000.0
+    max_gap_s: float = defaults.MAX_GAP_S  # the energy engine's gap rule, for counter resets
+    max_power_w: float = defaults.MAX_POWER_W
     notify_max_age: timedelta = timedelta(hours=24)  # older conditions are recorded, not sent
     watermark: Literal["delivered_day", "newest_reading"] = "delivered_day"
 

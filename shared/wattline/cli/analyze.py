@@ -7,7 +7,23 @@ from pathlib import Path
 
 import typer
 
-from wattline.settings import IntegrationMethod
+from wattline.settings import IntegrationMethod, Settings
+
+
+def _default(name: str) -> str:
+    """A setting's default as the help shows it, read from the settings model (one source per setting). In
+    parentheses: Rich reads `[...]` in help texts as markup and drops it."""
+    value = Settings.model_fields[name].default
+    return f"(default: {getattr(value, 'value', value)}, or WATTLINE_{name.upper()})"
+
+
+TZ_HELP = f"Site time zone for local days and tariff hours {_default('timezone')}."
+TARIFF_HELP = f"ua-1zone, ua-2zone, ua-3zone, or a tariff TOML file {_default('tariff')}."
+METHOD_HELP = (
+    "auto (counters where they bracket an interval, else power), counter, trapezoid or locf "
+    f"{_default('integration_method')}."
+)
+MAX_GAP_HELP = f"Seconds between samples beyond which an interval is a gap {_default('max_gap_seconds')}."
 
 
 class OutputFormat(StrEnum):
@@ -28,17 +44,18 @@ def analyze(
         readable=True,
         help="MQTT captures (JSON Lines: topic, payload, received_at) or canonical-reading JSON Lines; .gz is fine.",
     ),
-    tz: str = typer.Option(None, "--tz", help="Site time zone for local days and tariff hours [default: Europe/Kyiv]."),
-    tariff: str = typer.Option(
-        None, "--tariff", help="ua-1zone, ua-2zone, ua-3zone, or a tariff TOML file [default: ua-2zone]."
-    ),
+    tz: str = typer.Option(None, "--tz", help=TZ_HELP),
+    tariff: str = typer.Option(None, "--tariff", help=TARIFF_HELP),
     method: IntegrationMethod = typer.Option(
         None,
         "--method",
-        help="auto (counters where they bracket an interval, else power), counter, trapezoid or locf [default: auto].",
+        help=METHOD_HELP,
     ),
     max_gap: float = typer.Option(
-        None, "--max-gap", min=1, help="Seconds between samples beyond which an interval is a gap [default: 300]."
+        None,
+        "--max-gap",
+        min=1,
+        help=MAX_GAP_HELP,
     ),
     output: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", help="table, json or csv."),
 ) -> None:
@@ -46,7 +63,9 @@ def analyze(
 
     Reads MQTT captures (one message a line: {"topic": str, "payload": str exactly as published,
     "received_at": Unix seconds}) and canonical-reading JSON Lines (the daily files). Lines that cannot be used are
-    counted and reported on stderr; they never stop the run. Options default to the WATTLINE_* settings.
+    counted and reported on stderr as file:line and why (the rule `wattline import` applies too); they never stop
+    the run. A truncated .gz gives the lines before the break, with a warning. Options default to the WATTLINE_*
+    settings.
     """
     from wattline.analysis import analyze_readings, read_inputs
     from wattline.cli.output import print_daily, report_input_stats

@@ -45,6 +45,9 @@ def provision_device(
 ) -> None:
     """Create the IoT thing, an active certificate and key pair, attach the policy; print the device set-up.
 
+    DEVICE_ID is the Shelly device id; `shellies` (or the --gen1-root) and
+    `_invalid` are refused: they are a topic root and a raw partition.
+
     Writes DEVICE_ID.cert.pem, DEVICE_ID.private.key (mode 0600) and
     DEVICE_ID.public.key. The private key exists only there: AWS keeps no copy.
     For Gen2+ it prints the RPC calls (Shelly.PutTLSClientCert, MQTT.SetConfig
@@ -58,6 +61,7 @@ def provision_device(
     from wattline.errors import PermanentError
     from wattline.iot_provision import (
         DeviceGeneration,
+        check_thing_name,
         gen1_bridge_snippet,
         gen2_instructions,
         write_credentials,
@@ -68,6 +72,10 @@ def provision_device(
         generation = DeviceGeneration(gen)
     except ValueError:
         raise _fail(f"--gen must be 1 or 2, not {gen!r}") from None
+    try:
+        check_thing_name(device_id, gen1_root=gen1_root)  # before any AWS call
+    except PermanentError as exc:
+        raise _fail(str(exc)) from exc
     client = boto3.client("iot", region_name=region, endpoint_url=endpoint_url)
     try:
         device = provision(client, device_id, policy_name=policy, new_certificate=new_certificate)

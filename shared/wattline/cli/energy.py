@@ -44,6 +44,7 @@ def energy(
     """
     from wattline.cli.failures import exit_on_failure
     from wattline.cli.output import print_daily
+    from wattline.errors import PermanentError
     from wattline.tariffs import load_tariff
     from wattline.warehouse import fetch_daily_energy, init_warehouse, load_tariffs, open_warehouse
 
@@ -57,8 +58,10 @@ def energy(
         site_tariff = load_tariff(settings.tariff)
         chosen = load_tariff(tariff) if tariff else site_tariff
         store = open_warehouse(settings)
-        if settings.warehouse == "duckdb":
+        if settings.warehouse == "duckdb" and not settings.duckdb_read_only:
             init_warehouse(store, settings)  # embedded: views follow the current settings, cheap to refresh
+        if chosen.name != site_tariff.name and settings.duckdb_read_only:
+            raise PermanentError(f"the home is read-only: --tariff {chosen.name} cannot be written to its warehouse")
         if chosen.name != site_tariff.name:
             load_tariffs(store, [chosen])
         days = fetch_daily_energy(store, first, last, tariff=chosen, site_tariff=site_tariff.name, device_id=device)

@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from wattline import defaults
+
 gcp_app = typer.Typer(
     help="Google Cloud set-up: the BigQuery dataset, tables, views and tariffs.", no_args_is_help=True
 )
@@ -28,7 +30,7 @@ def init(
         None, "--endpoint", help="bqemulator REST URL, e.g. http://127.0.0.1:9050 (default: WATTLINE_BQ_ENDPOINT)."
     ),
     tz: str = typer.Option(
-        None, "--tz", help="Site time zone the views use (default: WATTLINE_TIMEZONE, Europe/Kyiv)."
+        None, "--tz", help=f"Site time zone the views use (default: WATTLINE_TIMEZONE, {defaults.TIMEZONE})."
     ),
     tariff: str = typer.Option(
         None, "--tariff", help="Site tariff the views price with: preset or TOML file (default: WATTLINE_TARIFF)."

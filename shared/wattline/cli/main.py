@@ -5,7 +5,21 @@ from __future__ import annotations
 import typer
 
 from wattline import __version__
-from wattline.cli import alerts, analyze, aws, demo, energy, gcp, import_, report, retry, run, status, transfer
+from wattline.cli import (
+    alerts,
+    analyze,
+    aws,
+    demo,
+    energy,
+    gcp,
+    import_,
+    report,
+    retry,
+    run,
+    serve,
+    status,
+    transfer,
+)
 
 app = typer.Typer(
     name="wattline",
@@ -34,7 +48,7 @@ def _root(
 
 
 # Registration order is the order `wattline --help` lists the commands: local use first, then the clouds.
-for module in (demo, analyze, import_, run, status, retry, energy, alerts, report, transfer, gcp, aws):
+for module in (demo, analyze, import_, run, serve, status, retry, energy, alerts, report, transfer, gcp, aws):
     module.register(app)
 
 

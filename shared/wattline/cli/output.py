@@ -96,5 +96,14 @@ def report_input_stats(stats: InputStats) -> None:
     )
     for reason, count in sorted(stats.quarantined.items()):
         err.print(f"  rejected {count} × {reason}")
-    for example in stats.invalid_examples:
-        err.print(f"  unusable line {example}")
+    report_invalid_lines(err, stats.invalid_lines, stats.invalid_examples, "unusable line")
+    for problem in stats.file_errors:
+        err.print(f"  warning: {problem}", markup=False, highlight=False, soft_wrap=True)
+
+
+def report_invalid_lines(err: Console, count: int, examples: Sequence[str], label: str) -> None:
+    """Each kept example (`file:line: why`), then how many more there were."""
+    for example in examples:
+        err.print(f"  {label} {example}", markup=False, highlight=False, soft_wrap=True)
+    if count > len(examples):
+        err.print(f"  … and {count - len(examples)} more")

@@ -28,7 +28,7 @@ def report(
     inlined: the file opens without network."""
     from rich.console import Console
 
-    from wattline.local.cli_support import existing_home
+    from wattline.local.cli_support import existing_home, writable
     from wattline.local.runtime import Runtime, emulator_warehouse_gone
     from wattline.local.summary import write_report
 
@@ -37,7 +37,7 @@ def report(
     if gone:
         typer.echo(gone, err=True)
         raise typer.Exit(1)
-    runtime = Runtime(root)
+    runtime = Runtime(root, read_only=not writable(root))
     try:
         with Console(stderr=True).status("reading the warehouse and rendering the dashboard"):
             path = write_report(

@@ -23,6 +23,7 @@ def retry(
 
     Moves dead letters back to the queue with a fresh attempt budget and
     process them (handlers are idempotent, so re-driving is safe)."""
+    from wattline.cli.failures import exit_on_failure
     from wattline.local.cli_support import resolve
     from wattline.local.ledger import home_ledger
     from wattline.local.runtime import Runtime
@@ -30,9 +31,12 @@ def retry(
 
     root = resolve(home)
     runtime = Runtime(root)
+    with exit_on_failure("try again"):
+        runtime.lock()
     moved = runtime.queue.redrive(list(ids) if ids else None)
     if not moved:
         typer.echo("no dead letters" + (" match" if ids else ""))
+        runtime.close()
         return
     try:
         report = runtime.run()

@@ -58,7 +58,10 @@ def sync_command(
     folder manifest.json is copied before readings.jsonl.gz, because the
     GCS loader verifies the readings against the manifest when they land.
     Identical objects are skipped, nothing is deleted, every copy is one
-    whole-object write. Safe to re-run: a second run copies nothing.
+    whole-object write. Safe to re-run: a second run copies nothing. A
+    readings file that does not match its manifest's sha256 is not copied
+    (nor its manifest): it is reported on stderr and the exit status is 1,
+    after every other file was copied.
 
     The cloud equivalent is the Storage Transfer job of
     infra/gcp/transfer-job.sh (see docs/gcp.md).
@@ -71,9 +74,19 @@ def sync_command(
         options = {"s3_endpoint": s3_endpoint, "region": region, "gcs_endpoint": gcs_endpoint, "project": project}
         report = sync(open_store(source, **options), open_store(target, **options), prefix)
     if as_json:
-        body = {"copied": report.copied_keys, "unchanged": report.unchanged, "vanished": report.vanished}
+        body = {
+            "copied": report.copied_keys,
+            "unchanged": report.unchanged,
+            "vanished": report.vanished,
+            "refused": [{"key": refused.key, "reason": refused.reason} for refused in report.refused],
+        }
         typer.echo(json.dumps(body, indent=2))
-        return
-    for key in report.copied_keys:
-        typer.echo(f"copied {key}")
-    typer.echo(f"{len(report.copied)} copied, {report.unchanged} unchanged, {report.vanished} vanished")
+    else:
+        for key in report.copied_keys:
+            typer.echo(f"copied {key}")
+        summary = f"{len(report.copied)} copied, {report.unchanged} unchanged, {report.vanished} vanished"
+        typer.echo(summary + (f", {len(report.refused)} refused" if report.refused else ""))
+    for refused in report.refused:
+        typer.echo(f"refused: {refused.reason}", err=True)
+    if report.refused:
+        raise typer.Exit(1)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from wattline import defaults
+
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
@@ -104,7 +106,7 @@ def integrate_power(
     hour_edges_s: F64,
     *,
     method: str = "trapezoid",
-    max_gap_s: float = 300.0,
+    max_gap_s: float = defaults.MAX_GAP_S,
 ) -> HourlyArrays:
     """Integrate one power series over the hours delimited by `hour_edges_s` (the fast path of the engine).
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import ArrayLike
 
+from wattline import defaults
 from wattline.energy.core import (
     F64,
     J_PER_WH,
@@ -26,8 +27,8 @@ from wattline.energy.hours import local_hour_edges
 from wattline.models import Generation, HourlyEnergy, Reading
 
 METHODS = ("auto", "counter", "trapezoid", "locf")
-DEFAULT_MAX_GAP_S = 300.0
-DEFAULT_MAX_POWER_W = 25_000.0
+DEFAULT_MAX_GAP_S = defaults.MAX_GAP_S
+DEFAULT_MAX_POWER_W = defaults.MAX_POWER_W
 SHAPE_EPSILON_WH = 1e-12
 
 

@@ -10,6 +10,8 @@ import bisect
 import itertools
 from collections.abc import Sequence
 
+from wattline import defaults
+
 
 def integrate_reference(
     ts: Sequence[float],
@@ -17,7 +19,7 @@ def integrate_reference(
     edges: Sequence[float],
     *,
     method: str = "trapezoid",
-    max_gap_s: float = 300.0,
+    max_gap_s: float = defaults.MAX_GAP_S,
 ) -> list[tuple[float, float, float, float]]:
     """Per hour [edges[k], edges[k+1]): (import_wh, export_wh, covered_s, gap_s). `ts` strictly increasing."""
     hours = len(edges) - 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,6 +62,12 @@ def progress_bars(enabled: bool = True) -> Iterator[Any]:
         yield update
 
 
+def writable(home: Path) -> bool:
+    """The home (and its warehouse file, when there is one) can be written: else readers open it read-only."""
+    warehouse = home / "warehouse.duckdb"
+    return os.access(home, os.W_OK) and (not warehouse.exists() or os.access(warehouse, os.W_OK))
+
+
 def warehouse_settings(home: Path | None, warehouse: str | None) -> Any:
     """WarehouseSettings for `energy` and `alerts`: BigQuery from the WATTLINE_* settings, or a home's DuckDB.
 
@@ -81,6 +88,7 @@ def warehouse_settings(home: Path | None, warehouse: str | None) -> Any:
         "duckdb_path": layout.warehouse,
         "fs_root": layout.gcs_root,
         "bucket": GCS_BUCKET,
+        "duckdb_read_only": not writable(layout.root),
     }
     values.update({name: getattr(from_env, name) for name in from_env.model_fields_set})
     return WarehouseSettings.model_validate(values)

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from wattline.bridge import BridgeMode, MqttBridge
+from wattline.local.lock import HomeLock
 from wattline.local.runtime import Home, Runtime, daily_ticks, simulated_now
+from wattline.local.serve import HomeService
 from wattline.simulator import Scenario, SimMessage, simulate
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -399,7 +401,12 @@ def run_demo(
     timings: dict[str, float] = {}
     started = time.monotonic()
     home.mkdir(parents=True, exist_ok=True)
-    reset_home(home)
+    lock = HomeLock(home).acquire()  # before anything is erased; the runtime holds it from here on
+    try:
+        reset_home(home)
+    except BaseException:
+        lock.release()
+        raise
     Home(home).demo_state.write_text(json.dumps({"status": "running", "started_at": datetime.now(UTC).isoformat()}))
     scenario = simulate(devices=devices, days=days, seed=seed, today=today)
     paths = Home(home)
@@ -420,6 +427,7 @@ def run_demo(
         timings["servers"] = time.monotonic() - mark
     else:
         runtime = Runtime(home, clock=clock)
+    runtime.home_lock = lock
     try:
         mark = time.monotonic()
         published, bridged = publish_through_broker(scenario.messages, runtime, broker=broker, progress=progress)
@@ -447,10 +455,9 @@ def run_demo(
 
     # The daily schedule fires once per simulated UTC day, as it would have while the meters ran: each day's
     # alerts are detected (and sent) when its daily files arrive, not all at once as a backfill.
+    service = HomeService(runtime, watchdog=False)  # `wattline serve`'s schedule; the meters' silence is history
     for closes in daily_ticks(scenario.start, scenario.end):
-        runtime.schedule(closes)
-        pending = max(pending, done + len(runtime.queue.pending()))
-        runtime.run(on_event=tick)
+        service.tick(closes, on_event=tick)
     if progress is not None:
         progress("pipeline", done, done)
     timings["pipeline"] = time.monotonic() - mark
@@ -483,4 +490,5 @@ def run_demo(
             indent=2,
         )
     )
+    runtime.home_lock.release()  # written: the runtime returned is for reading (another `run` may write now)
     return DemoResult(scenario, published, bridged, timings), runtime

@@ -3,6 +3,10 @@
 Counts are in MQTT messages (envelopes), from the aggregator's manifests and state: for every aggregated
 device-day `received = kept + quarantined + duplicates`; messages under the `_invalid` device partition (a topic
 naming no safe device id) are quarantined as a whole. Raw objects of days not aggregated yet are pending.
+
+"Balanced" means the counts add up **and** nothing is stuck: no event pending (a run was interrupted or has not
+happened), none dead-lettered, no daily file transferred but not loaded. Every object write queues its event first
+(wattline.local.runtime.NotifyingStore), so a file in the GCS bucket without a pending or dead load event was loaded.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wattline import keys
+from wattline.adapters.objects import md5_hex
 from wattline.models import DailyManifest
 from wattline.ports import ObjectStore
 
@@ -41,12 +46,34 @@ class Ledger:
     pending_events: dict[str, int] = field(default_factory=dict)
     pending_days: list[str] = field(default_factory=list)
     raw_objects: int = 0
+    in_flight: int = 0  # pending events already tried (a run was killed in them, or they wait for a retry)
+    aggregated_not_transferred: list[str] = field(default_factory=list)  # daily files GCS lacks, or holds older
+    transferred_not_loaded: list[str] = field(default_factory=list)  # daily files whose load is pending or dead
     dead_letters: list[DeadLetter] = field(default_factory=list)
     note: str | None = None  # e.g. "recorded when the emulators demo finished": not read from the buckets now
 
     @property
-    def balanced(self) -> bool:
+    def counts_add_up(self) -> bool:
         return self.received == self.kept + self.quarantined + self.duplicates
+
+    @property
+    def stuck(self) -> list[str]:
+        """What keeps the home from balanced although the counts add up, each with what to do."""
+        reasons = []
+        if self.pending_events:
+            pending = sum(self.pending_events.values())
+            reasons.append(f"{pending} events pending ({self.in_flight} in flight): run `wattline run`")
+        if self.dead_letters:
+            reasons.append(f"{len(self.dead_letters)} dead letters: see below, then `wattline retry`")
+        if self.aggregated_not_transferred:
+            reasons.append(f"{len(self.aggregated_not_transferred)} daily files aggregated but not transferred")
+        if self.transferred_not_loaded:
+            reasons.append(f"{len(self.transferred_not_loaded)} daily files transferred but not loaded")
+        return reasons
+
+    @property
+    def balanced(self) -> bool:
+        return self.counts_add_up and not self.stuck
 
     @property
     def pending(self) -> bool:
@@ -55,6 +82,8 @@ class Ledger:
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["balanced"] = self.balanced
+        data["counts_add_up"] = self.counts_add_up
+        data["stuck"] = self.stuck
         return data
 
 
@@ -70,16 +99,20 @@ def compute_ledger(
     pending_storage: set[str],
     dead_letters: list[DeadLetter],
     now: datetime,
+    in_flight: int = 0,
 ) -> Ledger:
     """The ledger from the buckets (see the module docstring); `now` decides which days the schedule would plan."""
     from wattline.aggregation import INVALID_DEVICE_SEGMENT, STATE_PREFIX, plan_days
 
-    ledger = Ledger(pending_events=dict(pending_events), dead_letters=dead_letters)
+    ledger = Ledger(pending_events=dict(pending_events), dead_letters=dead_letters, in_flight=in_flight)
     reasons: Counter[str] = Counter()
     for key in _keys(s3, keys.DAILY_PREFIX):
         if not key.endswith(keys.MANIFEST_FILE):
             continue
         manifest = DailyManifest.model_validate_json(s3.get(key))
+        readings_key = key.removesuffix(keys.MANIFEST_FILE) + keys.READINGS_FILE
+        if not _transferred(s3, gcs, readings_key, manifest):
+            ledger.aggregated_not_transferred.append(readings_key)
         ledger.received += manifest.envelopes
         ledger.duplicates += manifest.duplicates
         ledger.quarantined += manifest.quarantined
@@ -100,7 +133,11 @@ def compute_ledger(
     ledger.quarantine_reasons = dict(sorted(reasons.items()))
     for key in _keys(gcs, keys.DAILY_PREFIX):
         parsed = keys.parse_daily_key(key)
-        if parsed is not None and parsed[2] == keys.READINGS_FILE and key not in pending_storage:
+        if parsed is None or parsed[2] != keys.READINGS_FILE:
+            continue
+        if key in pending_storage:
+            ledger.transferred_not_loaded.append(key)
+        else:
             ledger.days_loaded += 1
     from wattline.local.runtime import raw_lookback_days
 
@@ -109,6 +146,17 @@ def compute_ledger(
     open_days = _unaggregated(s3)
     ledger.pending_days = sorted({f"{item.date.isoformat()}/{item.device_id}" for item in planned} | open_days)
     return ledger
+
+
+def _transferred(s3: ObjectStore, gcs: ObjectStore, key: str, manifest: DailyManifest) -> bool:
+    """GCS holds the daily file the manifest describes (same size; same md5 where the etag is one)."""
+    copied = gcs.head(key)
+    if copied is None or copied.size != manifest.bytes:
+        return False
+    etag = copied.etag.strip('"').lower()
+    if len(etag) != 32 or any(c not in "0123456789abcdef" for c in etag):
+        return True  # not an md5 (a GCS etag): the size is all there is to compare cheaply
+    return etag == md5_hex(s3.get(key))
 
 
 def _keys(store: ObjectStore, prefix: str) -> list[str]:
@@ -161,7 +209,15 @@ def queue_ledger(queue: Any, s3: ObjectStore, gcs: ObjectStore, now: datetime) -
         )
         for event in dead_events
     ]
-    return compute_ledger(s3, gcs, pending_events=dict(counts), pending_storage=storage, dead_letters=dead, now=now)
+    return compute_ledger(
+        s3,
+        gcs,
+        pending_events=dict(counts),
+        pending_storage=storage,
+        dead_letters=dead,
+        now=now,
+        in_flight=sum(1 for event in pending if event.attempts > 0),
+    )
 
 
 EMULATOR_LEDGER = "emulators/ledger.json"
@@ -181,7 +237,8 @@ def saved_ledger(home: Path) -> Ledger | None:
     if not path.is_file():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    data.pop("balanced", None)
+    for derived in ("balanced", "counts_add_up", "stuck"):
+        data.pop(derived, None)
     data["dead_letters"] = [DeadLetter(**letter) for letter in data.get("dead_letters", [])]
     ledger = Ledger(**data)
     ledger.note = (

@@ -34,26 +34,35 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote_plus, unquote_plus
 
 from wattline import keys
 from wattline.adapters.fs_store import FsObjectStore
+from wattline.adapters.objects import info_of
 from wattline.errors import NotFoundError, PermanentError
+from wattline.local.lock import HomeLock
 from wattline.ports import ObjectInfo, ObjectStore, Publisher, Warehouse
 from wattline.settings import Settings, load_toml_overrides
 
 if TYPE_CHECKING:
+    from pydantic_settings import BaseSettings
+
+    from wattline.aggregation import DayItem
     from wattline.alerts.settings import AlertSettings
     from wattline.alerts.thresholds import Thresholds
+    from wattline.loader import LoaderOptions
+    from wattline.stages import AggregationSettings
     from wattline.transfer import SyncReport
 
 logger = logging.getLogger(__name__)
+StageSettings = TypeVar("StageSettings", bound="BaseSettings")
 
 RAW_BUCKET = "wattline-raw"
 GCS_BUCKET = "wattline-daily"
 ENERGY_TOPIC = "energy-updated"
 ALERTS_TOPIC = "alerts"
+DEAD_LETTER_TOPIC = "alerts-dead-letter"
 MAX_ATTEMPTS = 3
 EMULATOR_PROJECT = "wattline-local"  # the GCP project the emulator stack uses on every emulator
 
@@ -226,10 +235,12 @@ class EventQueue:
         (self.home.pending / f"{event.id}.json").unlink(missing_ok=True)
 
     def retry_later(self, event: Event) -> None:
-        """Back into the queue, behind what is already pending (a new name keeps the order honest)."""
-        self.done(event)
+        """Back into the queue, behind what is already pending (a new name keeps the order honest). The new entry
+        is written before the old one goes: a crash in between leaves the event twice, never not at all."""
+        old = event.id
         event.id = self._name(event.kind)
         self._write(self.home.pending, event)
+        (self.home.pending / f"{old}.json").unlink(missing_ok=True)
 
     def park(self, event: Event) -> None:
         self._write(self.home.dead, event)
@@ -333,16 +344,45 @@ class QueuePublisher:
         return message_id
 
 
-class NotifyingStore:
-    """The local S3 bucket: an FsObjectStore that emits `s3` events for new objects under `raw/` (batched)."""
+def raw_bucket_events(bucket: str, info: ObjectInfo) -> tuple[EventKind, dict[str, Any]] | None:
+    """What a write to the local S3 bucket notifies: a raw object → validate (S3 → EventBridge); a daily manifest
+    (the last object aggregate writes) → the transfer of its device-day, so a day aggregated on a retry, after the
+    schedule's transfer ran, is still copied."""
+    if info.key.startswith(keys.RAW_PREFIX):
+        return EventKind.S3, s3_event(bucket, [info])
+    parsed = keys.parse_daily_key(info.key)
+    if parsed is not None and parsed[2] == keys.MANIFEST_FILE:
+        return EventKind.TRANSFER, {"prefix": keys.daily_dir(parsed[0], parsed[1])}
+    return None
 
-    def __init__(self, inner: ObjectStore, queue: EventQueue, *, batch: int = 50) -> None:
+
+def gcs_bucket_events(bucket: str, info: ObjectInfo) -> tuple[EventKind, dict[str, Any]] | None:
+    """What a write to the local GCS bucket notifies: every daily object → a finalize CloudEvent (Eventarc), with
+    the etag as its generation (the loader acts on readings files and acks the rest)."""
+    from wattline.local.events import finalized_event
+
+    if not info.key.startswith(keys.DAILY_PREFIX):
+        return None
+    attributes, data = finalized_event(bucket, info.key, info.etag)
+    return EventKind.STORAGE, {"attributes": attributes, "data": data}
+
+
+class NotifyingStore:
+    """A local bucket whose writes notify, as S3 → EventBridge and GCS → Eventarc do: the event for a new object
+    is written to the queue *before* the object (its etag is computed from the bytes), so a crash in between
+    leaves an event whose handler finds no object (and acks, or redoes the work), never an object nobody is told
+    of. `events(bucket, info)` says which event a write causes, if any."""
+
+    def __init__(
+        self,
+        inner: ObjectStore,
+        queue: EventQueue,
+        events: Callable[[str, ObjectInfo], tuple[EventKind, dict[str, Any]] | None] = raw_bucket_events,
+    ) -> None:
         self.inner = inner
         self.name = inner.name
         self.queue = queue
-        self.batch = batch
-        self._buffer: builtins.list[ObjectInfo] = []
-        self._lock = threading.Lock()
+        self.events = events
 
     def get(self, key: str) -> bytes:
         return self.inner.get(key)
@@ -350,20 +390,13 @@ class NotifyingStore:
     def put(
         self, key: str, data: bytes, *, content_type: str = "application/octet-stream", if_absent: bool = False
     ) -> ObjectInfo:
-        info = self.inner.put(key, data, content_type=content_type, if_absent=if_absent)
-        if key.startswith(keys.RAW_PREFIX):
-            with self._lock:
-                self._buffer.append(info)
-                full = len(self._buffer) >= self.batch
-            if full:
-                self.flush()
-        return info
+        event = self.events(self.name, info_of(key, data))
+        if event is not None and not (if_absent and self.inner.head(key) is not None):
+            self.queue.put(*event)
+        return self.inner.put(key, data, content_type=content_type, if_absent=if_absent)
 
     def flush(self) -> None:
-        with self._lock:
-            infos, self._buffer = self._buffer, []
-        if infos:
-            self.queue.put(EventKind.S3, s3_event(self.name, infos))
+        """Nothing is buffered: kept for callers written when raw notifications were batched in memory."""
 
     def head(self, key: str) -> ObjectInfo | None:
         return self.inner.head(key)
@@ -422,17 +455,24 @@ class Runtime:
         gcs_store: ObjectStore | None = None,
         gcs_fs_root: Path | None = None,
         warehouse: Warehouse | None = None,
+        read_only: bool = False,
     ) -> None:
         """`s3_store`/`gcs_store` replace the home's directory buckets (the emulator stack passes S3 and GCS
         adapters); `gcs_fs_root` is where the warehouse's readings_ext finds `<bucket>/daily/…` on disk;
         `warehouse` replaces the home's DuckDB file (the emulator stack passes BigQuery on bqemulator)."""
         self.home = Home(home)
+        self.home_lock = HomeLock(home)
+        self.read_only = read_only  # a reader of a read-only home: the warehouse is opened read-only, never set up
         self.settings = settings or load_settings(home)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_attempts = max_attempts
         self.queue = EventQueue(self.home)
         self.s3 = NotifyingStore(s3_store or FsObjectStore(self.home.raw_bucket, name=RAW_BUCKET), self.queue)
-        self.gcs: ObjectStore = gcs_store or FsObjectStore(self.home.gcs_bucket, name=GCS_BUCKET)
+        # The embedded GCS bucket notifies the loader of each finalized daily object (Eventarc); the emulator stack's
+        # fake-gcs-server notifies through Pub/Sub itself (`deliver_copied`).
+        self.gcs: ObjectStore = gcs_store or NotifyingStore(
+            FsObjectStore(self.home.gcs_bucket, name=GCS_BUCKET), self.queue, gcs_bucket_events
+        )
         self.gcs_fs_root = gcs_fs_root or self.home.gcs_root
         self.publisher: Publisher = QueuePublisher(self.queue)
         self._thresholds = thresholds
@@ -444,6 +484,7 @@ class Runtime:
         # energy.updated is POSTed to the detect function at `detect_url` as a messagePublished CloudEvent.
         self.deliver_copied: Callable[[SyncReport], None] | None = None
         self.detect_url: str | None = None
+        self._acks: builtins.list[Event] = []  # events the running handler settles, acknowledged with it
         self.readings_from_objects = False  # the warehouse's readings_ext reads nothing (bqemulator): use the files
         self.handlers: dict[EventKind, Callable[[dict[str, Any], RunReport], None]] = {
             EventKind.S3: self.on_object_created,
@@ -477,18 +518,31 @@ class Runtime:
                 fs_root=self.gcs_fs_root,
                 bucket=GCS_BUCKET,
                 extra_tariffs=[_tariff(self.settings.tariff)],
+                read_only=self.read_only,
             )
-            init_warehouse(warehouse, settings)
+            if not self.read_only:
+                init_warehouse(warehouse, settings)
             self._warehouse = warehouse
         return self._warehouse
 
-    def close(self) -> None:
+    def lock(self, *, wait: bool = False) -> Runtime:
+        """Become the home's one writer (wattline.local.lock); every writing command takes it before it writes."""
+        self.home_lock.acquire(wait=wait)
+        return self
+
+    def close_warehouse(self) -> None:
+        """Let go of the DuckDB file (one process may hold it for writing): readers can open it until next use."""
         closer = getattr(self._warehouse, "close", None)
         if closer is not None:
             closer()
+            self._warehouse = None
+
+    def close(self) -> None:
+        self.close_warehouse()
         self._warehouse = None
         while self.closers:
             self.closers.pop()()
+        self.home_lock.release()
 
     @property
     def thresholds(self) -> Thresholds:
@@ -505,14 +559,16 @@ class Runtime:
         return self.queue.put(EventKind.SCHEDULE, {"now": (now or self.clock()).isoformat()})
 
     def pending_raw_days(self, now: datetime | None = None) -> list[dict[str, str]]:
+        return [item.as_dict() for item in self._plan(now or self.clock())]
+
+    def _plan(self, now: datetime) -> builtins.list[DayItem]:
+        """The cloud plan with the deployed grace, looking back far enough to reach the oldest raw partition
+        (backfills can be old; the cloud plan looks back `lookback_days`)."""
         from wattline.aggregation import plan_days
 
-        when = now or self.clock()
-        items = plan_days(self.s3, when, lookback_days=self.lookback_days(when))
-        return [item.as_dict() for item in items]
-
-    def lookback_days(self, now: datetime | None = None) -> int:
-        return raw_lookback_days(self.s3.list_prefixes(keys.RAW_PREFIX), now or self.clock())
+        options = self.aggregation_settings()
+        lookback = raw_lookback_days(self.s3.list_prefixes(keys.RAW_PREFIX), now, minimum=options.lookback_days)
+        return plan_days(self.s3, now, grace=options.grace, lookback_days=lookback)
 
     # -- handlers (thin: parse the cloud-shaped event, call one domain function) ------------------------------
 
@@ -528,50 +584,44 @@ class Runtime:
                 logger.warning("raw object %s is gone; nothing to validate", key)
 
     def on_schedule(self, event: dict[str, Any], report: RunReport) -> None:
-        from wattline.aggregation import plan_days
-
-        now = datetime.fromisoformat(str(event["now"]))
-        items = plan_days(self.s3, now, lookback_days=self.lookback_days(now))
-        for item in items:
+        for item in self._plan(datetime.fromisoformat(str(event["now"]))):
             self.queue.put(EventKind.AGGREGATE, item.as_dict())
-        self.queue.put(EventKind.TRANSFER, {"prefix": keys.DAILY_PREFIX, "now": now.isoformat()})
+        self.queue.put(EventKind.TRANSFER, {"prefix": keys.DAILY_PREFIX, "now": str(event["now"])})
 
     def on_aggregate(self, event: dict[str, Any], report: RunReport) -> None:
         from wattline.aggregation import aggregate_day
 
-        aggregate_day(self.s3, date.fromisoformat(str(event["date"])), str(event["device_id"]))
+        options = self.aggregation_settings()
+        aggregate_day(
+            self.s3,
+            date.fromisoformat(str(event["date"])),
+            str(event["device_id"]),
+            concurrency=options.concurrency,
+            dedup_window_ms=options.dedup_window_ms,
+        )
 
     def on_transfer(self, event: dict[str, Any], report: RunReport) -> None:
-        from wattline.local.events import finalized_event
+        """Copy new or changed daily files; the GCS bucket itself notifies the loader of each (as it is written)."""
         from wattline.transfer import sync
 
         copied = sync(self.s3.inner, self.gcs, str(event.get("prefix", keys.DAILY_PREFIX)))
+        for refusal in copied.refused:  # `wattline status` counts it as aggregated but not transferred
+            logger.warning("daily file not transferred: %s", getattr(refusal, "reason", refusal))
         if self.deliver_copied is not None:
             self.deliver_copied(copied)
-            return
-        for info in copied.copied:
-            attributes, data = finalized_event(GCS_BUCKET, info.key, info.generation or info.etag)
-            self.queue.put(EventKind.STORAGE, {"attributes": attributes, "data": data})
 
     def on_storage_finalized(self, event: dict[str, Any], report: RunReport) -> None:
-        from wattline.loader import FinalizedObject, LoaderOptions, load_daily_file
+        from wattline.loader import FinalizedObject, load_daily_file
 
         attributes, data = event["attributes"], event["data"]
         if attributes.get("type") != "google.cloud.storage.object.v1.finalized":
             return
-        options = LoaderOptions(
-            timezone=self.settings.timezone,
-            method=self.settings.integration_method.value,
-            max_gap_s=self.settings.max_gap_seconds,
-            max_power_w=self.settings.max_power_w,
-            topic=ENERGY_TOPIC,
-        )
         load_daily_file(
             FinalizedObject.from_cloud_event(attributes, data),
             store=self.gcs,
             warehouse=self.warehouse,
             publisher=self.publisher,
-            options=options,
+            options=self.loader_options(),
         )
 
     def on_pubsub(self, event: dict[str, Any], report: RunReport) -> None:
@@ -582,12 +632,16 @@ class Runtime:
         elif topic == ENERGY_TOPIC:
             self._detect(self._coalesce(data), report)
         elif topic == ALERTS_TOPIC:
-            self._notify(data)
+            self._notify(data, event["message"])
+        elif topic == DEAD_LETTER_TOPIC:  # kept where `wattline status` shows it and `wattline retry` re-drives it
+            attributes = event["message"].get("attributes") or {}
+            raise PermanentError(f"notification dead-lettered by {attributes.get('sink')}: {attributes.get('reason')}")
 
     def _coalesce(self, data: bytes) -> bytes:
         """Fold every other pending energy.updated message into this one: one detection run over the union of
         the touched hours sees exactly what the separate runs would (detection always covers every device, and
-        the alert ledger dedups), at a fraction of the cost. The folded events are acknowledged."""
+        the alert ledger dedups), at a fraction of the cost. The folded events are acknowledged only once this
+        event's handler succeeded: a crash before leaves them pending, and the next run detects again."""
         try:
             body = json.loads(data)
         except ValueError:
@@ -606,7 +660,7 @@ class Runtime:
             body["hours_from"] = min(str(body["hours_from"]), str(more["hours_from"]))
             body["hours_to"] = max(str(body.get("hours_to") or more["hours_to"]), str(more["hours_to"]))
             body["device_id"] = None
-            self.queue.done(other)
+            self._acks.append(other)
         return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
 
     def _detect(self, data: bytes, report: RunReport) -> None:
@@ -626,21 +680,31 @@ class Runtime:
         )
         report.alerts_published += len(result.published)
 
+    def stage_settings(self, model: type[StageSettings], **local: Any) -> StageSettings:
+        """A cloud stage's settings model for this home: its wattline.toml and settings, then WATTLINE_* variables
+        (they win, as deployed), then `local` (what only the home can say: its own buckets and warehouse)."""
+        from_env = model(**local)
+        values: dict[str, Any] = {**load_toml_overrides(self.home.root), **self.settings.model_dump()}
+        values.update({name: getattr(from_env, name) for name in from_env.model_fields_set})
+        return model.model_validate({**values, **local})
+
     def alert_settings(self) -> AlertSettings:
-        """The detect function's settings for this home: its wattline.toml and settings, WATTLINE_* winning, the
-        warehouse and publisher local — so WATTLINE_ALERTS__* mean the same here as deployed."""
+        """The detect function's and the subscribers' settings (wattline.alerts.settings.AlertSettings)."""
         from wattline.alerts.settings import AlertSettings
 
-        local = {"warehouse": "duckdb", "publisher": "outbox"}
-        from_env = AlertSettings(**local)  # type: ignore[arg-type]
-        values: dict[str, Any] = {
-            "alerts_watermark": "newest_reading",  # nothing else watches for silence now on a local home
-            **load_toml_overrides(self.home.root),
-            **self.settings.model_dump(),
-            **local,
-        }
-        values.update({name: getattr(from_env, name) for name in from_env.model_fields_set - set(local)})
-        return AlertSettings.model_validate(values)
+        watermark = {} if "WATTLINE_ALERTS_WATERMARK" in os.environ else {"alerts_watermark": "newest_reading"}
+        return self.stage_settings(AlertSettings, warehouse="duckdb", publisher="outbox", **watermark)
+
+    def aggregation_settings(self) -> AggregationSettings:
+        from wattline.stages import AggregationSettings
+
+        return self.stage_settings(AggregationSettings)
+
+    def loader_options(self) -> LoaderOptions:
+        from wattline.stages import LoaderSettings
+
+        local = {"storage": "fs", "warehouse": "duckdb", "publisher": "outbox", "fs_root": self.gcs_fs_root}
+        return replace(self.stage_settings(LoaderSettings, **local).options(), topic=ENERGY_TOPIC)
 
     def _detect_remote(self, url: str, data: bytes, message: Mapping[str, Any]) -> None:
         """Deliver energy.updated to the detect function as Eventarc would; a non-2xx answer is retried."""
@@ -660,22 +724,31 @@ class Runtime:
         if not 200 <= status < 300:
             raise TransientError(f"the detect function answered {status} (its log is in emulators/logs/)")
 
-    def _notify(self, data: bytes) -> None:
-        from wattline.alerts.deliver import Policy, deliver
-        from wattline.alerts.model import Notification
+    def _notify(self, data: bytes, message: Mapping[str, Any]) -> None:
+        """The subscriber as deployed (wattline.alerts.subscriber): policy and dead-lettering from AlertSettings,
+        the home's outbox as the sink."""
         from wattline.alerts.sinks import OutboxSink
         from wattline.alerts.store import WarehouseDeliveryLog
+        from wattline.alerts.subscriber import handle_message
 
-        notification = Notification.model_validate_json(data)
-        policy = Policy(tz=self.settings.zone, max_per_hour=None)
-        sink = OutboxSink(self.home.outbox / "alerts.jsonl", self.settings.zone)
-        deliver(notification, sink, WarehouseDeliveryLog(self.warehouse), policy, now=self.clock())
+        settings = self.alert_settings()
+        handle_message(
+            data,
+            message.get("attributes") or {},
+            sink=OutboxSink(self.home.outbox / "alerts.jsonl", self.settings.zone),
+            log=WarehouseDeliveryLog(self.warehouse),
+            policy=settings.policy(),
+            now=self.clock(),
+            dead_letter=self.publisher,
+            dead_letter_topic=DEAD_LETTER_TOPIC,
+            message_id=str(message.get("messageId") or ""),
+        )
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
     def run(self, *, on_event: Callable[[Event], None] | None = None, limit: int | None = None) -> RunReport:
-        """Handle every pending event (and what they cause) until the queue is empty."""
-        self.s3.flush()
+        """Handle every pending event (and what they cause) until the queue is empty (as the home's writer)."""
+        self.lock()
         report = RunReport()
         handled = 0
         while (event := self.queue.next()) is not None or (self.inbound is not None and self.inbound() > 0):
@@ -687,12 +760,16 @@ class Runtime:
             self._dispatch(event, report)
             if on_event is not None:
                 on_event(event)
-            self.s3.flush()
         return report
 
     def _dispatch(self, event: Event, report: RunReport) -> None:
         handler = self.handlers[event.kind]
+        if event.kind is EventKind.STORAGE and event.attempts == 0:
+            # Eventarc delivers within seconds of the write; a queued event that waited while nothing ran (the
+            # machine was off) is delivered now, so the loader's maximum event age counts from here.
+            event.body["attributes"]["time"] = datetime.now(UTC).isoformat()
         event.attempts += 1
+        self._acks = []
         try:
             handler(event.body, report)
         except PermanentError as exc:
@@ -711,6 +788,9 @@ class Runtime:
                 report.retried += 1
                 self.queue.retry_later(event)
             return
+        for settled in self._acks:
+            self.queue.done(settled)
+        self._acks = []
         self.queue.done(event)
         report.count(event.kind)
 

@@ -121,7 +121,12 @@ def print_summary(runtime: Runtime, dates: list[str], *, seconds: dict[str, floa
 
 def print_ledger(ledger: Ledger, console: Console | None = None) -> None:
     console = console or Console()
-    mark = "[green]balanced[/green]" if ledger.balanced else "[red]NOT balanced[/red]"
+    if ledger.balanced:
+        mark = "[green]balanced[/green]"
+    elif not ledger.counts_add_up:
+        mark = "[red]NOT balanced: the counts do not add up[/red]"
+    else:
+        mark = "[yellow]counts add up, NOT balanced: " + "; ".join(ledger.stuck) + "[/yellow]"
     console.print(
         f"[bold]Ledger[/bold] (MQTT messages): received {ledger.received} = kept {ledger.kept} + quarantined "
         f"{ledger.quarantined} + duplicates {ledger.duplicates}  {mark};  readings {ledger.readings}"

@@ -4,14 +4,17 @@ Pure (no I/O, no cloud SDK) and total: every input gives a ParseOutcome, nothing
 Each envelope gives either one or more readings or exactly one quarantine record.
 
 Public API (stable; other stages code against it):
-- parse_envelope(envelope, *, now_ms=None, state=None) -> ParseOutcome
-- parse_line(line, *, source_key=None, now_ms=None, state=None) -> ParseOutcome
+- parse_envelope(envelope, *, now_ms=None, state=None, device_id=None) -> ParseOutcome
+      `device_id`: the device of the raw partition the message was stored under; readings naming another device
+      are quarantined as device_mismatch.
+- parse_line(line, *, source_key=None, now_ms=None, state=None, device_id=None) -> ParseOutcome
       one JSON envelope line (bytes or str); a line that is not a valid Envelope is quarantined
       with reason malformed_envelope and its original bytes.
-- parse_object(data, *, source_key=None, now_ms=None, state=None) -> list[ParseOutcome]
+- parse_object(data, *, source_key=None, now_ms=None, state=None, device_id=None) -> list[ParseOutcome]
       one stored raw object: a single envelope, or newline-delimited envelopes (Firehose batches).
 - envelope_from_capture(topic, payload_text, received_at_s) -> Envelope
-      the `wattline analyze` capture line format.
+      the fields of a capture line. Which lines `wattline analyze` and `wattline import` accept is decided by
+      `wattline.parsing.lines` (capture_message, reading_from_record, json_object).
 - Gen2State: last full state per (device, component), overlaid with each NotifyStatus delta.
 """
 

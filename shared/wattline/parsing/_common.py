@@ -13,7 +13,7 @@ from typing import Any, Final, TypeVar
 from pydantic import BaseModel
 from pydantic_core import from_json
 
-from wattline.keys import is_safe_device_id
+from wattline.keys import RESERVED_DEVICE_IDS, is_safe_device_id
 from wattline.models import Generation, QuarantineReason, Reading
 from wattline.parsing import limits
 
@@ -177,6 +177,8 @@ def check_device_id(device_id: object, where: str) -> str:
     if not isinstance(device_id, str) or not is_safe_device_id(device_id):
         shown = _clip(device_id) if isinstance(device_id, str) else type(device_id).__name__
         raise Reject(QuarantineReason.BAD_DEVICE_ID, f"{where}: unsafe device id {shown!r}")
+    if device_id in RESERVED_DEVICE_IDS:
+        raise Reject(QuarantineReason.BAD_DEVICE_ID, f"{where}: {device_id!r} is reserved, never a device id")
     if len(_SAFE_IDS) >= _SAFE_IDS_MAX:
         _SAFE_IDS.clear()
     _SAFE_IDS[device_id] = None
@@ -185,9 +187,14 @@ def check_device_id(device_id: object, where: str) -> str:
 
 def check_time_ms(ts_ms: float, now_ms: int, where: str) -> None:
     if ts_ms < limits.MIN_TIMESTAMP_MS:
-        raise Reject(QuarantineReason.TIMESTAMP_TOO_OLD, f"{where} {ts_ms:.0f} ms is before 2015-01-01")
+        raise Reject(QuarantineReason.TIMESTAMP_TOO_OLD, f"{where} {_ms_text(ts_ms)} ms is before 2015-01-01")
     if ts_ms > now_ms + limits.MAX_FUTURE_MS:
-        raise Reject(QuarantineReason.TIMESTAMP_IN_FUTURE, f"{where} {ts_ms:.0f} ms is more than a day after now")
+        raise Reject(QuarantineReason.TIMESTAMP_IN_FUTURE, f"{where} {_ms_text(ts_ms)} ms is more than a day after now")
+
+
+def _ms_text(ms: float) -> str:
+    """A time in ms as text; an integer too large for a float (a JSON `received_ms` of 400 digits) is not printed."""
+    return f"{ms:.0f}" if -1e300 < ms < 1e300 else "an out-of-range number of"
 
 
 def ts_from_seconds(raw: object, now_ms: int) -> tuple[datetime, float]:

@@ -8,7 +8,7 @@ import math
 import time
 from typing import Any, Final
 
-from wattline.keys import is_safe_device_id
+from wattline.keys import is_device_id
 from wattline.models import Envelope, Generation, ParseOutcome, QuarantineReason, QuarantineRecord, Reading
 from wattline.parsing import gen1, gen2, limits
 from wattline.parsing._common import (
@@ -34,10 +34,28 @@ _STATUS: Final = "status"
 _new_outcome: Final = fast_constructor(ParseOutcome)
 
 
-def parse_envelope(envelope: Envelope, *, now_ms: int | None = None, state: Gen2State | None = None) -> ParseOutcome:
-    """One envelope → readings, or exactly one quarantine record (original_b64 = the payload bytes)."""
+def parse_envelope(
+    envelope: Envelope,
+    *,
+    now_ms: int | None = None,
+    state: Gen2State | None = None,
+    device_id: str | None = None,
+) -> ParseOutcome:
+    """One envelope → readings, or exactly one quarantine record (original_b64 = the payload bytes).
+
+    `device_id`, when given, is the device the message was stored under (its raw partition, the rules' `topic(N)`):
+    a message whose readings name another device is quarantined as device_mismatch.
+    """
     return _parse(
-        envelope.topic, envelope.received_ms, envelope.payload, envelope.payload_b64, _now(now_ms), state, None, None
+        envelope.topic,
+        envelope.received_ms,
+        envelope.payload,
+        envelope.payload_b64,
+        _now(now_ms),
+        state,
+        None,
+        None,
+        device_id,
     )
 
 
@@ -47,10 +65,12 @@ def parse_line(
     source_key: str | None = None,
     now_ms: int | None = None,
     state: Gen2State | None = None,
+    device_id: str | None = None,
 ) -> ParseOutcome:
     """One JSON envelope line → ParseOutcome. A line that is not a valid envelope is quarantined as
-    malformed_envelope; any quarantine record carries the whole line as original_b64."""
-    return _parse_line(line, source_key, _now(now_ms), state)
+    malformed_envelope; any quarantine record carries the whole line as original_b64. `device_id`: as in
+    `parse_envelope`."""
+    return _parse_line(line, source_key, _now(now_ms), state, device_id)
 
 
 def parse_object(
@@ -59,11 +79,12 @@ def parse_object(
     source_key: str | None = None,
     now_ms: int | None = None,
     state: Gen2State | None = None,
+    device_id: str | None = None,
 ) -> list[ParseOutcome]:
     """One stored raw object: a single envelope, or newline-delimited envelopes (a Firehose batch).
 
     Blank lines are skipped; an object with no envelope at all gives one malformed_envelope record.
-    A single envelope pretty-printed over several lines is also accepted.
+    A single envelope pretty-printed over several lines is also accepted. `device_id`: as in `parse_envelope`.
     """
     now = _now(now_ms)
     raw = _as_bytes(data)
@@ -71,10 +92,10 @@ def parse_object(
     if not lines:
         return [_quarantine(Reject(QuarantineReason.MALFORMED_ENVELOPE, "empty object"), None, None, raw, source_key)]
     if len(lines) > 1 and not lines[0].rstrip().endswith(b"}") and len(raw) <= limits.MAX_LINE_BYTES:
-        whole = _parse_line(raw, source_key, now, state)  # perhaps one pretty-printed envelope
+        whole = _parse_line(raw, source_key, now, state, device_id)  # perhaps one pretty-printed envelope
         if whole.quarantined is None or whole.quarantined.reason != QuarantineReason.MALFORMED_ENVELOPE:
             return [whole]
-    return [_parse_line(line, source_key, now, state) for line in lines]
+    return [_parse_line(line, source_key, now, state, device_id) for line in lines]
 
 
 def envelope_from_capture(topic: str, payload_text: str, received_at_s: float) -> Envelope:
@@ -102,7 +123,9 @@ def _now(now_ms: int | None) -> int:
     return int(time.time() * 1000) if now_ms is None else now_ms
 
 
-def _parse_line(line: bytes | str, source_key: str | None, now_ms: int, state: Gen2State | None) -> ParseOutcome:
+def _parse_line(
+    line: bytes | str, source_key: str | None, now_ms: int, state: Gen2State | None, device_id: str | None = None
+) -> ParseOutcome:
     original = _as_bytes(line)
     try:
         if len(original) > limits.MAX_LINE_BYTES:
@@ -113,7 +136,7 @@ def _parse_line(line: bytes | str, source_key: str | None, now_ms: int, state: G
         return _quarantine(exc, None, None, original, source_key)
     except Exception as exc:  # total: a bug becomes a parser_error record
         return _quarantine(_internal(exc), None, None, original, source_key)
-    return _parse(topic, received_ms, payload, payload_b64, now_ms, state, source_key, original)
+    return _parse(topic, received_ms, payload, payload_b64, now_ms, state, source_key, original, device_id)
 
 
 def _envelope_parts(envelope: Any) -> tuple[str, int, Any, str | None]:
@@ -146,22 +169,32 @@ def _parse(
     state: Gen2State | None,
     source_key: str | None,
     original: bytes | None,
+    expected_device: str | None = None,
 ) -> ParseOutcome:
     if payload is None and payload_b64.__class__ is str and topic.startswith(_GEN1_PREFIX):
         fast = gen1.emeter_scalar_b64(topic, received_ms, payload_b64, now_ms)
-        if fast is not None:  # exactly what the general path gives for this message (property-tested)
+        # exactly what the general path gives for this message (property-tested); another device: the general path
+        if fast is not None and (expected_device is None or fast[0] == expected_device):
             device_id, channel, field, value = fast
             reading = make_reading(device_id, channel, ts_from_ms(received_ms), received_ms, _GEN1, {field: value})
             return _new_outcome({"readings": [reading]})
     if payload is None and payload_b64.__class__ is str and not topic.startswith(_GEN1_PREFIX):
         fast2 = gen2.meter_b64(topic, received_ms, payload_b64, now_ms, state)
-        if fast2 is not None:  # exactly what the general path gives (and does to `state`), property-tested
+        # exactly what the general path gives (and does to `state`), property-tested; another device: general path
+        if fast2 is not None and (expected_device is None or fast2[0] == expected_device):
             device_id, ts, channels = fast2
             readings = [make_reading(device_id, ch, ts, received_ms, _GEN2, values) for ch, values in channels]
             return _new_outcome({"readings": readings})
     try:
         check_time_ms(received_ms, now_ms, "received_ms")
         readings = _dispatch(topic, received_ms, payload, payload_b64, now_ms, state)
+        if expected_device is not None and readings and readings[0].device_id != expected_device:
+            named = readings[0].device_id
+            raise Reject(
+                QuarantineReason.DEVICE_MISMATCH,
+                f"the message names device {named!r} but was stored as {expected_device!r}'s (its topic's device)",
+                expected_device,
+            )
     except Reject as exc:
         return _quarantine(exc, topic, received_ms, original, source_key, payload, payload_b64)
     except Exception as exc:  # total: a bug becomes a parser_error record
@@ -232,7 +265,7 @@ def _topic_device(topic: str | None) -> str | None:
         return None
     parts = topic.split("/", 2)
     candidate = parts[1] if parts[0] == GEN1_ROOT and len(parts) > 1 else parts[0]
-    return candidate if is_safe_device_id(candidate) else None
+    return candidate if is_device_id(candidate) else None
 
 
 def _internal(exc: BaseException) -> Reject:

@@ -60,9 +60,15 @@ NOTIFY_FULL_STATUS: Final = "NotifyFullStatus"
 def parse_events_rpc(
     prefix: str, body: dict[str, Any], received_ms: int, now_ms: int, state: Gen2State | None
 ) -> list[Reading]:
-    """`<prefix>/events/rpc`: NotifyStatus (changed fields only) or NotifyFullStatus. Device id: `src`, else prefix."""
+    """`<prefix>/events/rpc`: NotifyStatus (changed fields only) or NotifyFullStatus. Device id: the topic prefix,
+    as the IoT policy enforces (a device publishes only under its own thing name); a `src` naming another device is
+    device_mismatch."""
+    device_id = check_device_id(prefix, "topic prefix")
     src = body.get("src")
-    device_id = check_device_id(src if src is not None else prefix, "src" if src is not None else "topic prefix")
+    if src is not None and src != device_id:
+        check_device_id(src, "src")  # an unsafe src is a bad device id first
+        detail = f"src {src!r} is not {device_id!r}, the device its topic names"
+        raise Reject(QuarantineReason.DEVICE_MISMATCH, detail, device_id)
     method = body.get("method")
     if method not in (NOTIFY_STATUS, NOTIFY_FULL_STATUS):
         shown = method if isinstance(method, str) else type(method).__name__
@@ -221,10 +227,10 @@ def _events_rpc(
     body = _load(payload_b64)
     if body is None:
         return None
+    device_id = prefix if prefix in _SAFE_IDS else check_device_id(prefix, "topic prefix")
     src = body.get("src")
-    device_id: Any = prefix if src is None else src
-    if device_id.__class__ is not str or device_id not in _SAFE_IDS:
-        check_device_id(device_id, "src")
+    if src is not None and src != device_id:
+        return None
     method = body.get("method")
     if method != NOTIFY_STATUS and method != NOTIFY_FULL_STATUS:
         return None

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from wattline import defaults
 from wattline.models import Generation
 from wattline.simulator import loadshape
 from wattline.simulator.loadshape import FloatArray
@@ -141,7 +142,7 @@ def simulate(
     days: int = 2,
     seed: int = 7,
     start: datetime | None = None,
-    timezone: str = "Europe/Kyiv",
+    timezone: str = defaults.TIMEZONE,
     faults: bool = True,
     today: date | None = None,
 ) -> Scenario:

@@ -68,6 +68,7 @@ def open_warehouse(settings: WarehouseSettings) -> AdminWarehouse:
         fs_root=settings.fs_root,
         bucket=settings.bucket,
         extra_tariffs=[_load(settings.tariff)],
+        read_only=settings.duckdb_read_only,
     )
 
 

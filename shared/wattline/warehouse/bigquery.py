@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from wattline import defaults
 from wattline.errors import NotFoundError, PermanentError, TransientError, WattlineError
 from wattline.warehouse.rows import check_columns, dedupe, identifier, json_value, result_value
 from wattline.warehouse.schema import SchemaContext, placeholders, render, schema_objects, strip_statement
@@ -153,7 +154,7 @@ class BigQueryWarehouse:
         dataset: str = "wattline",
         location: str = "EU",
         endpoint: str | None = None,
-        timezone: str = "Europe/Kyiv",
+        timezone: str = defaults.TIMEZONE,
         tariff: str = "ua-2zone",
         bucket: str | None = None,
         client: bigquery.Client | None = None,

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wattline import defaults
 from wattline.errors import NotFoundError, PermanentError, TransientError
 from wattline.warehouse.rows import check_columns, dedupe, identifier, result_value
 from wattline.warehouse.schema import SchemaContext, SqlObject, render, schema_objects, strip_statement
@@ -64,13 +65,15 @@ class DuckDBWarehouse:
         path: Path | str = ":memory:",
         *,
         dataset: str = "wattline",
-        timezone: str = "Europe/Kyiv",
+        timezone: str = defaults.TIMEZONE,
         tariff: str = "ua-2zone",
         fs_root: Path | None = None,
         bucket: str | None = None,
         extra_tariffs: Iterable[Tariff] = (),
+        read_only: bool = False,
     ) -> None:
         self._path = str(path)
+        self._read_only = read_only
         self._dataset = identifier(dataset)
         self._timezone = timezone
         self._tariff = tariff
@@ -88,10 +91,10 @@ class DuckDBWarehouse:
             if self._con is None:
                 import duckdb
 
-                if self._path != ":memory:":
+                if self._path != ":memory:" and not self._read_only:
                     Path(self._path).parent.mkdir(parents=True, exist_ok=True)
                 try:
-                    con = duckdb.connect(self._path)
+                    con = duckdb.connect(self._path, read_only=self._read_only)
                 except duckdb.IOException as exc:
                     raise TransientError(
                         f"cannot open DuckDB warehouse {self._path}: {exc} (one process at a time may open it for "
@@ -115,6 +118,10 @@ class DuckDBWarehouse:
                 )
                 self._con = con
                 if not self._has_table("energy_hourly"):
+                    if self._read_only:
+                        raise PermanentError(
+                            f"{self._path} holds no warehouse yet: run `wattline run` on a writable home"
+                        )
                     self.ensure_schema()
                     from wattline.tariffs import PRESETS
                     from wattline.warehouse import load_tariffs
@@ -196,8 +203,8 @@ class DuckDBWarehouse:
 
     def _refresh_readings_ext(self) -> None:
         """Point readings_ext at the daily files once the first one exists (the view was empty until then)."""
-        if self._readings_live or not self.readings_source().startswith("read_json"):
-            return
+        if self._read_only or self._readings_live or not self.readings_source().startswith("read_json"):
+            return  # read-only: the view reads what it was bound to by the last writer
         with self._lock:
             self._apply(obj for obj in schema_objects("duckdb") if obj.name.startswith("021_readings_ext"))
 

@@ -24,6 +24,7 @@ from importlib import resources
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from wattline import defaults
 from wattline.errors import PermanentError
 
 Backend = Literal["bigquery", "duckdb"]
@@ -60,7 +61,7 @@ class SchemaContext:
 
     project: str
     dataset: str = "wattline"
-    timezone: str = "Europe/Kyiv"
+    timezone: str = defaults.TIMEZONE
     tariff: str = "ua-2zone"
     location: str = "EU"
     bucket: str | None = None

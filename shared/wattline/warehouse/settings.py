@@ -25,6 +25,7 @@ class WarehouseSettings(Settings):
     bq_endpoint: str | None = Field(None, description="bqemulator REST URL; anonymous credentials when set")
     bucket: str | None = Field(None, description="bucket whose daily/ files readings_ext reads")
     duckdb_path: Path | None = Field(None, description="DuckDB file (default <home>/warehouse.duckdb)")
+    duckdb_read_only: bool = Field(False, description="open the DuckDB file read-only (a read-only home)")
     fs_root: Path | None = Field(None, description="local buckets root: bucket <name> is <fs_root>/<name>")
 
     @property

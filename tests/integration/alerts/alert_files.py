@@ -5,11 +5,12 @@ from __future__ import annotations
 import gzip
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from wattline.keys import daily_readings_key
 from wattline.models import Generation, Reading
+from wattline.ports import Warehouse
 
 
 def write_daily_files(root: Path, bucket: str, readings: Iterable[Reading]) -> list[Path]:
@@ -63,3 +64,32 @@ def series(
 
 def minute(ts: datetime) -> datetime:
     return ts.replace(second=0, microsecond=0)
+
+
+def mark_loaded(warehouse: Warehouse, readings: Iterable[Reading]) -> dict[str, date]:
+    """Leave in `energy_hourly` what the loader leaves for each device-day's daily file — a row naming the file it
+    came from — so detection knows the files as loaded (its freshness watermark), as after a real load."""
+    newest: dict[tuple[str, date], datetime] = {}
+    for reading in readings:
+        day = reading.ts.astimezone(UTC).date()
+        hour = reading.ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        newest[(reading.device_id, day)] = max(newest.get((reading.device_id, day), hour), hour)
+    rows = [
+        {
+            "device_id": device,
+            "channel": 0,
+            "hour_start": hour,
+            "import_wh": 0.0,
+            "export_wh": 0.0,
+            "estimated_wh": 0.0,
+            "covered_s": 0.0,
+            "gap_s": 0.0,
+            "samples": 0,
+            "counter_resets": 0,
+            "method": "trapezoid",
+            "source_generation": f"{daily_readings_key(day, device)}#1",
+        }
+        for (device, day), hour in sorted(newest.items())
+    ]
+    warehouse.merge_rows("energy_hourly", rows, key=["device_id", "channel", "hour_start"])
+    return {device: day for device, day in sorted(newest)}

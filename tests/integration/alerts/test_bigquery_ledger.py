@@ -49,7 +49,7 @@ def test_a_ledger_row_is_merged_by_key_and_read_back(warehouse):
     store.save([row(RESOLVED, T0 + timedelta(minutes=3))])
     # When it is read back / Then one row, resolved, with its details as they were
     rows = store.list(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
-    assert [(r.status, r.end_ts, r.details) for r in rows] == [
+    assert [(r.status, r.end_ts, r.to_alert().details) for r in rows] == [
         (RESOLVED, T0 + timedelta(minutes=3), {"min_voltage_v": 195.0, "what": "sag"})
     ]
     assert store.open_rows() == []

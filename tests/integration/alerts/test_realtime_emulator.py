@@ -1,4 +1,4 @@
-"""The near-real-time forwarder publishing to the Pub/Sub emulator's `alerts` topic."""
+"""The near-real-time forwarder publishing over REST to the Pub/Sub emulator's `alerts` topic."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 from alert_pubsub import PROJECT, Emulator
-from helpers.pubsub import emulator_env
+from helpers.pubsub import RestEmulator
 
+from wattline.adapters.pubsub_rest import RestPubSubPublisher
 from wattline.alerts.model import alert_key
 from wattline.models import Generation, Reading
 from wattline.realtime import RealtimeForwarder, RealtimeSettings
@@ -17,15 +18,12 @@ pytestmark = [pytest.mark.emulators]
 
 
 def test_a_last_will_reaches_the_alerts_topic_with_its_batch_key(pubsub: Emulator):
-    # Given the alerts topic with a pull subscription, and an enabled forwarder on the emulator
-    subscription = pubsub.pull_subscription("alerts", "realtime-observer")
-    from google.cloud import pubsub_v1
-
-    from wattline.adapters.pubsub import PubSubPublisher
-
-    with emulator_env(pubsub.address):
-        publisher = PubSubPublisher(PROJECT, client=pubsub_v1.PublisherClient(), timeout_s=10)
-    forwarder = RealtimeForwarder(RealtimeSettings(realtime_alerts=True, gcp_project=PROJECT), publisher=publisher)
+    # Given the alerts topic with a pull subscription, and an enabled forwarder wired to the emulator by settings
+    rest = RestEmulator(pubsub.address, PROJECT)
+    subscription = rest.subscription("alerts", "realtime-observer")
+    settings = RealtimeSettings(realtime_alerts=True, gcp_project=PROJECT, pubsub_endpoint=pubsub.address)
+    forwarder = RealtimeForwarder(settings)
+    assert isinstance(forwarder.publisher(), RestPubSubPublisher)
     ts = datetime.now(UTC).replace(microsecond=123_000)
     lwt = Reading(
         device_id="shellyem-C45BBE6B1E5F",
@@ -38,9 +36,9 @@ def test_a_last_will_reaches_the_alerts_topic_with_its_batch_key(pubsub: Emulato
     # When the validate Lambda hands it over
     sent = forwarder.forward([lwt])
     # Then one offline notification is on the topic, keyed like the batch detector's
-    messages = pubsub.pull(subscription, want=1, settle_s=0.5, timeout_s=30)
+    messages = rest.pull(subscription, want=1, settle_s=0.5, timeout_s=30)
     assert len(sent) == len(messages) == 1
-    body = json.loads(messages[0].data)
+    body = json.loads(messages[0]["data"])
     assert body["source"] == "realtime" and body["event"] == "opened"
     assert body["alert"]["key"] == alert_key("offline", "shellyem-C45BBE6B1E5F", None, ts)
-    assert messages[0].attributes["kind"] == "offline"
+    assert messages[0]["attributes"]["kind"] == "offline"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import socket
+from datetime import date
 
 import pytest
 from aws_helpers import DataBucket
 
+from wattline import keys
 from wattline.adapters.s3_store import S3ObjectStore
 from wattline.errors import NotFoundError, PermanentError, PreconditionFailedError, TransientError
 
@@ -51,6 +53,20 @@ def test_list_pages_through_every_object_under_the_prefix_in_key_order(store: S3
     # When / Then
     assert [info.key for info in store.list("raw/")] == sorted(keys)
     assert store.list_prefixes("raw/dt=2026-11-26/") == ["raw/dt=2026-11-26/device=d0/", "raw/dt=2026-11-26/device=d1/"]
+
+
+def test_keys_after_a_start_key_come_from_start_after_listings_page_by_page(store: S3ObjectStore) -> None:
+    # Given raw objects named by receive time (page size 2)
+    day = date(2026, 11, 26)
+    names = [keys.raw_key(day, "d0", 1_764_115_200_000 + i * 1000, f"u{i}") for i in range(7)]
+    for key in names:
+        store.put(key, b"1")
+    # When listing those received at or after the fourth one's time
+    start_after = keys.raw_start_after(day, "d0", 1_764_115_203_000)
+    # Then exactly the newer keys come back in order, and `limit` stops after that many
+    assert store.list_keys_after(keys.raw_prefix(day, "d0"), start_after) == names[3:]
+    assert store.list_keys_after(keys.raw_prefix(day, "d0"), start_after, limit=3) == names[3:6]
+    assert store.list_keys_after(keys.raw_prefix(day, "d0"), names[-1]) == []
 
 
 def test_deleting_a_missing_key_is_not_an_error(store: S3ObjectStore) -> None:

@@ -155,3 +155,69 @@ def test_forward_object_reads_nothing_while_realtime_alerts_are_off():
     store = OneObjectStore(raw_object((f"shellies/{GEN1}/online", ms(T0), "false")))
     assert forward_object(store, "raw/x.json") == []  # type: ignore[arg-type]
     assert store.gets == 0
+
+
+def test_an_emulator_endpoint_comes_from_pubsub_emulator_host_and_gets_a_scheme(monkeypatch):
+    # Given the variable the Google emulators use (host:port, no scheme)
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", "127.0.0.1:8085")
+    # Then the settings hold an http:// URL
+    assert RealtimeSettings().pubsub_endpoint == "http://127.0.0.1:8085"
+    monkeypatch.setenv("WATTLINE_PUBSUB_ENDPOINT", "http://127.0.0.1:9999")
+    assert RealtimeSettings().pubsub_endpoint == "http://127.0.0.1:9999"
+
+
+def test_watchdog_thresholds_read_the_same_nested_variables_as_the_detect_function(monkeypatch):
+    monkeypatch.setenv("WATTLINE_ALERTS__OFFLINE_S", "900")
+    monkeypatch.setenv("WATTLINE_ALERTS__SITE_ONSET_S", "120")
+    monkeypatch.setenv("WATTLINE_RATED_MAX_POWER_W", "7000")
+    options = RealtimeSettings().watchdog_options()
+    assert (options.thresholds.offline_s, options.thresholds.site_onset_s) == (900, 120)
+    assert options.thresholds.rated_max_power_w == 7000
+    assert options.topic == "alerts"
+
+
+def test_the_forwarder_publishes_over_rest_without_credentials_to_an_emulator():
+    from wattline.adapters.pubsub_rest import RestPubSubPublisher
+
+    settings = RealtimeSettings(realtime_alerts=True, gcp_project="p", pubsub_endpoint="127.0.0.1:8085")
+    publisher = RealtimeForwarder(settings).publisher()
+    assert isinstance(publisher, RestPubSubPublisher)
+    assert publisher.endpoint == "http://127.0.0.1:8085"
+    assert publisher._credentials is None
+
+
+def test_the_forwarder_uses_the_wif_credentials_against_google():
+    from google.auth import aws
+
+    settings = RealtimeSettings(realtime_alerts=True, gcp_project="p", gcp_wif_config=json.dumps(AWS_WIF))
+    publisher = RealtimeForwarder(settings).publisher()
+    assert publisher.endpoint == "https://pubsub.googleapis.com"  # type: ignore[attr-defined]
+    assert isinstance(publisher._credentials, aws.Credentials)  # type: ignore[attr-defined]
+
+
+def test_without_a_wif_config_or_an_emulator_the_forwarder_refuses_to_guess_credentials():
+    settings = RealtimeSettings(realtime_alerts=True, gcp_project="p")
+    with pytest.raises(PermanentError, match="WATTLINE_GCP_WIF_CONFIG"):
+        RealtimeForwarder(settings).publisher()
+
+
+def test_the_validate_and_watchdog_handlers_import_no_grpc_client(tmp_path):
+    # Given a Python with google-cloud-pubsub, grpc and duckdb installed (this venv)
+    import subprocess
+    import sys
+
+    check = (
+        "import os, sys\n"
+        "os.environ.update(WATTLINE_BUCKET='b-test', AWS_REGION='eu-central-1', POWERTOOLS_TRACE_DISABLED='true')\n"
+        "import aws_aggregator.validate, aws_aggregator.watchdog\n"
+        "from wattline.realtime import RealtimeForwarder, RealtimeSettings\n"
+        "RealtimeForwarder(RealtimeSettings(gcp_project='p', pubsub_endpoint='127.0.0.1:1')).publisher()\n"
+        "prefixes = ('google.cloud.', 'google.api_core', 'grpc', 'duckdb')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(prefixes)))\n"
+    )
+    # When the two handler modules are imported and the publisher is built
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=tmp_path, check=False)
+    # Then none of the gRPC client (or DuckDB) was loaded (the bare `google.cloud` namespace is preloaded by a
+    # .pth file of functions-framework here; tests/integration/aws/test_bundle.py checks the bundle without site)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -51,40 +51,57 @@ def node_tools() -> Path:
     return binaries
 
 
+def _package(node_tools: Path, service: str, out: Path, *params: str) -> Path:
+    """`serverless package` of one service (sources-only bundle) into `out`; the template's path."""
+    service_dir = ROOT / "services" / service
+    subprocess.run(
+        ["bash", str(ROOT / "infra" / "aws" / "build-bundle.sh"), str(service_dir), "--offline"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    done = subprocess.run(
+        [
+            str(node_tools / "serverless"),
+            "package",
+            "--package",
+            str(out),
+            f"--param=bucket={OFFLINE_BUCKET}",
+            "--param=artifact=.build/offline-bundle.zip",
+            *(f"--param={param}" for param in params),
+        ],
+        cwd=service_dir,
+        env=_offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"serverless package {service} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return out / "cloudformation-template-update-stack.json"
+
+
 @pytest.fixture(scope="session")
 def packaged(node_tools: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """`serverless package` of both services into a temporary folder; service name → template path."""
     out = tmp_path_factory.mktemp("serverless")
-    templates = {}
-    for service in SERVICES:
-        service_dir = ROOT / "services" / service
-        subprocess.run(
-            ["bash", str(ROOT / "infra" / "aws" / "build-bundle.sh"), str(service_dir), "--offline"],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        done = subprocess.run(
-            [
-                str(node_tools / "serverless"),
-                "package",
-                "--package",
-                str(out / service),
-                f"--param=bucket={OFFLINE_BUCKET}",
-                "--param=artifact=.build/offline-bundle.zip",
-            ],
-            cwd=service_dir,
-            env=_offline_env(),
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert done.returncode == 0, (
-            f"serverless package {service} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-        )
-        templates[service] = out / service / "cloudformation-template-update-stack.json"
-    return templates
+    return {service: _package(node_tools, service, out / service) for service in SERVICES}
+
+
+@pytest.fixture(scope="session")
+def realtime_aggregator_template(node_tools: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The aggregator packaged with near-real-time alerts turned on."""
+    out = tmp_path_factory.mktemp("serverless-realtime")
+    path = _package(
+        node_tools,
+        "aws-aggregator",
+        out,
+        "realtimeAlerts=true",
+        "gcpProject=wattline-prod",
+        'gcpWifConfig={"type": "external_account"}',
+    )
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
 
 
 @pytest.fixture(scope="session")

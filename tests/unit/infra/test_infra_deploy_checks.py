@@ -86,11 +86,47 @@ def test_the_daily_schedule_starts_after_the_grace_period_that_plan_uses(aggrega
     }
 
 
+def test_near_real_time_alerts_are_off_by_default_with_the_watchdog_schedule_disabled(
+    aggregator_template: dict[str, Any],
+) -> None:
+    resources = aggregator_template["Resources"]
+    schedule = resources["WatchdogEventsRuleSchedule1"]["Properties"]
+    assert schedule["ScheduleExpression"] == "rate(5 minutes)"
+    assert schedule["State"] == "DISABLED"
+    for function in ("ValidateLambdaFunction", "WatchdogLambdaFunction"):
+        environment = resources[function]["Properties"]["Environment"]["Variables"]
+        assert environment["WATTLINE_REALTIME_ALERTS"] == "false"
+    assert resources["WatchdogLambdaFunction"]["Properties"]["Handler"] == "aws_aggregator.watchdog.handler"
+
+
+def test_the_realtime_alerts_param_turns_on_the_watchdog_schedule_and_both_functions(
+    realtime_aggregator_template: dict[str, Any],
+) -> None:
+    # Given the aggregator packaged with realtimeAlerts=true, a project and a WIF config
+    resources = realtime_aggregator_template["Resources"]
+    # Then the schedule is enabled and targets the watchdog, which a failed run does not retry (the next run does)
+    schedule = resources["WatchdogEventsRuleSchedule1"]["Properties"]
+    assert schedule["State"] == "ENABLED"
+    assert schedule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["WatchdogLambdaFunction", "Arn"]}
+    assert resources["WatchdogLambdaEvConf"]["Properties"]["MaximumRetryAttempts"] == 0
+    # ... and validate and the watchdog both get the settings of the near-real-time path
+    for function in ("ValidateLambdaFunction", "WatchdogLambdaFunction"):
+        environment = resources[function]["Properties"]["Environment"]["Variables"]
+        assert environment["WATTLINE_REALTIME_ALERTS"] == "true"
+        assert environment["WATTLINE_GCP_PROJECT"] == "wattline-prod"
+        assert environment["WATTLINE_ALERTS_TOPIC"] == "alerts"
+        assert json.loads(environment["WATTLINE_GCP_WIF_CONFIG"]) == {"type": "external_account"}
+
+
 def test_validate_receives_a_plain_s3_event_notification_rebuilt_from_eventbridge(
     aggregator_template: dict[str, Any],
 ) -> None:
     # Given the EventBridge rule that triggers validate, and an S3 "Object Created" event for a raw object
-    (rule,) = [r for r in aggregator_template["Resources"].values() if r["Type"] == "AWS::Events::Rule"]
+    (rule,) = [
+        r
+        for r in aggregator_template["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule" and "EventPattern" in r["Properties"]
+    ]
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["detail"] == {"bucket": {"name": [OFFLINE_BUCKET]}, "object": {"key": [{"prefix": "raw/"}]}}
     key = "raw/dt=2026-11-27/device=shellyem-C45BBE6C2E8F/1764201600123-0f8fad5b-d9cb-469f-a165-70867728950e.json"

@@ -90,11 +90,12 @@ def test_each_function_runs_with_its_own_role(aggregator_template: dict[str, Any
         for logical_id, resource in aggregator_template["Resources"].items()
         if resource["Type"] == "AWS::Lambda::Function"
     }
-    # Then validate, plan and aggregate each have a distinct role, and there is no shared default role
+    # Then validate, plan, aggregate and watchdog each have a distinct role, and there is no shared default role
     assert functions == {
         "ValidateLambdaFunction": "ValidateRole",
         "PlanLambdaFunction": "PlanRole",
         "AggregateLambdaFunction": "AggregateRole",
+        "WatchdogLambdaFunction": "WatchdogRole",
     }
     assert "IamRoleLambdaExecution" not in aggregator_template["Resources"]
 
@@ -139,6 +140,18 @@ def test_aggregate_reads_raw_writes_daily_and_state_and_deletes_only_dirty_marke
         ("s3:PutObject", f"{BUCKET}/state/aggregated/*"),
         ("s3:GetObject", f"{BUCKET}/state/dirty/*"),
         ("s3:DeleteObject", f"{BUCKET}/state/dirty/*"),
+    }
+
+
+@pytest.mark.slow
+def test_the_watchdog_lists_and_reads_raw_and_keeps_only_its_own_markers(aggregator_template: dict[str, Any]) -> None:
+    assert grants(aggregator_template, "WatchdogRole") == {
+        ("logs:CreateLogStream", f"{LOGS}wattline-aws-aggregator-dev-watchdog:*"),
+        ("logs:PutLogEvents", f"{LOGS}wattline-aws-aggregator-dev-watchdog:*"),
+        ("s3:ListBucket", BUCKET),
+        ("s3:GetObject", f"{BUCKET}/raw/*"),
+        ("s3:GetObject", f"{BUCKET}/state/watchdog/*"),
+        ("s3:PutObject", f"{BUCKET}/state/watchdog/*"),
     }
 
 

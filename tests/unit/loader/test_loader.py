@@ -217,16 +217,48 @@ def test_a_file_whose_manifest_has_not_arrived_is_retried(history):
     assert warehouse.merges == 0
 
 
-def test_a_replaced_file_still_described_by_the_old_manifest_is_retried(history):
-    # Given a day, then its readings replaced while the manifest still describes the old version
+def test_a_file_that_does_not_match_its_manifest_is_never_loaded_and_reported_once_by_name(history):
+    # Given a day whose readings file was tampered with after its manifest was written
     store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
     write_day(store, history[DAYS[1]], DAYS[1])
     data, _ = encode_day(history[DAYS[1]][:-5], DAYS[1])
     store.put(result_name(DAYS[1]), data)
-    # When the new generation's event is loaded, Then it raises TransientError (sha256 mismatch) and writes nothing
-    with pytest.raises(TransientError, match="does not match its manifest"):
-        load(store, warehouse, publisher, event_for(store, DAYS[1]))
+    # When its event is loaded
+    result = load(store, warehouse, publisher, event_for(store, DAYS[1]))
+    # Then it is a permanent `mismatch` outcome (acked, not raised) naming the file, and nothing is written
+    assert result.status is LoadStatus.MISMATCH
+    assert result.detail.startswith(result_name(DAYS[1])) and "does not match its manifest" in result.detail
+    assert (result.device_id, result.day) == (DEVICE, DAYS[1])
     assert warehouse.merges == 0 and publisher.messages == []
+
+
+def test_a_mismatching_file_stops_no_other_file(history):
+    # Given two days, the first one tampered with
+    store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
+    for day in DAYS[1:3]:
+        write_day(store, history[day], day)
+    store.put(result_name(DAYS[1]), encode_day(history[DAYS[1]][:-5], DAYS[1])[0])
+    # When both events are loaded in turn
+    results = [load(store, warehouse, publisher, event_for(store, day)) for day in DAYS[1:3]]
+    # Then the tampered day is refused and the other one loaded
+    assert [r.status for r in results] == [LoadStatus.MISMATCH, LoadStatus.LOADED]
+    assert [json.loads(data)["date"] for _topic, data, _attributes in publisher.messages] == [DAYS[2].isoformat()]
+
+
+def test_a_replaced_file_that_lands_before_its_new_manifest_is_loaded_by_the_manifests_event(history):
+    # Given a day, then its readings replaced (late data) and copied before the new manifest (the cloud transfer
+    # does not order objects)
+    store, warehouse, publisher = VersionedStore(), MemoryWarehouse(), MemoryPublisher()
+    write_day(store, history[DAYS[1]], DAYS[1])
+    write_day(store, history[DAYS[1]][:-5], DAYS[1], manifest_first=False)
+    manifest = store.head(keys.daily_manifest_key(DAYS[1], DEVICE))
+    assert manifest is not None
+    # When the new manifest's finalize event arrives (the readings' own event had found the old one: mismatch)
+    result = load(store, warehouse, publisher, FinalizedObject("bucket", manifest.key, manifest.generation, NOW))
+    # Then the manifest's event loads the readings file, as the readings' own event would have
+    assert result.status is LoadStatus.LOADED and result.day == DAYS[1]
+    [(_topic, data, _attributes)] = publisher.messages
+    assert json.loads(data)["source"]["name"] == result_name(DAYS[1])
 
 
 def test_an_event_older_than_the_maximum_age_is_dropped(history):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from shelly_cases import NOW_MS, RECEIVED_MS
 
-from wattline.models import Envelope, Generation, ParseOutcome, Reading
+from wattline.models import Envelope, Generation, ParseOutcome, QuarantineReason, Reading
 from wattline.parsing import envelope_from_capture, parse_envelope, parse_line, parse_object
 
 PRO3EM = "shellypro3em-a0dd6ca0c27c"
@@ -220,9 +220,30 @@ def test_a_second_triphase_meter_continues_the_channel_numbers() -> None:
     assert reading.channel == 4
 
 
-def test_the_gen2_device_id_is_src_even_under_a_custom_topic_prefix() -> None:
-    outcome = parse_envelope(env("home/garage/events/rpc", notify({"em1:0": {"act_power": 1}})), now_ms=NOW_MS)
+def test_the_gen2_device_id_is_the_topic_prefix_that_src_repeats() -> None:
+    outcome = parse_envelope(env(f"{PROEM}/events/rpc", notify({"em1:0": {"act_power": 1}})), now_ms=NOW_MS)
     assert only(outcome).device_id == PROEM
+
+
+def test_a_src_naming_another_device_than_the_topic_is_quarantined_under_the_topics_device() -> None:
+    # Given a frame from PROEM published under another device's topic (the IoT policy names the publisher by topic)
+    other = "shellyproem50-aabbccddeeff"
+    # When it is parsed
+    outcome = parse_envelope(env(f"{other}/events/rpc", notify({"em1:0": {"act_power": 1}})), now_ms=NOW_MS)
+    # Then no reading is attributed to either device: it is quarantined as device_mismatch, filed under the topic's
+    record = outcome.quarantined
+    assert outcome.readings == [] and record is not None
+    assert (record.reason, record.device_id) == (QuarantineReason.DEVICE_MISMATCH, other)
+    assert PROEM in record.detail and other in record.detail
+
+
+def test_a_message_stored_under_another_device_is_quarantined_as_device_mismatch() -> None:
+    # Given a Gen1 message whose raw partition names another device than its topic
+    envelope = env("shellies/shellyem-A4CF12F454A3/emeter/0/power", "12.5")
+    # When it is parsed for the partition's device, Then it is device_mismatch; for its own device, a reading
+    record = parse_envelope(envelope, now_ms=NOW_MS, device_id="shellyem-B4CF12F454A3").quarantined
+    assert record is not None and record.reason is QuarantineReason.DEVICE_MISMATCH
+    assert only(parse_envelope(envelope, now_ms=NOW_MS, device_id="shellyem-A4CF12F454A3")).power_w == 12.5
 
 
 def test_the_gen2_device_id_falls_back_to_the_topic_prefix_without_src() -> None:

@@ -189,6 +189,24 @@ ENVELOPE_CASES: list[tuple[str, Envelope, QuarantineReason]] = [
         R.BAD_DEVICE_ID,
     ),
     ("an RPC response without src", env("me/rpc", '{"id":1,"result":{"em1:0":{"act_power":1}}}'), R.BAD_DEVICE_ID),
+    ("a Gen2 device named like the Gen1 root", env("shellies/online", "true"), R.BAD_DEVICE_ID),
+    (
+        "a Gen2 device named like the invalid partition",
+        env("_invalid/status/em1:0", '{"act_power": 1}'),
+        R.BAD_DEVICE_ID,
+    ),
+    ("a Gen1 device named like the Gen1 root", env("shellies/shellies/emeter/0/power", "1"), R.BAD_DEVICE_ID),
+    # device mismatch: the device is the one the topic names (what the AWS IoT policy enforces)
+    (
+        "a Gen2 src naming another device than its topic",
+        env("shellyproem50-aabbccddeeff/events/rpc", notify(em1(act_power=1))),
+        R.DEVICE_MISMATCH,
+    ),
+    (
+        "a Gen2 src under a custom topic prefix",
+        env("garage-meter/events/rpc", notify(em1(act_power=1))),
+        R.DEVICE_MISMATCH,
+    ),
     # timestamps
     (
         "a params.ts two days ahead",
@@ -268,6 +286,16 @@ LINE_CASES: list[tuple[str, bytes, QuarantineReason]] = [
         "a line with invalid base64",
         b'{"topic":"a/online","received_ms":1795780800000,"payload_b64":"***"}',
         R.MALFORMED_ENVELOPE,
+    ),
+    (
+        "a line with a 400-digit receive time",
+        b'{"topic":"shellies/shellyem-1/emeter/0/power","received_ms":1' + b"0" * 400 + b',"payload":"1"}',
+        R.TIMESTAMP_IN_FUTURE,
+    ),
+    (
+        "a line with a receive time in year 1",
+        b'{"topic":"shellies/shellyem-1/emeter/0/power","received_ms":-62135596800000,"payload":"1"}',
+        R.TIMESTAMP_TOO_OLD,
     ),
     (
         "a line that is not UTF-8",

@@ -1,0 +1,88 @@
+"""Input files of the command-line readers (`wattline analyze`, `wattline import`), read line by line.
+
+- Plain or gzip-compressed, decided by content (the gzip magic), not by name.
+- Lines are numbered from 1 as in an editor (blank lines count); a line's text has its `\\n` (and `\\r\\n`) removed
+  and invalid UTF-8 replaced.
+- A truncated or corrupt gzip stream ends the file where it broke: every complete line before is read, and
+  `LineReader.truncated` says so with the file name and the number of lines read. Nothing is raised.
+- `max_bytes` caps the decompressed size (a small .gz can hold terabytes): reading past it raises InputTooLarge,
+  which names the file and the limit. No line longer than the limit is ever held in memory.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+NumberedLine = tuple[int, str]
+"""(line number from 1, text without its line break)."""
+
+
+class InputTooLarge(ValueError):
+    """A file is larger than the limit once decompressed."""
+
+    def __init__(self, name: str, limit: int, lines: int) -> None:
+        super().__init__(
+            f"{name}: larger than the limit of {limit:,} bytes once decompressed (stopped after {lines} lines)"
+        )
+        self.name = name
+        self.limit = limit
+        self.lines = lines
+
+
+class LineReader:
+    """The numbered lines of one file (see the module docstring); iterate once."""
+
+    def __init__(self, path: Path, *, max_bytes: int | None = None) -> None:
+        if max_bytes is not None and max_bytes < 1:
+            raise ValueError("max_bytes must be at least 1")
+        self.path = path
+        self.name = path.name
+        self.max_bytes = max_bytes
+        self.lines_read = 0
+        self.bytes_read = 0
+        self.truncated: str | None = None
+        with path.open("rb") as probe:
+            self.compressed = probe.read(2) == GZIP_MAGIC
+
+    def __iter__(self) -> Iterator[NumberedLine]:
+        with self._open() as handle:
+            while True:
+                try:
+                    raw = handle.readline(-1 if self.max_bytes is None else self.max_bytes - self.bytes_read + 1)
+                except (EOFError, OSError, zlib.error) as exc:  # truncated, bad CRC, corrupt deflate data
+                    self.truncated = (
+                        f"{self.name}: the gzip stream is truncated or corrupt after {self.lines_read} lines "
+                        f"({exc}); the lines before are kept"
+                    )
+                    return
+                if not raw:
+                    return
+                self.bytes_read += len(raw)
+                if self.max_bytes is not None and self.bytes_read > self.max_bytes:
+                    raise InputTooLarge(self.name, self.max_bytes, self.lines_read)
+                self.lines_read += 1
+                yield self.lines_read, _text(raw)
+
+    def _open(self) -> io.BufferedIOBase:
+        if self.compressed:
+            return gzip.GzipFile(self.path, "rb")
+        return self.path.open("rb")
+
+
+def text_lines(text: str) -> Iterator[NumberedLine]:
+    """The numbered lines of a text already in memory, split exactly as `LineReader` splits a file."""
+    pieces = text.split("\n")
+    if pieces[-1] == "":
+        pieces.pop()  # the break after the last line starts no line
+    for number, line in enumerate(pieces, start=1):
+        yield number, line.removesuffix("\r")
+
+
+def _text(raw: bytes) -> str:
+    return raw.removesuffix(b"\n").removesuffix(b"\r").decode("utf-8", errors="replace")
