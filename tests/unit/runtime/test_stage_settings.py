@@ -43,7 +43,7 @@ def test_a_threshold_and_a_loader_option_mean_the_same_on_a_home_as_deployed(dep
 
 
 def test_the_home_toml_is_read_and_the_environment_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "wattline.toml").write_text('neighbour_days = 7\nconcurrency = 3\n[alerts]\ngap_s = 120\n')
+    (tmp_path / "wattline.toml").write_text("neighbour_days = 7\nconcurrency = 3\n[alerts]\ngap_s = 120\n")
     monkeypatch.setenv("WATTLINE_CONCURRENCY", "2")
     runtime = Runtime(tmp_path)
     try:
