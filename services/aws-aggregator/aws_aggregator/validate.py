@@ -1,16 +1,16 @@
-"""validate: S3 ObjectCreated on raw/ → quarantine invalid envelopes, mark late data dirty, emit metrics."""
+"""validate: S3 `Object Created` on raw/ (an EventBridge rule) → quarantine invalid envelopes, mark late data dirty,
+emit metrics."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aws_aggregator.events import S3Notification
 from aws_aggregator.settings import METRICS_NAMESPACE, SERVICE, get_store
 from wattline.aggregation import validate_object
 from wattline.errors import NotFoundError
@@ -24,28 +24,27 @@ tracer = Tracer(service=SERVICE)
 @metrics.log_metrics
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@event_parser(model=S3Notification)
-def handler(event: S3Notification, context: LambdaContext) -> dict[str, Any]:
-    """One S3 event notification (any number of records). Bad data never raises; storage failures do (retry)."""
-    results = []
-    for record in event.Records:
-        key = unquote_plus(record.s3.object.key)  # S3 events carry keys URL-encoded
-        store = get_store(record.s3.bucket.name)
-        try:
-            result = validate_object(store, key)
-        except NotFoundError:
-            logger.warning("raw object is gone; nothing to validate", extra={"key": key})
-            continue
-        # Near-real-time alerts (LWT offline, power above the rating); a no-op unless WATTLINE_REALTIME_ALERTS=true.
-        forward_object(store, key)
-        metrics.add_metric(name="EnvelopesReceived", unit=MetricUnit.Count, value=result.received)
-        metrics.add_metric(name="EnvelopesValid", unit=MetricUnit.Count, value=result.valid)
-        metrics.add_metric(name="EnvelopesQuarantined", unit=MetricUnit.Count, value=result.quarantined)
-        for reason, count in result.reasons.items():
-            with single_metric(
-                name="EnvelopesQuarantinedByReason", unit=MetricUnit.Count, value=count, namespace=METRICS_NAMESPACE
-            ) as metric:
-                metric.add_dimension(name="reason", value=reason)
-        logger.info("validated", extra=result.as_dict())
-        results.append(result.as_dict())
-    return {"objects": results}
+@event_parser(model=S3EventNotificationEventBridgeModel)
+def handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) -> dict[str, Any]:
+    """One EventBridge event = one raw object. Bad data never raises; storage failures do (Lambda retries)."""
+    # EventBridge carries the key as stored, unlike S3 event notifications (URL-encoded): never unquote it.
+    key = event.detail.object.key
+    store = get_store(event.detail.bucket.name)
+    try:
+        result = validate_object(store, key)
+    except NotFoundError:
+        logger.warning("raw object is gone; nothing to validate", extra={"key": key})
+        return {"source_key": key, "gone": True}
+    # Near-real-time alerts (LWT offline, power above the rating); a no-op unless WATTLINE_REALTIME_ALERTS=true.
+    forward_object(store, key)
+    metrics.add_metric(name="EnvelopesReceived", unit=MetricUnit.Count, value=result.received)
+    metrics.add_metric(name="EnvelopesValid", unit=MetricUnit.Count, value=result.valid)
+    metrics.add_metric(name="EnvelopesQuarantined", unit=MetricUnit.Count, value=result.quarantined)
+    for reason, count in result.reasons.items():
+        with single_metric(
+            name="EnvelopesQuarantinedByReason", unit=MetricUnit.Count, value=count, namespace=METRICS_NAMESPACE
+        ) as metric:
+            metric.add_dimension(name="reason", value=reason)
+    validated = result.as_dict()
+    logger.info("validated", extra=validated)
+    return validated

@@ -4,7 +4,7 @@ Cloud trigger → local stand-in (same event shapes, same domain functions as th
 
 | cloud | local event kind | handler |
 |---|---|---|
-| S3 `ObjectCreated` on `raw/` (S3 event notification JSON) | `s3` | `aggregation.validate_object` |
+| S3 `Object Created` on `raw/` (EventBridge; here S3 notification JSON) | `s3` | `aggregation.validate_object` |
 | EventBridge Scheduler → Step Functions input `{"now"}` | `schedule` | `aggregation.plan_days` → `aggregate` items |
 | Step Functions Map item `{"device_id", "date"}` | `aggregate` | `aggregation.aggregate_day` |
 | Storage Transfer job run (`daily/`) | `transfer` | `transfer.sync` → one `storage` event per copied object |

@@ -3,7 +3,7 @@
 Two sites (data buckets on moto server S3) with raw objects at real receive times:
 - "home": meter L's MQTT last will, meter X silent for 20 minutes, meter Y still talking;
 - "cottage": meters A and B silent together for a quarter of an hour.
-The aws-aggregator handlers run as Lambda calls them (validate: the S3 event of L's last will; watchdog: the
+The aws-aggregator handlers run as Lambda calls them (validate: the Object Created event of L's last will; watchdog: the
 schedule, twice), publishing over REST into the Pub/Sub emulator's `alerts` topic; a push subscription delivers to
 `notify_email` on functions-framework, which mails through aiosmtpd (STARTTLS). Then the batch `detect`
 (`run_detect`) sees the same conditions in the same readings and publishes them as well: its `opened` for each key
@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers.aws_events import ACCOUNT, object_created, scheduled_event
 from helpers.pubsub import RestEmulator
 from helpers.raw import gen1_power, gen2_power, lwt, readings_in
 
@@ -138,15 +139,10 @@ def path(
             for cached in (settings.get_settings, settings.get_store, realtime.get_forwarder):
                 cached.cache_clear()
 
-        # When validate gets the S3 event of L's last will, and the watchdog runs on each site
+        # When validate gets the Object Created event of L's last will, and the watchdog runs on each site
         site(home)
-        event = {
-            "Records": [
-                {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": home.name}, "object": {"key": lwt_key}}}
-            ]
-        }
-        validate.handler(event, Context())
-        scheduled = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+        validate.handler(object_created(home.name, lwt_key), Context())
+        scheduled = scheduled_event(f"arn:aws:events:{REGION}:{ACCOUNT}:rule/wattline-watchdog")
         first = {"home": watchdog.handler(scheduled, Context())}
         site(cottage)
         first["cottage"] = watchdog.handler(scheduled, Context())

@@ -2,52 +2,26 @@
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass
 from typing import Any
+
+from helpers.aws_events import FakeLambdaContext
+from helpers.event_rules import receive
+
+__all__ = ["DataBucket", "FakeLambdaContext", "deliver_to_validate"]
 
 
 @dataclass
 class DataBucket:
-    """A fresh data bucket whose raw/ ObjectCreated events go to an SQS queue (as serverless.yml wires to Lambda)."""
+    """A fresh data bucket whose object events go to EventBridge (as the ingest stack configures it)."""
 
     name: str
-    queue_url: str
     endpoint: str
 
 
-def drain_s3_events(
-    sqs_client: Any, queue_url: str, expected_records: int, timeout: float = 20.0
-) -> list[dict[str, Any]]:
-    """The S3 event notifications in the queue (the s3:TestEvent skipped), until `expected_records` records came."""
-    events: list[dict[str, Any]] = []
-    records = 0
-    deadline = time.monotonic() + timeout
-    while records < expected_records and time.monotonic() < deadline:
-        response = sqs_client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        for message in response.get("Messages", []):
-            sqs_client.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-            body = json.loads(message["Body"])
-            if body.get("Event") == "s3:TestEvent":
-                continue
-            events.append(body)
-            records += len(body.get("Records", []))
-    assert records == expected_records, f"got {records} S3 event records, expected {expected_records}"
-    return events
+def deliver_to_validate(sqs_client: Any, queue_url: str, objects: int, context: Any) -> list[dict[str, Any]]:
+    """The `objects` events validate's rule delivered (into its stand-in queue), each handed to the validate handler
+    as Lambda invokes it: one event per invocation, the message body being the event. The handler's results."""
+    from aws_aggregator import validate
 
-
-@dataclass
-class FakeLambdaContext:
-    """What Powertools reads from the Lambda context object."""
-
-    function_name: str = "aws-aggregator-test"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:eu-central-1:123456789012:function:aws-aggregator-test"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-    log_group_name: str = "/aws/lambda/aws-aggregator-test"
-    log_stream_name: str = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
+    return [validate.handler(event, context) for event in receive(sqs_client, queue_url, objects)]

@@ -1,9 +1,10 @@
 """The AWS-side data path on real local servers.
 
 Real-format Shelly messages are published with paho-mqtt to mosquitto; the bridge (the IoT rules' stand-in) writes
-raw objects to S3 (moto server); moto's S3 → SQS event notifications are unwrapped and handed to the validate
-handler exactly as the S3 → Lambda notification delivers them; then the plan and aggregate handlers run as the
-Step Functions state machine calls them.
+raw objects to S3 (moto server); moto sends their `Object Created` events to EventBridge, where validate's rule
+from the packaged template delivers them into an SQS queue standing in for the function, and each is handed to the
+validate handler as Lambda invokes it; then the plan and aggregate handlers run as the Step Functions state machine
+calls them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from aws_helpers import DataBucket, FakeLambdaContext, drain_s3_events
+from aws_helpers import DataBucket, FakeLambdaContext, deliver_to_validate
+from helpers.event_rules import RuleToQueue, receive
 from paho.mqtt.enums import CallbackAPIVersion
 
 from wattline import keys
@@ -75,18 +77,9 @@ def wait_for(condition: Any, timeout: float = 20.0) -> None:
         time.sleep(0.05)
 
 
-def deliver_to_validate(sqs_client: Any, bucket: DataBucket, records: int, context: FakeLambdaContext) -> list[Any]:
-    """S3 → SQS notifications, unwrapped: the SQS body *is* the S3 event the Lambda notification would carry."""
-    from aws_aggregator import validate
-
-    results = []
-    for event in drain_s3_events(sqs_client, bucket.queue_url, records):
-        results.extend(validate.handler(event, context)["objects"])
-    return results
-
-
 def test_mqtt_messages_become_validated_deduplicated_daily_files(
     aggregator_env: DataBucket,
+    validate_rule: RuleToQueue,
     mosquitto_port: int,
     publisher: mqtt.Client,
     sqs_client: Any,
@@ -118,8 +111,8 @@ def test_mqtt_messages_become_validated_deduplicated_daily_files(
     assert bridge.stats.failures == 0
     day = datetime.fromtimestamp(now_s, tz=UTC).date()
 
-    # Then every raw object is validated once, from its S3 event
-    results = deliver_to_validate(sqs_client, bucket, len(messages), lambda_context)
+    # Then every raw object is validated once, from its EventBridge event
+    results = deliver_to_validate(sqs_client, validate_rule.queue_url, len(messages), lambda_context)
     assert sum(result["received"] for result in results) == len(messages)
     reasons: dict[str, int] = {}
     for result in results:
@@ -147,7 +140,7 @@ def test_mqtt_messages_become_validated_deduplicated_daily_files(
 
 
 def test_late_data_reaggregates_and_replaces_the_daily_file_byte_identically_on_rerun(
-    aggregator_env: DataBucket, sqs_client: Any, lambda_context: FakeLambdaContext
+    aggregator_env: DataBucket, validate_rule: RuleToQueue, sqs_client: Any, lambda_context: FakeLambdaContext
 ) -> None:
     from aws_aggregator import aggregate, plan
 
@@ -164,7 +157,7 @@ def test_late_data_reaggregates_and_replaces_the_daily_file_byte_identically_on_
             bridge.handle(f"shellies/{device}/emeter/0/power", f"{100 + hour}.5".encode(), at)
             bridge.handle(f"shellies/{device}/emeter/0/total", f"{1000 + hour * 10}".encode(), at + 1)
     first_events = 12 * len(devices) * 2
-    deliver_to_validate(sqs_client, bucket, first_events, lambda_context)
+    deliver_to_validate(sqs_client, validate_rule.queue_url, first_events, lambda_context)
     planned = plan.handler({"now": "2026-11-27T02:30:00+00:00"}, lambda_context)["items"]
     assert [item["device_id"] for item in planned] == sorted(devices)
     first = {item["device_id"]: aggregate.handler(item, lambda_context) for item in planned}
@@ -178,7 +171,7 @@ def test_late_data_reaggregates_and_replaces_the_daily_file_byte_identically_on_
 
     # When a late message for that day arrives, validate marks the day dirty and plan picks it up again
     bridge.handle(f"shellies/{GEN1}/emeter/1/power", b"55.5", start_ms + 23 * 3_600_000)
-    [late] = deliver_to_validate(sqs_client, bucket, 1, lambda_context)
+    [late] = deliver_to_validate(sqs_client, validate_rule.queue_url, 1, lambda_context)
     assert late["late"] is True
     assert store.head(keys.dirty_key(day, GEN1)) is not None
     replanned = plan.handler({"now": "2026-11-27T05:00:00+00:00"}, lambda_context)
@@ -196,6 +189,7 @@ def test_late_data_reaggregates_and_replaces_the_daily_file_byte_identically_on_
 
 def test_batched_objects_from_the_bridge_aggregate_like_per_message_objects(
     aggregator_env: DataBucket,
+    validate_rule: RuleToQueue,
     mosquitto_port: int,
     publisher: mqtt.Client,
     sqs_client: Any,
@@ -213,7 +207,7 @@ def test_batched_objects_from_the_bridge_aggregate_like_per_message_objects(
     # When the batches are validated and aggregated
     batches = [info.key for info in store.list("raw/")]
     assert len(batches) == 2 and all(key.rsplit("/", 1)[1].startswith("batch-") for key in batches)
-    results = deliver_to_validate(sqs_client, bucket, 2, lambda_context)
+    results = deliver_to_validate(sqs_client, validate_rule.queue_url, 2, lambda_context)
     day = keys.parse_raw_key(batches[0])
     assert day is not None
     counts = aggregate.handler({"device_id": GEN1, "date": day[0].isoformat()}, lambda_context)
@@ -223,7 +217,7 @@ def test_batched_objects_from_the_bridge_aggregate_like_per_message_objects(
 
 
 def test_late_data_after_the_archiver_removed_the_raw_objects_is_merged_not_lost(
-    aggregator_env: DataBucket, sqs_client: Any, lambda_context: FakeLambdaContext
+    aggregator_env: DataBucket, validate_rule: RuleToQueue, sqs_client: Any, lambda_context: FakeLambdaContext
 ) -> None:
     from aws_aggregator import aggregate
 
@@ -238,10 +232,10 @@ def test_late_data_after_the_archiver_removed_the_raw_objects_is_merged_not_lost
     first = aggregate.handler(item, lambda_context)
     for info in list(store.list(keys.raw_prefix(date(2026, 11, 26), GEN1))):
         store.delete(info.key)
-    drain_s3_events(sqs_client, bucket.queue_url, 6)
+    receive(sqs_client, validate_rule.queue_url, 6)  # their events, not validated
     # When a late message arrives and the day is aggregated again
     bridge.handle(f"shellies/{GEN1}/emeter/0/power", b"99.5", start_ms + 20 * 3_600_000)
-    deliver_to_validate(sqs_client, bucket, 1, lambda_context)
+    deliver_to_validate(sqs_client, validate_rule.queue_url, 1, lambda_context)
     merged = aggregate.handler(item, lambda_context)
     # Then the earlier readings are all still there, plus the late one
     assert merged["mode"] == "merge"

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers.aws_events import ACCOUNT, object_created, scheduled_event
 from helpers.pubsub import RestEmulator
 from helpers.raw import batch_alerts, gen1_power, gen2_power, lwt, readings_in
 
@@ -102,11 +103,6 @@ def run_bundle(bundle: Path, events: list[tuple[str, dict[str, Any]]], env: dict
     return report
 
 
-def s3_event(bucket: str, key: str) -> dict[str, Any]:
-    record = {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket}, "object": {"key": key}}}
-    return {"Records": [record]}
-
-
 def test_the_bundle_contains_no_grpc_client(bundle: Path) -> None:
     assert not (bundle / "google" / "cloud").exists()
     assert not list(bundle.glob("grpc*")) and not list(bundle.glob("duckdb*"))
@@ -145,9 +141,9 @@ def test_the_handlers_run_from_the_bundle_and_publish_to_the_emulator(
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "wattline-test",
     }
-    # When validate (the last will's S3 event) and the watchdog (a scheduled event) run from the bundle
-    scheduled = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
-    first = run_bundle(bundle, [("validate", s3_event(bucket, lwt_key)), ("watchdog", scheduled)], env)
+    # When validate (the last will's Object Created event) and the watchdog (a scheduled event) run from the bundle
+    scheduled = scheduled_event(f"arn:aws:events:{REGION}:{ACCOUNT}:rule/wattline-watchdog")
+    first = run_bundle(bundle, [("validate", object_created(bucket, lwt_key)), ("watchdog", scheduled)], env)
     # Then everything came from the bundle or the standard library, without any gRPC client
     assert first["outside"] == [] and first["grpc"] == []
     # ... and the emulator got C's last will and A's silence, keyed as the batch detector keys them

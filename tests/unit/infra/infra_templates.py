@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from helpers.serverless import OFFLINE_BUCKET as OFFLINE_BUCKET  # re-exported for the tests
+from helpers.serverless import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 INGEST_TEMPLATE = ROOT / "infra" / "aws" / "wattline-ingest.yml"
 STATE_MACHINE = ROOT / "services" / "aws-aggregator" / "statemachine" / "daily-aggregation.asl.json"
-TOOLS = ROOT / "infra" / "aws" / "tools"
-OFFLINE_BUCKET = "wattline-offline-check"
 
 
 class _CfnLoader(yaml.SafeLoader):

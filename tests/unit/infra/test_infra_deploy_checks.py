@@ -10,11 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.parser.models import S3Model
-from helpers.eventbridge import apply_input_transformer
 from infra_templates import INGEST_TEMPLATE, OFFLINE_BUCKET, STATE_MACHINE
-
-from wattline import keys
 
 pytestmark = pytest.mark.slow
 
@@ -118,52 +114,36 @@ def test_the_realtime_alerts_param_turns_on_the_watchdog_schedule_and_both_funct
         assert json.loads(environment["WATTLINE_GCP_WIF_CONFIG"]) == {"type": "external_account"}
 
 
-def test_validate_receives_a_plain_s3_event_notification_rebuilt_from_eventbridge(
+def test_validate_gets_each_raw_object_created_event_of_the_bucket_unchanged(
     aggregator_template: dict[str, Any],
 ) -> None:
-    # Given the EventBridge rule that triggers validate, and an S3 "Object Created" event for a raw object
-    (rule,) = [
-        r
-        for r in aggregator_template["Resources"].values()
+    # Given the EventBridge rule that triggers validate
+    resources = aggregator_template["Resources"]
+    (rule_id,) = [
+        logical_id
+        for logical_id, r in resources.items()
         if r["Type"] == "AWS::Events::Rule" and "EventPattern" in r["Properties"]
     ]
-    pattern = rule["Properties"]["EventPattern"]
-    assert pattern["detail"] == {"bucket": {"name": [OFFLINE_BUCKET]}, "object": {"key": [{"prefix": "raw/"}]}}
-    key = "raw/dt=2026-11-27/device=shellyem-C45BBE6C2E8F/1764201600123-0f8fad5b-d9cb-469f-a165-70867728950e.json"
-    event = {
-        "version": "0",
-        "id": "17793124-05d4-b198-2fde-7ededc63b103",
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": "123456789012",
-        "time": "2026-11-27T00:00:00Z",
-        "region": "eu-central-1",
-        "resources": [f"arn:aws:s3:::{OFFLINE_BUCKET}"],
-        "detail": {
-            "version": "0",
-            "bucket": {"name": OFFLINE_BUCKET},
-            "object": {
-                "key": key,
-                "size": 161,
-                "etag": "b1946ac92492d2347c6235b4d2611184",
-                "sequencer": "00617F08299329D189",
-            },
-            "request-id": "N4N7GDK58NMKJ12R",
-            "requester": "123456789012",
-            "reason": "PutObject",
-        },
+    rule = resources[rule_id]["Properties"]
+    # Then it matches S3's Object Created events of the data bucket under raw/ only (so validate's own writes to
+    # quarantine/ and state/dirty/ never trigger it), and is on
+    assert rule["EventPattern"] == {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [OFFLINE_BUCKET]}, "object": {"key": [{"prefix": "raw/"}]}},
     }
-    # When the target's input transformer is applied
-    (target,) = rule["Properties"]["Targets"]
-    notification = apply_input_transformer(
-        target["InputTransformer"]["InputPathsMap"], target["InputTransformer"]["InputTemplate"], event
-    )
-    # Then the handler's parser accepts it as an S3 event notification naming the same object
-    parsed = S3Model.model_validate(notification)
-    (record,) = parsed.Records
-    assert record.s3.bucket.name == OFFLINE_BUCKET
-    assert record.s3.object is not None and keys.parse_raw_key(record.s3.object.key) is not None
-    assert record.s3.object.key == key
+    assert rule["State"] == "ENABLED" and "EventBusName" not in rule  # the default bus, where S3 sends its events
+    # ... its one target is validate, with no input transformer, input or input path: Lambda gets the event as S3
+    # sent it, the S3EventNotificationEventBridgeModel the handler parses (moto's S3 events ignore those settings,
+    # so the integration test relies on this)
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["ValidateLambdaFunction", "Arn"]}
+    assert set(target) == {"Arn", "Id"}
+    # ... and EventBridge may invoke the function for this rule only
+    permission = resources["ValidateEventBridgeLambdaPermission1"]["Properties"]
+    assert (permission["Principal"], permission["Action"]) == ("events.amazonaws.com", "lambda:InvokeFunction")
+    assert rule["Name"] in json.dumps(permission["SourceArn"])
+    assert resources["ValidateLambdaFunction"]["Properties"]["Handler"] == "aws_aggregator.validate.handler"
 
 
 def test_every_template_passes_cfn_lint(packaged: dict[str, Path]) -> None:
