@@ -9,10 +9,12 @@ from wattline.cli import (
     alerts,
     analyze,
     aws,
+    cost,
     demo,
     energy,
     gcp,
     import_,
+    rebuild,
     report,
     retry,
     run,
@@ -48,7 +50,23 @@ def _root(
 
 
 # Registration order is the order `wattline --help` lists the commands: local use first, then the clouds.
-for module in (demo, analyze, import_, run, serve, status, retry, energy, alerts, report, transfer, gcp, aws):
+for module in (
+    demo,
+    analyze,
+    import_,
+    run,
+    serve,
+    status,
+    retry,
+    energy,
+    rebuild,
+    alerts,
+    report,
+    cost,
+    transfer,
+    gcp,
+    aws,
+):
     module.register(app)
 
 
