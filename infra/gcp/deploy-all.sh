@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole GCP half, in order (each step idempotent). See docs/gcp.md.
-#   PROJECT=... AWS_BUCKET=... infra/gcp/deploy-all.sh
+#   PROJECT=... AWS_BUCKET=... [MONITORING_EMAIL=...] infra/gcp/deploy-all.sh
+# With MONITORING_EMAIL set, the monitoring (infra/gcp/monitoring.sh) comes last.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/env.sh"
@@ -16,3 +17,6 @@ if [ -z "${AWS_ROLE_ARN:-}" ]; then
 fi
 "$here/transfer-job.sh"
 "$here/../../services/gcp-loader/deploy.sh"
+if [ -n "${MONITORING_EMAIL:-}" ]; then
+  "$here/monitoring.sh"
+fi

@@ -20,3 +20,20 @@ AWS_ROLE_ARN="${AWS_ROLE_ARN:-}"                     # output of infra/gcp/aws-t
 TRANSFER_EVERY="${TRANSFER_EVERY:-86400s}"           # 86400s daily, 3600s hourly
 TRANSFER_MIN_AGE="${TRANSFER_MIN_AGE:-900s}"         # skip objects modified in the last 15 min (mid-rewrite)
 export PROJECT REGION LOCATION BUCKET DATASET ENERGY_TOPIC LOADER_SA TRIGGER_SA FUNCTION TRANSFER_JOB
+
+# --dry-run support: a script sets DRY_RUN=1 (its --dry-run flag) before sourcing this file. `run` prints a command
+# (shell-quoted, one line) instead of running it; `exists` (an existence probe) is then always false, so a dry run
+# prints every object as created and calls nothing.
+DRY_RUN="${DRY_RUN:-0}"
+export DRY_RUN
+run() {
+  if [[ "$DRY_RUN" == 1 ]]; then
+    printf '%q ' "$@"
+    printf '\n'
+  else
+    "$@"
+  fi
+}
+exists() {
+  [[ "$DRY_RUN" == 0 ]] && "$@" >/dev/null 2>&1
+}

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Pub/Sub topics of the GCP half (idempotent): energy.updated events of the loader.
+# --dry-run prints the commands instead of running them (the topic printed as created).
+if [[ "${1:-}" == "--dry-run" ]]; then DRY_RUN=1; fi
 source "$(dirname "$0")/env.sh"
 for topic in "$ENERGY_TOPIC"; do
-  gcloud pubsub topics describe "$topic" --project "$PROJECT" >/dev/null 2>&1 \
-    || gcloud pubsub topics create "$topic" --project "$PROJECT" --message-retention-duration=7d
+  exists gcloud pubsub topics describe "$topic" --project "$PROJECT" \
+    || run gcloud pubsub topics create "$topic" --project "$PROJECT" --message-retention-duration=7d
 done
-echo "topic $ENERGY_TOPIC ready"
+if [[ "$DRY_RUN" == 0 ]]; then echo "topic $ENERGY_TOPIC ready"; fi

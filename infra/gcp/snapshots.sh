@@ -3,7 +3,6 @@
 #   infra/gcp/snapshots.sh            create the snapshot dataset and the scheduled query
 #   infra/gcp/snapshots.sh --dry-run  print the commands (and the rendered SQL) instead of running them
 # The SQL is wattline's own: shared/wattline/sql/queries/snapshot_tables.sql, {{project}}/{{dataset}} filled here.
-DRY_RUN=0
 if [[ "${1:-}" == "--dry-run" ]]; then DRY_RUN=1; fi
 source "$(dirname "$0")/env.sh"
 SNAPSHOT_DATASET="${SNAPSHOT_DATASET:-${DATASET}_snapshots}"      # must be <dataset>_snapshots (the SQL names it)
@@ -20,15 +19,6 @@ QUERY="$(sed -e "s/{{project}}/${PROJECT}/g" -e "s/{{dataset}}/${DATASET}/g" \
   -e "s/^DECLARE retention_days INT64 DEFAULT [0-9]*;/DECLARE retention_days INT64 DEFAULT ${SNAPSHOT_RETENTION_DAYS};/" \
   "$SQL_FILE" | grep -v '^--')"
 PARAMS="$(python3 -c 'import json, sys; print(json.dumps({"query": sys.stdin.read()}))' <<<"$QUERY")"
-
-run() {
-  if [[ "$DRY_RUN" == 1 ]]; then
-    printf '%q ' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
 
 if [[ "$DRY_RUN" == 1 ]] || ! bq --project_id "$PROJECT" show --dataset "${PROJECT}:${SNAPSHOT_DATASET}" >/dev/null 2>&1; then
   run bq --project_id "$PROJECT" --location "$LOCATION" mk --dataset \

@@ -44,7 +44,10 @@ ACCEPTED_NOT_MODELLED = {
     "AWS::IoT::TopicRule",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::Scheduler::Schedule",
+    "AWS::CloudWatch::Alarm",
 }
+# Conditions false in this deployment: direct mode (no Firehose), no alarmEmail (no e-mail subscription).
+OFF_CONDITIONS = {"UseFirehose", "HasAlarmEmail"}
 NOT_MODELLED = "moto 5.2's CloudFormation accepts this resource type but creates nothing for it (docs/aws.md)"
 BUCKET_PROPERTIES_IGNORED = (
     "moto 5.2 creates an AWS::S3::Bucket with its BucketEncryption (SSE algorithm only) and Tags, and ignores its "
@@ -134,9 +137,9 @@ def test_every_resource_moto_models_is_created_and_only_the_documented_types_are
     # Given a created stack and the template it came from
     stack: Stack = getattr(deployment, which)
     declared = template_resources(stack, deployment)
-    # Then every resource of the active mode (direct: the Firehose ones are off) exists with its declared type,
-    # except the types moto only accepts, which are exactly the ones docs/aws.md lists
-    active = {logical_id: r for logical_id, r in declared.items() if r.get("Condition") != "UseFirehose"}
+    # Then every resource of the active mode (direct: the Firehose ones are off; no alarmEmail: no subscription)
+    # exists with its declared type, except the types moto only accepts, which are exactly the ones docs/aws.md lists
+    active = {logical_id: r for logical_id, r in declared.items() if r.get("Condition") not in OFF_CONDITIONS}
     modelled = {logical_id for logical_id, r in active.items() if r["Type"] not in ACCEPTED_NOT_MODELLED}
     assert stack.types == {logical_id: active[logical_id]["Type"] for logical_id in modelled}
 
@@ -535,3 +538,40 @@ def test_each_daily_schedule_runs_at_its_documented_utc_time(
 ) -> None:
     schedule = deployment.account.client("scheduler").get_schedule(Name=name)
     assert (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"]) == (expression, "UTC")
+
+
+# --- monitoring: alarm topics and the dashboard ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", ["aws-aggregator", "aws-archiver"])
+def test_each_service_has_an_alarm_topic_without_subscription_when_no_alarm_email_is_given(
+    deployment: Deployment, service: str
+) -> None:
+    # Given a service deployed without --param="alarmEmail=…"
+    stack = service_stack(deployment, service)
+    sns = deployment.account.client("sns")
+    # Then its alarm topic exists, is the stack output, and nobody is subscribed to it
+    arn = f"arn:aws:sns:{REGION}:{deployment.account.id}:wattline-{service}-dev-alarms"
+    assert stack.outputs["AlarmTopicArn"] == arn
+    assert sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"] == []
+
+
+def test_the_dashboard_shows_the_metrics_of_both_services(deployment: Deployment) -> None:
+    # Given the dashboard the aggregator stack created
+    cloudwatch = deployment.account.client("cloudwatch")
+    body = json.loads(cloudwatch.get_dashboard(DashboardName="wattline-dev")["DashboardBody"])
+    # Then its graphs cover every function, the daily state machine of this account, the DLQ and the EMF metrics
+    metrics = {tuple(line) for widget in body["widgets"] for line in widget["properties"].get("metrics", [])}
+    functions = {line[3] for line in metrics if line[:2] == ("AWS/Lambda", "Errors")}
+    assert functions == {f"wattline-{service}-dev-{function}" for function, (service, *_rest) in FUNCTIONS.items()}
+    machine = f"arn:aws:states:{REGION}:{deployment.account.id}:stateMachine:wattline-aws-aggregator-dev-daily"
+    assert ("AWS/States", "ExecutionsFailed", "StateMachineArn", machine) in metrics
+    queue = "wattline-aws-aggregator-dev-validate-dlq"
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue) in metrics
+    assert ("wattline", "EnvelopesReceived", "service", "aws-aggregator") in metrics
+
+
+@pytest.mark.xfail(strict=True, reason=NOT_MODELLED)
+def test_the_alarms_exist(deployment: Deployment) -> None:
+    alarms = deployment.account.client("cloudwatch").describe_alarms(AlarmNamePrefix="wattline-")["MetricAlarms"]
+    assert len(alarms) == 14
