@@ -80,13 +80,23 @@ def _is_md5(etag: str) -> bool:
     return bool(_MD5_HEX.match(etag.strip('"').lower()))
 
 
+def holds(target: ObjectInfo | None, data: bytes) -> bool:
+    """The target's object is these bytes (same size, its MD5 etag theirs): what a sync would leave unchanged."""
+    return (
+        target is not None
+        and target.size == len(data)
+        and _md5_of(target) == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    )
+
+
+def _md5_of(info: ObjectInfo) -> str:
+    return info.etag.strip('"').lower()
+
+
 def _same(source: ObjectInfo, target: ObjectInfo | None, source_bytes: bytes | None) -> bool:
-    if target is None or source.size != target.size:
-        return False
-    target_md5 = target.etag.strip('"').lower()
     if source_bytes is not None:
-        return hashlib.md5(source_bytes, usedforsecurity=False).hexdigest() == target_md5
-    return source.etag.strip('"').lower() == target_md5
+        return holds(target, source_bytes)
+    return target is not None and source.size == target.size and _md5_of(source) == _md5_of(target)
 
 
 def sync(source: ObjectStore, target: ObjectStore, prefix: str = DAILY_PREFIX) -> SyncReport:

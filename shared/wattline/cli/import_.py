@@ -89,7 +89,6 @@ def import_files(
                 )
             except ImportError_ as exc:
                 refused.append(f"{path}: not imported, {exc}")
-        runtime.s3.flush()
         typer.echo(
             f"imported {result.messages} messages into {result.objects} raw objects "
             f"({', '.join(f'{k}: {v}' for k, v in sorted(result.devices.items()))})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -55,7 +56,7 @@ def serve(
 
     root = resolve(home)
     runtime = Runtime(root)
-    overrides = {"mqtt_host": mqtt_host, "mqtt_port": mqtt_port, "serve_dashboard_port": dashboard_port}
+    overrides: dict[str, Any] = {"mqtt_host": mqtt_host, "mqtt_port": mqtt_port, "serve_dashboard_port": dashboard_port}
     with exit_on_failure("try again"):
         runtime.lock()
         settings = runtime.stage_settings(ServeSettings, **{k: v for k, v in overrides.items() if v is not None})

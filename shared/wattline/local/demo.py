@@ -455,7 +455,7 @@ def run_demo(
 
     # The daily schedule fires once per simulated UTC day, as it would have while the meters ran: each day's
     # alerts are detected (and sent) when its daily files arrive, not all at once as a backfill.
-    service = HomeService(runtime, watchdog=False)  # `wattline serve`'s schedule; the meters' silence is history
+    service = HomeService(runtime)  # `wattline serve`'s schedule, no watchdog: the meters' silence is history
     for closes in daily_ticks(scenario.start, scenario.end):
         service.tick(closes, on_event=tick)
     if progress is not None:

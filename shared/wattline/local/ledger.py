@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from wattline import keys
-from wattline.adapters.objects import md5_hex
 from wattline.models import DailyManifest
 from wattline.ports import ObjectStore
+from wattline.transfer import holds
 
 
 @dataclass
@@ -111,7 +111,7 @@ def compute_ledger(
             continue
         manifest = DailyManifest.model_validate_json(s3.get(key))
         readings_key = key.removesuffix(keys.MANIFEST_FILE) + keys.READINGS_FILE
-        if not _transferred(s3, gcs, readings_key, manifest):
+        if not holds(gcs.head(readings_key), s3.get(readings_key)):  # the transfer's own rule
             ledger.aggregated_not_transferred.append(readings_key)
         ledger.received += manifest.envelopes
         ledger.duplicates += manifest.duplicates
@@ -146,17 +146,6 @@ def compute_ledger(
     open_days = _unaggregated(s3)
     ledger.pending_days = sorted({f"{item.date.isoformat()}/{item.device_id}" for item in planned} | open_days)
     return ledger
-
-
-def _transferred(s3: ObjectStore, gcs: ObjectStore, key: str, manifest: DailyManifest) -> bool:
-    """GCS holds the daily file the manifest describes (same size; same md5 where the etag is one)."""
-    copied = gcs.head(key)
-    if copied is None or copied.size != manifest.bytes:
-        return False
-    etag = copied.etag.strip('"').lower()
-    if len(etag) != 32 or any(c not in "0123456789abcdef" for c in etag):
-        return True  # not an md5 (a GCS etag): the size is all there is to compare cheaply
-    return etag == md5_hex(s3.get(key))
 
 
 def _keys(store: ObjectStore, prefix: str) -> list[str]:

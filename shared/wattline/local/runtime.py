@@ -395,9 +395,6 @@ class NotifyingStore:
             self.queue.put(*event)
         return self.inner.put(key, data, content_type=content_type, if_absent=if_absent)
 
-    def flush(self) -> None:
-        """Nothing is buffered: kept for callers written when raw notifications were batched in memory."""
-
     def head(self, key: str) -> ObjectInfo | None:
         return self.inner.head(key)
 
@@ -535,11 +532,10 @@ class Runtime:
         closer = getattr(self._warehouse, "close", None)
         if closer is not None:
             closer()
-            self._warehouse = None
+        self._warehouse = None
 
     def close(self) -> None:
         self.close_warehouse()
-        self._warehouse = None
         while self.closers:
             self.closers.pop()()
         self.home_lock.release()
@@ -680,11 +676,18 @@ class Runtime:
         )
         report.alerts_published += len(result.published)
 
-    def stage_settings(self, model: type[StageSettings], **local: Any) -> StageSettings:
-        """A cloud stage's settings model for this home: its wattline.toml and settings, then WATTLINE_* variables
-        (they win, as deployed), then `local` (what only the home can say: its own buckets and warehouse)."""
+    def stage_settings(
+        self, model: type[StageSettings], defaults: Mapping[str, Any] | None = None, **local: Any
+    ) -> StageSettings:
+        """A cloud stage's settings model for this home: `defaults` (a home's own defaults), its wattline.toml and
+        settings, then WATTLINE_* variables (they win, as deployed), then `local` (what only the home can say: its
+        own buckets and warehouse)."""
         from_env = model(**local)
-        values: dict[str, Any] = {**load_toml_overrides(self.home.root), **self.settings.model_dump()}
+        values: dict[str, Any] = {
+            **(defaults or {}),
+            **load_toml_overrides(self.home.root),
+            **self.settings.model_dump(),
+        }
         values.update({name: getattr(from_env, name) for name in from_env.model_fields_set})
         return model.model_validate({**values, **local})
 
@@ -692,8 +695,9 @@ class Runtime:
         """The detect function's and the subscribers' settings (wattline.alerts.settings.AlertSettings)."""
         from wattline.alerts.settings import AlertSettings
 
-        watermark = {} if "WATTLINE_ALERTS_WATERMARK" in os.environ else {"alerts_watermark": "newest_reading"}
-        return self.stage_settings(AlertSettings, warehouse="duckdb", publisher="outbox", **watermark)
+        # Nothing else watches for silence now on a home: know the data up to the site's newest reading.
+        defaults = {"alerts_watermark": "newest_reading"}
+        return self.stage_settings(AlertSettings, defaults, warehouse="duckdb", publisher="outbox")
 
     def aggregation_settings(self) -> AggregationSettings:
         from wattline.stages import AggregationSettings
@@ -703,7 +707,12 @@ class Runtime:
     def loader_options(self) -> LoaderOptions:
         from wattline.stages import LoaderSettings
 
-        local = {"storage": "fs", "warehouse": "duckdb", "publisher": "outbox", "fs_root": self.gcs_fs_root}
+        local: dict[str, Any] = {
+            "storage": "fs",
+            "warehouse": "duckdb",
+            "publisher": "outbox",
+            "fs_root": self.gcs_fs_root,
+        }
         return replace(self.stage_settings(LoaderSettings, **local).options(), topic=ENERGY_TOPIC)
 
     def _detect_remote(self, url: str, data: bytes, message: Mapping[str, Any]) -> None:

@@ -31,7 +31,8 @@ from typing import Any
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from wattline.local.runtime import RunReport, Runtime
+from wattline.alerts.watchdog import WatchdogOptions, run_watchdog
+from wattline.local.runtime import ALERTS_TOPIC, RunReport, Runtime
 
 logger = logging.getLogger(__name__)
 REFRESH_S = 60
@@ -69,7 +70,10 @@ class ServiceStatus:
 class HomeService:
     """The schedule of one home: `tick(now)` does whatever is due (see the module docstring)."""
 
-    def __init__(self, runtime: Runtime, *, watchdog: bool = True, dashboard: Path | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, *, watchdog: WatchdogOptions | None = None, dashboard: Path | None = None
+    ) -> None:
+        """`watchdog`: judge silence now with these options (None: the meters' silence is history, as in the demo)."""
         self.runtime = runtime
         self.watchdog = watchdog
         self.dashboard = dashboard
@@ -81,8 +85,9 @@ class HomeService:
         if runtime.pending_raw_days(now):
             runtime.schedule(now)
         report = runtime.run(on_event=on_event) if runtime.queue.pending() else RunReport()
-        if self.watchdog:
-            self.status.watchdog_alerts += self._watch(now)
+        if self.watchdog is not None:
+            found = run_watchdog(runtime.s3, runtime.publisher, options=self.watchdog, now=now)
+            self.status.watchdog_alerts += len(found.published)
             if runtime.queue.pending():
                 more = runtime.run(on_event=on_event)
                 report.handled.update({k: report.handled.get(k, 0) + v for k, v in more.handled.items()})
@@ -97,19 +102,6 @@ class HomeService:
         self.status.handled += changed
         self.status.dead_lettered += report.dead
         return report
-
-    def _watch(self, now: datetime) -> int:
-        """Silence now: the watchdog over the raw bucket, publishing into the home's own `alerts` topic."""
-        from wattline.alerts.watchdog import WatchdogOptions, run_watchdog
-        from wattline.local.runtime import ALERTS_TOPIC
-
-        settings = self.runtime.alert_settings()
-        batch_s = self.runtime.stage_settings(ServeSettings).serve_batch_seconds
-        options = WatchdogOptions(
-            thresholds=settings.thresholds, tz=settings.zone, delivery_lag_s=batch_s + 30, topic=ALERTS_TOPIC
-        )
-        report = run_watchdog(self.runtime.s3, self.runtime.publisher, options=options, now=now)
-        return len(report.published)
 
 
 def client_id_for(home: Path) -> str:
@@ -133,7 +125,14 @@ def serve(
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-    service = HomeService(runtime, dashboard=runtime.home.report)
+    alerts = runtime.alert_settings()
+    watchdog = WatchdogOptions(  # silence now, over the raw bucket, into the home's own `alerts` topic
+        thresholds=alerts.thresholds,
+        tz=alerts.zone,
+        delivery_lag_s=settings.serve_batch_seconds + 30,  # raw objects are written once a batch closes
+        topic=ALERTS_TOPIC,
+    )
+    service = HomeService(runtime, watchdog=watchdog, dashboard=runtime.home.report)
     bridge = MqttBridge(
         runtime.s3,
         host=settings.mqtt_host,
