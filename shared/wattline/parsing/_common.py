@@ -7,14 +7,14 @@ import binascii
 import math
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
 from pydantic_core import from_json
 
 from wattline.keys import RESERVED_DEVICE_IDS, is_safe_device_id
-from wattline.models import Generation, QuarantineReason, Reading
+from wattline.models import VALUE_FIELDS, Generation, QuarantineReason, Reading
 from wattline.parsing import limits
 
 M = TypeVar("M", bound=BaseModel)
@@ -197,8 +197,9 @@ def _ms_text(ms: float) -> str:
     return f"{ms:.0f}" if -1e300 < ms < 1e300 else "an out-of-range number of"
 
 
-def ts_from_seconds(raw: object, now_ms: int) -> tuple[datetime, float]:
-    """A Gen2 `params.ts` (Unix seconds, float) → (UTC datetime, milliseconds), checked."""
+def ts_from_seconds(raw: object, now_ms: int) -> tuple[int, float]:
+    """A Gen2 `params.ts` (Unix seconds, float) → (microseconds as `datetime.fromtimestamp` rounds them,
+    milliseconds), checked."""
     if raw.__class__ not in (int, float):
         raise Reject(QuarantineReason.WRONG_TYPE, f"params.ts: expected a number, got {type(raw).__name__}")
     try:
@@ -209,11 +210,16 @@ def ts_from_seconds(raw: object, now_ms: int) -> tuple[datetime, float]:
         raise Reject(QuarantineReason.NON_FINITE_VALUE, f"params.ts: {seconds} is not a finite number")
     ts_ms = seconds * 1000.0
     check_time_ms(ts_ms, now_ms, "params.ts")
-    return datetime.fromtimestamp(seconds, tz=UTC), ts_ms
+    whole = math.floor(seconds)
+    return int(whole) * 1_000_000 + round((seconds - whole) * 1e6), ts_ms  # round half even, as datetime does
 
 
-def ts_from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+def ts_from_us(us: int) -> datetime:
+    """The UTC datetime of a time in microseconds since the epoch."""
+    return _EPOCH + timedelta(microseconds=us)
+
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def payload_bytes(payload: object, payload_b64: str | None) -> bytes:
@@ -325,19 +331,35 @@ def fast_constructor(model: type[M]) -> Callable[[dict[str, Any]], M]:
     return construct
 
 
+Row = tuple[str, "int | None", int, int, Generation, dict[str, Any]]
+"""One reading as the parsers produce it: (device_id, channel, ts in µs since the epoch, received_ms, generation,
+{Reading field: checked value}). `ts` is what `datetime.fromtimestamp` makes of the message time (Gen2 `params.ts`,
+else the receive time), so `reading_from_row` gives exactly the Reading the parsers always gave. Batch consumers
+(analysis, the daily file writer) take rows as they are; no Reading object is built on their path."""
+
 _new_reading: Final = fast_constructor(Reading)
 
 
-def make_reading(
-    device_id: str,
-    channel: int | None,
-    ts: datetime,
-    received_ms: int,
-    generation: Generation,
-    values: Mapping[str, Any],
-) -> Reading:
-    """A Reading from already-checked values, without pydantic validation (the hot path)."""
-    data = {"device_id": device_id, "channel": channel, "ts": ts, "received_ms": received_ms, "generation": generation}
+def row_from_reading(reading: Reading) -> Row:
+    """The row of a Reading (its non-null values), as the parser would have given it."""
+    values = {name: value for name in VALUE_FIELDS if (value := getattr(reading, name)) is not None}
+    ts_us = (reading.ts - _EPOCH) // _ONE_US
+    return (reading.device_id, reading.channel, ts_us, reading.received_ms, reading.generation, values)
+
+
+_ONE_US: Final = timedelta(microseconds=1)
+
+
+def reading_from_row(row: Row) -> Reading:
+    """The Reading of one row, without pydantic validation (the values were checked by the parser)."""
+    device_id, channel, ts_us, received_ms, generation, values = row
+    data = {
+        "device_id": device_id,
+        "channel": channel,
+        "ts": ts_from_us(ts_us),
+        "received_ms": received_ms,
+        "generation": generation,
+    }
     data.update(values)
     return _new_reading(data)
 
