@@ -10,9 +10,15 @@ What is pinned (everything else is fixed too: seeds, start, `now`, settings, obj
   `batched` (Firehose-style NDJSON objects of `payload_b64` envelopes: `importers.batch_objects`, as `wattline
   import` writes them) and `embedded` (one object per envelope exactly as the case builds it: text, embedded JSON
   or base64 payload, as tests/helpers/raw.py writes them). Each partition gives `readings.jsonl.gz` (the exact
-  bytes), `manifest.json` and `state.json` (the aggregation state decompressed: counts by quarantine reason).
+  bytes), `manifest.json` and `aggregate.json` (`AggregateResult.as_dict()`: mode, counts by quarantine reason;
+  and the aggregation state it stored, decompressed).
+  `real/<layout>/validate.jsonl.gz`: `validate_object` of every raw object (before aggregation): its result and
+  the quarantine object it writes (key and records).
 - `sim/dt=<day>/device=<id>/`: the same for a simulated day (a Gen1 EM and a Gen2 Pro EM, with reboot, spike,
   duplicates, late messages and an outage), imported with `importers.import_file` as `wattline import` does.
+- `sim-merge/dt=<day>/device=<id>/`: `aggregate_day` in merge mode: after the simulated day was aggregated, its
+  first raw object of each device is gone (archived) and late messages arrive (new readings, a redelivery of one
+  already in the daily file, a -1 counter); the daily file is merged, not rebuilt.
 - `analyze/<name>.json` and `.stderr.txt`: `wattline analyze --format json` stdout and its report on stderr, for
   the simulated capture and tests/fixtures/capture-sample.jsonl.gz, with pinned settings and clock.
 - `parse/real-outcomes.jsonl.gz`: for every envelope of every real payload, the outcome of `parse_envelope`, of
@@ -43,9 +49,9 @@ from typer.testing import CliRunner
 
 from wattline import keys
 from wattline.adapters.fs_store import FsObjectStore
-from wattline.aggregation import INVALID_DEVICE_SEGMENT, aggregate_day, aggregation_state_key
+from wattline.aggregation import INVALID_DEVICE_SEGMENT, aggregate_day, aggregation_state_key, validate_object
 from wattline.bridge import raw_records
-from wattline.importers import Message, batch_objects, import_file
+from wattline.importers import Message, batch_objects, import_file, import_text
 from wattline.models import Envelope, ParseOutcome
 from wattline.parsing import parse_envelope, parse_line
 from wattline.simulator import Scenario, simulate
@@ -144,6 +150,60 @@ def store_embedded(store: FsObjectStore, envelopes: list[tuple[str, Envelope]]) 
             store.put(key, envelope.to_json_line().encode("utf-8"), content_type="application/json")
 
 
+def validate_outputs(store: FsObjectStore) -> bytes:
+    """`validate_object` of every raw object: its result and the quarantine object it wrote (key, records)."""
+    lines = []
+    for info in sorted(store.list(keys.RAW_PREFIX), key=lambda info: info.key):
+        result = validate_object(store, info.key).as_dict()
+        quarantine_key = result["quarantine_key"]
+        if quarantine_key is not None:
+            body = store.get(quarantine_key).decode("utf-8")
+            result["quarantine_records"] = [json.loads(line) for line in body.splitlines()]
+        lines.append(json.dumps(result, sort_keys=True, ensure_ascii=False))
+    return gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), compresslevel=9, mtime=0)
+
+
+def late_capture(scenario: Scenario) -> str:
+    """Late messages for the simulated day (capture lines): for each device, a new reading, a redelivery of one
+    message the daily file already holds, and a -1 counter (Gen1) or a delta with a null field (Gen2)."""
+    lines = []
+    for spec in scenario.devices:
+        device = spec.device_id
+        own = [m for m in scenario.messages if f"{device}/" in m.topic]
+        middle = own[len(own) // 2]
+        lines.append(middle.capture_line())  # a redelivery, hours later than the original
+        late_ms = middle.received_ms + 1_234
+        if spec.generation.value == "gen1":
+            messages = [
+                (f"shellies/{device}/emeter/0/power", "4321.5"),
+                (f"shellies/{device}/emeter/0/total", "-1"),
+                (f"shellies/{device}/emeter/0/voltage", "229.75"),
+            ]
+        else:
+            frame = {
+                "src": device,
+                "dst": f"{device}/events",
+                "method": "NotifyStatus",
+                "params": {"ts": late_ms / 1000 - 0.25, "em1:0": {"act_power": 1234.5, "current": None}},
+            }
+            messages = [(f"{device}/events/rpc", json.dumps(frame, separators=(",", ":")))]
+        for offset, (topic, payload) in enumerate(messages):
+            lines.append(json.dumps({"topic": topic, "payload": payload, "received_at": (late_ms + offset) / 1000}))
+    return "".join(line + "\n" for line in lines)
+
+
+def merge_outputs(store: FsObjectStore, scenario: Scenario) -> dict[str, bytes]:
+    """After the full aggregation: the first raw object of every partition archived, late messages imported, then
+    `aggregate_day` again (merge mode: the aggregation state names objects that are gone)."""
+    for day, device in partitions(store):
+        first = min(info.key for info in store.list(keys.raw_prefix(day, device)))
+        store.delete(first)
+    result = import_text(late_capture(scenario), store, now_ms=NOW_MS, name="late.jsonl")
+    if result.invalid_lines or not result.objects:
+        raise AssertionError(f"the late messages did not import: {result.invalid_examples}")
+    return daily_outputs(store, "sim-merge")
+
+
 def partitions(store: FsObjectStore) -> list[tuple[date, str]]:
     found = set()
     for info in store.list(keys.RAW_PREFIX):
@@ -154,17 +214,18 @@ def partitions(store: FsObjectStore) -> list[tuple[date, str]]:
 
 
 def daily_outputs(store: FsObjectStore, prefix: str) -> dict[str, bytes]:
-    """`aggregate_day` of every aggregatable raw partition: the daily file, its manifest, the aggregation state."""
+    """`aggregate_day` of every aggregatable raw partition: the daily file, its manifest, its result and state."""
     outputs: dict[str, bytes] = {}
     for day, device in partitions(store):
         if device == INVALID_DEVICE_SEGMENT or not keys.is_safe_device_id(device):
             continue
-        aggregate_day(store, day, device, concurrency=2)
+        result = aggregate_day(store, day, device, concurrency=2).as_dict()
         where = f"{prefix}/dt={day.isoformat()}/device={device}"
         outputs[f"{where}/readings.jsonl.gz"] = store.get(keys.daily_readings_key(day, device))
         outputs[f"{where}/manifest.json"] = store.get(keys.daily_manifest_key(day, device))
         state = json.loads(gzip.decompress(store.get(aggregation_state_key(day, device))))
-        outputs[f"{where}/state.json"] = (json.dumps(state, indent=1, sort_keys=True) + "\n").encode("utf-8")
+        both = {"result": result, "state": state}
+        outputs[f"{where}/aggregate.json"] = (json.dumps(both, indent=1, sort_keys=True) + "\n").encode("utf-8")
     return outputs
 
 
@@ -242,6 +303,7 @@ def golden_outputs(workdir: Path | None = None) -> dict[str, bytes]:
         for layout in LAYOUTS:
             store = FsObjectStore(workdir / f"real-{layout}")
             {"direct": store_direct, "batched": store_batched, "embedded": store_embedded}[layout](store, envelopes)
+            outputs[f"real/{layout}/validate.jsonl.gz"] = validate_outputs(store)
             outputs.update(daily_outputs(store, f"real/{layout}"))
         outputs["parse/real-outcomes.jsonl.gz"] = parse_outcomes(envelopes)
 
@@ -253,6 +315,7 @@ def golden_outputs(workdir: Path | None = None) -> dict[str, bytes]:
         if result.invalid_lines or result.file_errors:
             raise AssertionError(f"the simulated capture did not import cleanly: {result.invalid_examples}")
         outputs.update(daily_outputs(sim_store, "sim"))
+        outputs.update(merge_outputs(sim_store, scenario))
 
         for name, path in (("sim", capture), ("capture-sample", CAPTURE_SAMPLE)):
             stdout, stderr = analyze_json(path, workdir / "home")
