@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Assemble the deployable source of one Cloud Functions service in .build/SERVICE (or OUT): main.py, the service's
-# wiring package, a vendored copy of the shared `wattline` package (Cloud Functions installs requirements.txt from
-# PyPI and cannot see the uv workspace), and requirements.txt. The CLI, the local stack and the simulator are left
-# out. Usage: infra/gcp/build-function.sh [--dry-run] SERVICE [OUT]  (SERVICE: gcp-loader, gcp-alerts; prints OUT)
+# Assemble the deployable source of one Cloud Functions service in .build/SERVICE ($BUILD_ROOT/SERVICE when
+# BUILD_ROOT is set, or OUT): main.py, the service's wiring package, a vendored copy of the shared `wattline` package
+# (Cloud Functions installs requirements.txt from PyPI and cannot see the uv workspace), and requirements.txt. The
+# CLI, the local stack and the simulator are left out.
+# Usage: infra/gcp/build-function.sh [--dry-run] SERVICE [OUT]  (SERVICE: gcp-loader, gcp-alerts; prints OUT)
 # --dry-run (or DRY_RUN=1 from a calling script) prints the commands instead of running them and writes nothing.
 set -euo pipefail
 args=()
@@ -16,7 +17,7 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 here="$repo/services/$service"
 package="${service//-/_}"
 [ -d "$here/$package" ] || { echo "no service $service (expected $here/$package)" >&2; exit 2; }
-out="${2:-$repo/.build/$service}"
+out="${2:-${BUILD_ROOT:-$repo/.build}/$service}"
 run rm -rf "$out"
 run mkdir -p "$out"
 run cp "$here/main.py" "$here/requirements.txt" "$out/"

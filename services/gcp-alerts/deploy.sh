@@ -99,7 +99,7 @@ dead_letter_policy() {  # the push subscription Eventarc made for the function: 
 }
 
 # --- shared pieces (idempotent) ---------------------------------------------------------------------------------
-capture build "$(cd "$here/../.." && pwd)/.build/gcp-alerts" "$here/build.sh"
+capture build "${BUILD_ROOT:-$(cd "$here/../.." && pwd)/.build}/gcp-alerts" "$here/build.sh"
 for topic in "$ALERTS_TOPIC" "$DEAD_LETTER_TOPIC" "$TICK_TOPIC"; do ensure_topic "$topic"; done
 exists gcloud pubsub subscriptions describe alerts-dead-letter-store --project "$PROJECT" \
   || run gcloud pubsub subscriptions create alerts-dead-letter-store --project "$PROJECT" --topic "$DEAD_LETTER_TOPIC" \

@@ -13,7 +13,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../../infra/gcp/env.sh"
 MAX_EVENT_AGE_S="${MAX_EVENT_AGE_S:-21600}"
 
-capture build "$(cd "$here/../.." && pwd)/.build/gcp-loader" "$here/build.sh"
+capture build "${BUILD_ROOT:-$(cd "$here/../.." && pwd)/.build}/gcp-loader" "$here/build.sh"
 capture BUCKET_LOCATION "$LOCATION" gcloud storage buckets describe "gs://$BUCKET" --project "$PROJECT" \
   --format='value(location)'
 BUCKET_LOCATION="${BUCKET_LOCATION,,}"

@@ -86,3 +86,54 @@ def options(command: list[str], name: str) -> list[str]:
 def starting(commands: list[list[str]], *prefix: str) -> list[list[str]]:
     """The commands that start with these words."""
     return [command for command in commands if command[: len(prefix)] == list(prefix)]
+
+
+# Stubs that answer like the real tools would on an empty project (every existence probe: "not found"), so a script
+# runs its real path, every command recorded one per line (arguments joined by spaces).
+ANSWERING_STUBS = {
+    "gcloud": """case "$*" in
+  *"storage buckets describe"*"value(location)"*) echo EUROPE-CENTRAL2 ;;
+  *"functions describe"*) echo "projects/p/locations/r/triggers/trigger-$3" ;;
+  *"eventarc triggers describe projects/"*) echo "projects/p/subscriptions/eventarc-sub" ;;
+  *"projects describe"*) echo 123456789012 ;;
+  *describe*) exit 1 ;;
+  *"auth print-access-token"*) echo TOKEN ;;
+  *"storage service-agent"*) echo service-123456789012@gs-project-accounts.iam.gserviceaccount.com ;;
+  *"channels create"*) echo projects/p/notificationChannels/9 ;;
+esac""",
+    "curl": """case "$*" in
+  *googleServiceAccounts*)
+    echo '{"subjectId": "1", "accountEmail": "project-1@storage-transfer-service.iam.gserviceaccount.com"}' ;;
+  *"?projectId="*) exit 22 ;;
+esac""",
+    "aws": """case "$*" in *describe-stacks*) echo arn:aws:iam::123456789012:role/wattline-gcs-transfer ;; esac""",
+    "bq": """case "$*" in
+  *"show --format=prettyjson"*) echo '{"access": []}' ;;
+  *"show --dataset"*) exit 1 ;;
+  *"ls --transfer_config"*) echo '[]' ;;
+esac""",
+    "wattline": "",
+}
+
+
+def real_run(tmp_path: Path, script: str, *args: str, **env: str) -> tuple[int, list[str], str]:
+    """Run `bash <script> ARGS…` for real against ANSWERING_STUBS: (return code, the recorded calls, stderr)."""
+    bin_dir = tmp_path / "real-bin"
+    bin_dir.mkdir(exist_ok=True)
+    calls = tmp_path / "real-calls"
+    for tool, answers in ANSWERING_STUBS.items():
+        stub = bin_dir / tool
+        stub.write_text(f'#!/bin/bash\necho "{tool} $*" >> "{calls}"\n{answers}\nexit 0\n')
+        stub.chmod(0o755)
+    environment = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path), **env}
+    done = subprocess.run(
+        ["bash", str(ROOT / script), *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    recorded = calls.read_text().splitlines() if calls.exists() else []
+    return done.returncode, recorded, done.stderr

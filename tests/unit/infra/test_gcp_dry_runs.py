@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers.gcp_scripts import commands_of, dry_run, option, options, starting
+from helpers.gcp_scripts import commands_of, dry_run, option, options, real_run, starting
 from helpers.serverless import ROOT
 
 PROJECT = "wattline-demo"
@@ -317,3 +317,35 @@ def test_every_gcp_script_has_a_dry_run_that_calls_nothing(tmp_path: Path, scrip
     result = dry_run(tmp_path, script, *args, **env)
     assert result.returncode == 0, result.stderr
     assert result.calls == "" and result.commands
+
+
+# --- the dry run is honest: the real path runs the same changes ------------------------------------------------------
+
+CHANGES = ("create", "deploy", "enable", "update", "add-iam-policy-binding", "add-invoker-policy-binding", "mk", "init")
+
+
+def changes(commands: list[list[str]]) -> list[tuple[str, ...]]:
+    """The commands that change something, as their tool and words up to the verb (curl: its method)."""
+    found: list[tuple[str, ...]] = []
+    for command in commands:
+        if command[0] == "curl":
+            if "-X" in command:
+                found.append(("curl", option(command, "-X")))
+            continue
+        verbs = [i for i, word in enumerate(command) if word in CHANGES]
+        if verbs and command[0] != "cp":
+            found.append(tuple(w for w in command[: verbs[0] + 1] if not w.startswith("-") and w != PROJECT))
+    return found
+
+
+def test_a_real_run_makes_the_changes_its_dry_run_printed_in_the_same_order(tmp_path: Path) -> None:
+    # Given tools that answer like an empty project
+    env = {"PROJECT": PROJECT, "MONITORING_EMAIL": "o@x.org", "BUILD_ROOT": str(tmp_path / "build"), **AWS}
+    printed = commands_of(tmp_path, "infra/gcp/deploy-all.sh", **env)
+    # When deploy-all runs for real
+    code, calls, stderr = real_run(tmp_path, "infra/gcp/deploy-all.sh", **env)
+    # Then it succeeds and changes exactly what the dry run said, in the same order
+    assert code == 0, stderr
+    assert changes([call.split() for call in calls]) == changes(printed)
+    # and builds the functions where it was told to
+    assert (tmp_path / "build/gcp-loader/wattline").is_dir() and (tmp_path / "build/gcp-alerts/main.py").is_file()
