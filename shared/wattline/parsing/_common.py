@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
+import msgspec
 from pydantic import BaseModel
 from pydantic_core import from_json
 
@@ -205,6 +207,8 @@ def ts_from_seconds(raw: object, now_ms: int) -> tuple[int, float]:
     try:
         seconds = float(raw)
     except OverflowError:
+        if raw < 0:
+            raise Reject(QuarantineReason.TIMESTAMP_TOO_OLD, "params.ts: integer too large (negative)") from None
         raise Reject(QuarantineReason.TIMESTAMP_IN_FUTURE, "params.ts: integer too large") from None
     if not math.isfinite(seconds):
         raise Reject(QuarantineReason.NON_FINITE_VALUE, f"params.ts: {seconds} is not a finite number")
@@ -294,12 +298,24 @@ def load_json_payload(payload: object, payload_b64: str | None) -> dict[str, Any
         value = load_json_text(payload)
     else:
         check_depth(payload)
+        size = _json_size(payload) if isinstance(payload, (dict, list)) else 0
+        if size > limits.MAX_PAYLOAD_BYTES:  # a JSON value the rule embedded: its size as compact JSON
+            raise Reject(QuarantineReason.OVERSIZED_PAYLOAD, f"payload of {size} bytes > {limits.MAX_PAYLOAD_BYTES}")
         value = payload
     if not isinstance(value, dict):
         raise Reject(QuarantineReason.NOT_AN_OBJECT, f"expected a JSON object, got {_json_type(value)}")
     if "G" in value or "cit_s" in value:
         raise Reject(QuarantineReason.UNSUPPORTED_MESSAGE, "a CoIoT (CoAP) status frame: CoAP is not collected")
     return value
+
+
+def _json_size(value: object) -> int:
+    """The size of a JSON value as compact UTF-8 JSON (lone surrogates counted as the bytes they were read from)."""
+    try:
+        return len(msgspec.json.encode(value))
+    except (UnicodeEncodeError, TypeError, ValueError, RecursionError):
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=True, default=repr)
+        return len(text.encode("utf-8", "surrogatepass"))
 
 
 def fast_constructor(model: type[M]) -> Callable[[dict[str, Any]], M]:

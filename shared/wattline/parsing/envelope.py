@@ -281,7 +281,7 @@ def _dispatch_gen2(
 ) -> list[Row]:
     if topic.endswith(_EVENTS_RPC):
         prefix = topic[: -len(_EVENTS_RPC)]
-        body = load_json_payload(payload, payload_b64)
+        body = gen2.decode_notification(payload, payload_b64, with_state=state is not None)
         return gen2.parse_events_rpc(prefix, body, received_ms, now_ms, state)
     if topic.endswith(_ONLINE):
         device_id = check_device_id(topic[: -len(_ONLINE)], "topic prefix")

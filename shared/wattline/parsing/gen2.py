@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Annotated, Any, Final, cast
+
+import msgspec
 
 from wattline.models import Generation, QuarantineReason
+from wattline.parsing import limits
 from wattline.parsing._common import (
     FieldSpec,
     Reject,
     Row,
     check_device_id,
     field_specs,
+    load_json_payload,
+    payload_bytes,
     read_component,
     ts_from_seconds,
 )
@@ -48,6 +53,64 @@ _SPECS: Final[dict[str, tuple[dict[str, FieldSpec], int]]] = {
 
 NOTIFY_STATUS: Final = "NotifyStatus"
 NOTIFY_FULL_STATUS: Final = "NotifyFullStatus"
+
+
+def _typed_field(source: str, spec: FieldSpec) -> tuple[str, Any, None]:
+    _offset, _field, low, high = spec
+    return source, Annotated[float, msgspec.Meta(ge=low, le=high)] | None, None
+
+
+# A meter component as the typed decoder reads it: every source field of every meter kind, as a number within the
+# bounds of the Reading field it feeds (the same `_SPECS` table the rules read), or null; other fields ignored.
+# A component this cannot hold (a string, boolean or -1 where a number belongs, a value out of bounds) makes the
+# whole frame fall back to the general decoder, whose rules then read it as dicts and give the reason.
+MeterComponent: Final = msgspec.defstruct(
+    "MeterComponent",
+    [
+        *{
+            source: _typed_field(source, spec) for specs, _w in _SPECS.values() for source, spec in specs.items()
+        }.values(),
+        ("errors", Any, None),
+    ],
+    gc=False,
+)
+
+
+class _NotifyFrame(msgspec.Struct, forbid_unknown_fields=True):
+    """A JSON-RPC notification of meter components (`src`, `dst`, `method`, `params`); any other key (a CoIoT
+    frame's `G`, an RPC `result`) or other value in `params` → the general decoder."""
+
+    src: Any = None
+    dst: Any = None
+    method: Any = None
+    params: dict[str, MeterComponent | float | None] | None = None  # type: ignore[valid-type]
+
+
+_NOTIFY: Final = msgspec.json.Decoder(_NotifyFrame)
+
+
+def decode_notification(payload: Any, payload_b64: str | None, *, with_state: bool) -> dict[str, Any]:
+    """The body of an `events/rpc` payload for `parse_events_rpc`: typed (meter components as `MeterComponent`,
+    their values already checked by msgspec) when the typed decoder takes it, else as plain JSON objects
+    (`load_json_payload`, which also says why a payload cannot be read). A Gen2State needs the components' every
+    field, so with a state the payload is always read as plain objects."""
+    if not with_state:
+        data = payload if payload_b64 is None else payload_bytes(None, payload_b64)
+        if isinstance(data, str):
+            brackets = data.count("{") + data.count("[")
+        elif isinstance(data, bytes):
+            brackets = data.count(b"{") + data.count(b"[")
+        else:
+            brackets = limits.MAX_JSON_DEPTH + 1  # an embedded JSON value: already decoded
+        # Small and shallow (the general decoder's size and depth checks cannot fail), typed...
+        if brackets <= limits.MAX_JSON_DEPTH and len(data) * 4 <= limits.MAX_PAYLOAD_BYTES:
+            try:
+                frame = _NOTIFY.decode(data)
+            except (msgspec.DecodeError, RecursionError):
+                pass
+            else:
+                return {"src": frame.src, "dst": frame.dst, "method": frame.method, "params": frame.params}
+    return load_json_payload(payload, payload_b64)
 
 
 def parse_events_rpc(
@@ -113,22 +176,27 @@ def _component_rows(
 ) -> list[Row]:
     channels: dict[int, dict[str, float]] = {}
     unavailable: list[str] = []
-    meters: list[tuple[str, dict[str, Any], list[str]]] = []
+    meters: list[tuple[str, Any, list[str]]] = []
     errors: list[str] = []
     for key, body in container.items():
         meter = _meter(key)
         if meter is None:
             continue
-        if not isinstance(body, dict):
-            raise Reject(QuarantineReason.WRONG_TYPE, f"{key}: expected an object", device_id)
         specs, first_channel = meter
-        try:
-            skipped = read_component(body, specs, first_channel, key, channels, unavailable)
-        except Reject as exc:
-            exc.device_id = device_id
-            raise
-        meters.append((key, body, skipped))
-        component_errors = body.get("errors")
+        if body.__class__ is MeterComponent:  # typed: every value already a number within its bounds, or null
+            _copy_checked(body, specs, first_channel, channels)
+            meters.append((key, body, []))
+            component_errors = cast(Any, body).errors
+        else:
+            if not isinstance(body, dict):
+                raise Reject(QuarantineReason.WRONG_TYPE, f"{key}: expected an object", device_id)
+            try:
+                skipped = read_component(body, specs, first_channel, key, channels, unavailable)
+            except Reject as exc:
+                exc.device_id = device_id
+                raise
+            meters.append((key, body, skipped))
+            component_errors = body.get("errors")
         if isinstance(component_errors, list):
             errors.extend(f"{key}: {e}" for e in component_errors if isinstance(e, str))
     if not meters:
@@ -149,6 +217,20 @@ def _component_rows(
         for channel, values in channels.items():
             return [(device_id, channel, ts_us, received_ms, gen2, values)]
     return [(device_id, channel, ts_us, received_ms, gen2, channels[channel]) for channel in sorted(channels)]
+
+
+def _copy_checked(
+    component: Any, specs: dict[str, FieldSpec], first_channel: int, channels: dict[int, dict[str, float]]
+) -> None:
+    """`read_component` for a typed component (values checked by the decoder): copy the kind's non-null fields."""
+    for source, (offset, field, _low, _high) in specs.items():
+        value = getattr(component, source)
+        if value is not None:
+            target = channels.get(first_channel + offset)
+            if target is None:
+                channels[first_channel + offset] = {field: value}
+            else:
+                target[field] = value
 
 
 _METERS: dict[object, tuple[dict[str, FieldSpec], int] | None] = {}  # component key → (specs, first channel) | None
