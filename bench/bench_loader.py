@@ -20,7 +20,8 @@ from helpers.gcp_daily_files import encode_day  # tests/ is on the path: `make b
 
 from wattline import keys
 from wattline.adapters.memory_store import MemoryObjectStore
-from wattline.loader import FinalizedObject, LoaderOptions, load_daily_file, read_readings
+from wattline.formats.readings import read_columns as read_readings
+from wattline.loader import FinalizedObject, LoaderOptions, load_daily_file
 from wattline.models import Generation, Reading
 
 DEVICE = "shellyem-C45BBE6B1234"

@@ -24,14 +24,14 @@ from typing import Any, NamedTuple
 from wattline import PARSER_VERSION, keys
 from wattline.errors import NotFoundError, PermanentError
 from wattline.formats.frames import EnvelopeFields, envelope_fields
-from wattline.formats.readings import reading_line, ts_text
+from wattline.formats.readings import daily_file_bytes, reading_line, readings_from_file, ts_text
 from wattline.models import (
     DailyManifest,
     Envelope,
     QuarantineRecord,
     Reading,
 )
-from wattline.parsing import MAX_LINE_BYTES, Gen2State, parse_line, parse_message, parse_object
+from wattline.parsing import MAX_LINE_BYTES, parse_line, parse_message, parse_object_rows
 from wattline.parsing._common import Row, row_from_reading
 from wattline.parsing.gc import paused_gc
 from wattline.ports import ObjectInfo, ObjectStore
@@ -109,8 +109,9 @@ def validate_object(store: ObjectStore, key: str) -> ValidationResult:
     location = keys.parse_raw_key(key)
     now_ms = reference_now_ms(location[0]) if location else None
     partition = location[1] if location is not None and _is_aggregatable_device(location[1]) else None
-    outcomes = parse_object(data, source_key=key, now_ms=now_ms, device_id=partition)
-    records = [outcome.quarantined for outcome in outcomes if outcome.quarantined is not None]
+    with paused_gc():
+        outcomes = parse_object_rows(data, source_key=key, now_ms=now_ms, device_id=partition)
+    records = [outcome for outcome in outcomes if isinstance(outcome, QuarantineRecord)]
     reasons: dict[str, int] = {}
     for record in records:
         reasons[record.reason.value] = reasons.get(record.reason.value, 0) + 1
@@ -475,7 +476,7 @@ def aggregate_day(
     """Build `daily/dt=<day>/device=<id>/readings.jsonl.gz` + `manifest.json` from the device-day's raw objects.
 
     Reads every raw object of the partition (listing paginated, reads on a pool of `concurrency` threads), drops
-    redeliveries (`dedup`), parses in receive order with one Gen2State (NotifyStatus deltas overlay in order),
+    redeliveries (`dedup`), parses each message (no reading depends on another message, so order does not matter),
     sorts readings by (ts, channel, received_ms, line) and writes the gzip file with mtime 0: the same raw objects
     always give a byte-identical file. Writes, in order: readings, the aggregation state, the manifest (the commit
     point the archiver waits for); then clears the dirty marker if no newer late data marked it meanwhile.
@@ -514,8 +515,7 @@ def aggregate_day(
     )
     counts = previous_counts.merged(counts)
     lines = _canonical(items)
-    payload = "\n".join([line for _ts, line in lines] + [""]) if lines else ""
-    data = gzip.compress(payload.encode("utf-8"), compresslevel=6, mtime=0)
+    data = daily_file_bytes([line for _ts, line in lines])
     sha256 = hashlib.sha256(data).hexdigest()
     manifest = DailyManifest(
         device_id=device_id,
@@ -571,7 +571,6 @@ def _aggregate_objects(
                     items.append(_row_item(row_from_reading(reading), len(items)))
     counts.envelopes += len(envelopes)
     kept, counts.duplicates = dedup(envelopes, window_ms)
-    state = Gen2State()
     with paused_gc():
         for envelope in kept:
             parsed = parse_message(
@@ -580,7 +579,6 @@ def _aggregate_objects(
                 envelope.payload,
                 envelope.payload_b64,
                 now_ms=now_ms,
-                state=state,
                 device_id=device_id,
             )
             if isinstance(parsed, QuarantineRecord):
@@ -656,17 +654,10 @@ def _load_state(store: ObjectStore, day: date, device_id: str) -> _State | None:
 
 def _load_readings(store: ObjectStore, day: date, device_id: str) -> list[Reading]:
     try:
-        data = gzip.decompress(store.get(keys.daily_readings_key(day, device_id)))
+        data = store.get(keys.daily_readings_key(day, device_id))
     except NotFoundError:
         return []
-    return [reading_from_line(line) for line in data.splitlines() if line.strip()]
-
-
-def reading_from_line(line: bytes | str) -> Reading:
-    """A daily-file line back into a Reading (`to_json_line` omits `channel` when it is null)."""
-    body = json.loads(line)
-    body.setdefault("channel", None)
-    return Reading.model_validate(body)
+    return list(readings_from_file(data))
 
 
 def _clear_dirty(store: ObjectStore, day: date, device_id: str, seen: ObjectInfo | None) -> bool:
@@ -695,6 +686,5 @@ __all__ = [
     "dedup_key",
     "last_closed_day",
     "plan_days",
-    "reading_from_line",
     "validate_object",
 ]

@@ -32,7 +32,6 @@ For a finalized `daily/dt=D/device=X/readings.jsonl.gz` (generation G):
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import logging
@@ -50,6 +49,7 @@ from pydantic import ValidationError
 
 from wattline import defaults
 from wattline.errors import NotFoundError, PermanentError, TransientError
+from wattline.formats.readings import ReadingColumns, daily_text_lines, parse_lines, read_columns
 from wattline.keys import MANIFEST_FILE, READINGS_FILE, daily_manifest_key, daily_readings_key, parse_daily_key
 from wattline.models import DailyManifest, Generation, HourlyEnergy
 from wattline.ports import ObjectStore, Publisher, Warehouse
@@ -133,92 +133,6 @@ class LoadResult:
     hours_to: datetime | None = None
     message_id: str | None = None
     hourly: list[HourlyEnergy] = field(default_factory=list)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Columnar readings reader
-# ---------------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ReadingColumns:
-    """A daily readings file as arrays (one `json.loads` per line), ready for the engine's columnar fast path.
-
-    Quantities the reading did not carry are NaN; `channel` is -1 for device-level readings (channel None).
-    """
-
-    device_id: NDArray[np.str_]
-    channel: NDArray[np.int64]
-    ts_s: NDArray[np.float64]  # UTC Unix seconds (millisecond precision)
-    received_ms: NDArray[np.int64]
-    gen2: NDArray[np.bool_]
-    power_w: NDArray[np.float64]
-    energy_total_wh: NDArray[np.float64]
-    energy_returned_wh: NDArray[np.float64]
-
-    def __len__(self) -> int:
-        return len(self.ts_s)
-
-    def rows(self, device: str, channel: int) -> NDArray[np.intp]:
-        """Indices of one (device, channel), sorted by time."""
-        idx = np.flatnonzero((self.channel == channel) & (self.device_id == device))
-        return idx[np.argsort(self.ts_s[idx], kind="stable")]
-
-    def channels(self, device: str) -> list[int]:
-        chans = self.channel[(self.device_id == device) & (self.channel != _NO_CHANNEL)]
-        return sorted(int(c) for c in np.unique(chans))
-
-    def carries(self) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
-        return np.isfinite(self.power_w), np.isfinite(self.energy_total_wh), np.isfinite(self.energy_returned_wh)
-
-
-def _channel(value: Any) -> int:
-    return _NO_CHANNEL if value is None else int(value)
-
-
-def read_readings(data: bytes) -> ReadingColumns:
-    """Parse a `readings.jsonl.gz` (or plain JSONL) file into columns. Raises PermanentError on a bad line."""
-    return _parse_lines(_text_lines(data)[1])
-
-
-def _text_lines(data: bytes) -> tuple[str, list[str]]:
-    raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PermanentError(f"readings file is not UTF-8: {exc}") from exc
-    return text, [line for line in text.splitlines() if line.strip()]
-
-
-def _parse_lines(lines: Sequence[str]) -> ReadingColumns:
-    try:
-        # One C-scanner pass over `[line,line,...]` is several times faster than a json.loads per line.
-        records: list[dict[str, Any]] = json.loads("[" + ",".join(lines) + "]")
-    except ValueError:
-        records = []
-        for number, line in enumerate(lines, start=1):
-            try:
-                records.append(json.loads(line))
-            except ValueError as exc:
-                raise PermanentError(f"line {number} is not JSON: {exc}") from exc
-    for number, record in enumerate(records, start=1):
-        if not isinstance(record, dict) or "ts" not in record or "device_id" not in record:
-            raise PermanentError(f"line {number} is not a reading")
-    n = len(records)
-    ts_text = [str(r["ts"]).removesuffix("Z").split("+")[0] for r in records]
-    try:
-        ts_ms = np.array(ts_text, dtype="datetime64[ms]").astype(np.int64) if n else np.zeros(0, np.int64)
-        return ReadingColumns(
-            device_id=np.array([str(r["device_id"]) for r in records], dtype=np.str_),
-            channel=np.array([_channel(r.get("channel")) for r in records], dtype=np.int64),
-            ts_s=ts_ms.astype(np.float64) / 1000.0,
-            received_ms=np.array([r.get("received_ms", 0) for r in records], dtype=np.int64),
-            gen2=np.array([r.get("generation") == _GEN2 for r in records], dtype=np.bool_),
-            # None (a quantity the reading did not carry) becomes NaN in a float array.
-            power_w=np.array([r.get("power_w") for r in records], dtype=np.float64),
-            energy_total_wh=np.array([r.get("energy_total_wh") for r in records], dtype=np.float64),
-            energy_returned_wh=np.array([r.get("energy_returned_total_wh") for r in records], dtype=np.float64),
-        )
-    except (ValueError, TypeError) as exc:
-        raise PermanentError(f"bad value in readings file: {exc}") from exc
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -375,7 +289,7 @@ def load_daily_file(
     if mismatch is not None:
         logger.error("not loaded: %s", mismatch)
         return LoadResult(LoadStatus.MISMATCH, mismatch, device, day)
-    today = read_readings(data)
+    today = read_columns(data)
 
     zone = options.zone
     neighbours = _Neighbours(store, device, day, options.neighbour_days, zone)
@@ -494,7 +408,7 @@ class _NeighbourFile:
     _TS = re.compile(r'"ts":"([^"]*)"')
 
     def __init__(self, data: bytes) -> None:
-        text, self.lines = _text_lines(data)
+        text, self.lines = daily_text_lines(data)
         stamps = self._TS.findall(text)
         self.ts_ms: NDArray[np.int64] | None = None
         if len(stamps) == len(self.lines) and self.lines:
@@ -511,7 +425,7 @@ class _NeighbourFile:
 
     def _window(self, start: int, end: int) -> ReadingColumns:
         if (start, end) not in self._parsed:
-            self._parsed[(start, end)] = _parse_lines(self.lines[start:end])
+            self._parsed[(start, end)] = parse_lines(self.lines[start:end])
         return self._parsed[(start, end)]
 
     def previous(self, device: str, channel: int, zone: tzinfo) -> ReadingColumns | None:

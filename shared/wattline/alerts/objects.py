@@ -7,16 +7,14 @@ Hourly energy for the spike baseline still comes from the warehouse's `energy_ho
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from wattline import keys
 from wattline.alerts.store import WarehouseReadings
 from wattline.errors import NotFoundError
-from wattline.models import Generation, HourlyEnergy, Reading
+from wattline.formats.readings import readings_from_file
+from wattline.models import HourlyEnergy, Reading
 from wattline.ports import ObjectStore, Warehouse
 
 # The columns `WarehouseReadings` selects from readings_ext: a reading built from a daily line keeps only these.
@@ -60,14 +58,7 @@ def daily_readings(store: ObjectStore, start: datetime, end: datetime) -> list[R
 
 def readings_of(data: bytes) -> Iterator[Reading]:
     """The readings of one daily file (gzip'd JSON lines), reduced to detection's columns."""
-    text = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        row: dict[str, Any] = json.loads(line)
-        values = {name: row[name] for name in READING_COLUMNS if row.get(name) is not None}
-        values.setdefault("generation", Generation.GEN1.value)
-        yield Reading.model_validate(values)
+    return readings_from_file(data, READING_COLUMNS)
 
 
 class ObjectStoreReadings:

@@ -13,7 +13,7 @@ from typing import Any
 
 from wattline.alerts.ledger import OPEN, LedgerRow
 from wattline.errors import NotFoundError
-from wattline.models import Generation, HourlyEnergy, Reading
+from wattline.models import Generation, HourlyEnergy, Reading, trusted_reading
 from wattline.ports import Warehouse
 
 ALERTS_TABLE = "alerts"
@@ -145,7 +145,9 @@ class WarehouseReadings:
 
 
 def _reading(row: dict[str, Any]) -> Reading:
+    """A Reading from a warehouse row, unvalidated: the columns are typed (UTC timestamps, floats) and the daily
+    files they come from were written from checked readings."""
     data = {k: v for k, v in row.items() if v is not None}
-    data.setdefault("generation", Generation.GEN1.value)
+    data["generation"] = Generation(data.get("generation", Generation.GEN1.value))
     data.setdefault("channel", None)
-    return Reading.model_validate(data)
+    return trusted_reading(data)

@@ -7,19 +7,16 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import msgspec
-from pydantic import BaseModel
 from pydantic_core import from_json
 
 from wattline.keys import RESERVED_DEVICE_IDS, is_safe_device_id
-from wattline.models import VALUE_FIELDS, Generation, QuarantineReason, Reading
+from wattline.models import VALUE_FIELDS, Generation, QuarantineReason, Reading, trusted_reading
 from wattline.parsing import limits
-
-M = TypeVar("M", bound=BaseModel)
 
 
 class Reject(Exception):  # a control-flow signal, never seen by callers
@@ -318,42 +315,11 @@ def _json_size(value: object) -> int:
         return len(text.encode("utf-8", "surrogatepass"))
 
 
-def fast_constructor(model: type[M]) -> Callable[[dict[str, Any]], M]:
-    """A constructor for `model` from already-checked values, several times cheaper than `model_construct`.
-
-    It does what `model_construct` does (fill in defaults, set pydantic's instance slots) with the defaults
-    looked up once instead of on every call.
-    """
-    fields = model.model_fields
-    # Every field in declared order (required ones as placeholders, always overwritten by `data`).
-    template = {n: (None if f.is_required() or f.default_factory is not None else f.default) for n, f in fields.items()}
-    factories = [(n, f.default_factory) for n, f in fields.items() if f.default_factory is not None]
-    new = object.__new__
-    set_attr = object.__setattr__
-
-    def construct(data: dict[str, Any]) -> M:
-        instance = new(model)
-        full = template.copy()
-        full.update(data)
-        for name, factory in factories:
-            if name not in data:
-                full[name] = factory()  # type: ignore[call-arg]
-        set_attr(instance, "__dict__", full)
-        set_attr(instance, "__pydantic_fields_set__", set(data))
-        set_attr(instance, "__pydantic_extra__", None)
-        set_attr(instance, "__pydantic_private__", None)
-        return instance
-
-    return construct
-
-
 Row = tuple[str, "int | None", int, int, Generation, dict[str, Any]]
 """One reading as the parsers produce it: (device_id, channel, ts in µs since the epoch, received_ms, generation,
 {Reading field: checked value}). `ts` is what `datetime.fromtimestamp` makes of the message time (Gen2 `params.ts`,
 else the receive time), so `reading_from_row` gives exactly the Reading the parsers always gave. Batch consumers
 (analysis, the daily file writer) take rows as they are; no Reading object is built on their path."""
-
-_new_reading: Final = fast_constructor(Reading)
 
 
 def row_from_reading(reading: Reading) -> Row:
@@ -377,7 +343,7 @@ def reading_from_row(row: Row) -> Reading:
         "generation": generation,
     }
     data.update(values)
-    return _new_reading(data)
+    return trusted_reading(data)
 
 
 def _json_type(value: object) -> str:

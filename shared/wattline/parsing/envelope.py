@@ -9,14 +9,13 @@ import time
 from typing import Any, Final
 
 from wattline.keys import is_device_id
-from wattline.models import Envelope, Generation, ParseOutcome, QuarantineReason, QuarantineRecord
+from wattline.models import Envelope, Generation, ParseOutcome, QuarantineReason, QuarantineRecord, fast_constructor
 from wattline.parsing import gen1, gen2, limits
 from wattline.parsing._common import (
     Reject,
     Row,
     check_device_id,
     check_time_ms,
-    fast_constructor,
     load_json_payload,
     load_json_text,
     reading_from_row,
@@ -126,12 +125,13 @@ def parse_object(
 def parse_object_rows(
     data: bytes | str,
     *,
-    now_ms: int,
+    now_ms: int | None = None,
     source_key: str | None = None,
     state: Gen2State | None = None,
     device_id: str | None = None,
 ) -> list[list[Row] | QuarantineRecord]:
     """`parse_object` for batch consumers (see `parse_message`): one entry per envelope."""
+    now_ms = _now(now_ms)
     raw = _as_bytes(data)
     lines = [line for line in raw.split(b"\n") if line.strip()]
     if not lines:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from wattline.errors import PermanentError
 
@@ -68,8 +68,13 @@ def json_value(value: Any) -> Any:
     return value
 
 
+_PLAIN: Final = frozenset({int, float, str, bool, type(None)})
+
+
 def result_value(value: Any) -> Any:
     """Query results in plain Python: Decimal → float, nested structs → dicts, arrays → lists, UTC datetimes."""
+    if value.__class__ in _PLAIN:  # nearly every cell
+        return value
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, datetime) and value.tzinfo is not None:

@@ -21,8 +21,9 @@ from aggregation_helpers import (
 
 from wattline import PARSER_VERSION, keys
 from wattline.adapters.memory_store import MemoryObjectStore
-from wattline.aggregation import aggregate_day, aggregation_state_key, reading_from_line, validate_object
+from wattline.aggregation import aggregate_day, aggregation_state_key, validate_object
 from wattline.errors import PermanentError
+from wattline.formats.readings import readings_from_file
 from wattline.models import DailyManifest
 from wattline.ports import ObjectStore
 
@@ -57,7 +58,7 @@ def test_the_daily_file_holds_canonical_readings_sorted_by_time_then_channel(sto
     put_direct(store, list(reversed(day_of_messages(cycles=2))))
     aggregate_day(store, DAY, GEN1_DEVICE)
     lines = daily_lines(store, GEN1_DEVICE)
-    readings = [reading_from_line(line) for line in lines]
+    readings = list(readings_from_file("\n".join(lines).encode()))
     assert [reading.to_json_line() for reading in readings] == lines
     order = [(r.ts, -1 if r.channel is None else r.channel) for r in readings]
     assert order == sorted(order)
