@@ -2,38 +2,59 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+from typing import Any
+
 import typer
 
 from wattline import __version__
-from wattline.cli import (
-    alerts,
-    analyze,
-    aws,
-    cost,
-    demo,
-    energy,
-    gcp,
-    import_,
-    rebuild,
-    report,
-    retry,
-    run,
-    serve,
-    status,
-    transfer,
-)
 
-app = typer.Typer(
-    name="wattline",
-    help=(
-        "wattline: Shelly energy-meter telemetry from MQTT to exact energy, cost and alerts.\n\n"
-        "Start with `wattline demo` (the whole pipeline on local disk, no cloud account) or "
-        "`wattline analyze CAPTURE.jsonl` (energy per day and tariff zone from a capture)."
-    ),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
-)
+# Command → the module that registers it, in the order `wattline --help` lists them: local use first, then the
+# clouds. A command's module is imported only when that command runs (or for `--help`): `wattline analyze` does
+# not pay for the serve, warehouse and cloud modules.
+COMMANDS: dict[str, str] = {
+    "demo": "demo",
+    "analyze": "analyze",
+    "import": "import_",
+    "run": "run",
+    "serve": "serve",
+    "status": "status",
+    "retry": "retry",
+    "energy": "energy",
+    "rebuild": "rebuild",
+    "alerts": "alerts",
+    "report": "report",
+    "cost": "cost",
+    "transfer": "transfer",
+    "gcp": "gcp",
+    "aws": "aws",
+}
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The `wattline` app with every command, or with just `only` (the one about to run)."""
+    app = _new_app()
+    names = [only] if only in COMMANDS else list(COMMANDS)
+    for module in dict.fromkeys(COMMANDS[name] for name in names):
+        importlib.import_module(f"wattline.cli.{module}").register(app)
+    return app
+
+
+def _new_app() -> typer.Typer:
+    app = typer.Typer(
+        name="wattline",
+        help=(
+            "wattline: Shelly energy-meter telemetry from MQTT to exact energy, cost and alerts.\n\n"
+            "Start with `wattline demo` (the whole pipeline on local disk, no cloud account) or "
+            "`wattline analyze CAPTURE.jsonl` (energy per day and tariff zone from a capture)."
+        ),
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_show_locals=False,
+    )
+    app.callback()(_root)
+    return app
 
 
 def _version(value: bool) -> None:
@@ -42,33 +63,20 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     """wattline command line."""
 
 
-# Registration order is the order `wattline --help` lists the commands: local use first, then the clouds.
-for module in (
-    demo,
-    analyze,
-    import_,
-    run,
-    serve,
-    status,
-    retry,
-    energy,
-    rebuild,
-    alerts,
-    report,
-    cost,
-    transfer,
-    gcp,
-    aws,
-):
-    module.register(app)
+def __getattr__(name: str) -> Any:
+    """`wattline.cli.main.app`: the app with every command (built on first use, for tests and embedding)."""
+    if name == "app":
+        globals()["app"] = built = build_app()
+        return built
+    raise AttributeError(name)
 
 
 def main() -> None:
-    app()
+    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    build_app(command)()
