@@ -18,10 +18,9 @@ from pathlib import Path
 from wattline.daily import daily_energy
 from wattline.energy import compute_hourly
 from wattline.energy.engine import EnergyColumns
-from wattline.formats.frames import decode_capture
 from wattline.inputs import LineReader, text_of
 from wattline.models import DailyEnergy, QuarantineRecord, Reading
-from wattline.parsing import limits, parse_message
+from wattline.parsing import parse_message
 from wattline.parsing._common import Row, reading_from_row, row_from_reading
 from wattline.parsing.gc import paused_gc
 from wattline.parsing.lines import (
@@ -32,6 +31,7 @@ from wattline.parsing.lines import (
     is_reading_record,
     json_object,
     reading_from_record,
+    typed_capture,
 )
 from wattline.settings import IntegrationMethod
 from wattline.tariffs import Tariff
@@ -83,7 +83,6 @@ def read_rows(
     result is the same whatever the order of the lines."""
     stats = stats or InputStats()
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    earliest, latest = limits.MIN_TIMESTAMP_MS, now + limits.MAX_FUTURE_MS
     with paused_gc():
         for path in paths:
             reader = LineReader(path)
@@ -91,9 +90,9 @@ def read_rows(
                 if not raw.strip():
                     continue
                 stats.lines += 1
-                capture = decode_capture(raw)
-                if capture is not None and capture.topic and earliest <= capture.received_at * 1000 <= latest:
-                    _parse_capture(capture.topic, capture.payload, round(capture.received_at * 1000), stats, now, sink)
+                typed = typed_capture(raw, now_ms=now)
+                if typed is not None:
+                    _parse_capture(typed.topic, typed.payload, typed.received_ms, stats, now, sink)
                     continue
                 try:  # the general rule reads the line and says why it cannot be used
                     record = json_object(text_of(raw))

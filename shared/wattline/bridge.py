@@ -16,6 +16,7 @@ flushed after N seconds or M bytes (batched mode, like Kinesis Firehose with dyn
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import threading
 import time
@@ -73,12 +74,27 @@ def topic_matches(topic_filter: str, topic: str) -> bool:
 
 def rules_for(topic: str) -> list[Generation]:
     """The rules whose filters match the topic (IoT Core runs every matching rule; usually zero or one)."""
+    return list(_rules_for(topic))
+
+
+@functools.lru_cache(maxsize=4096)  # a deployment's topics are few and repeat in every message
+def _rules_for(topic: str) -> tuple[Generation, ...]:
     matched: list[Generation] = []
     if any(topic_matches(f, topic) for f in GEN1_FILTERS):
         matched.append(Generation.GEN1)
     if topic.split("/", 1)[0] != GEN1_ROOT and any(topic_matches(f, topic) for f in GEN2_FILTERS):
         matched.append(Generation.GEN2)
-    return matched
+    return tuple(matched)
+
+
+@functools.lru_cache(maxsize=4096)
+def raw_segments(topic: str, *, keep_unmatched: bool = False) -> tuple[str, ...]:
+    """The raw partitions (device segments) the rules store one message of this topic under, one per matching
+    rule; with `keep_unmatched`, a topic no rule matches goes under `unmatched_segment(topic)`."""
+    rules = _rules_for(topic)
+    if not rules:
+        return (unmatched_segment(topic),) if keep_unmatched else ()
+    return tuple(device_segment(topic, rule) for rule in rules)
 
 
 def device_segment(topic: str, generation: Generation) -> str:
@@ -115,9 +131,14 @@ def raw_record(topic: str, payload: bytes, received_ms: int, generation: Generat
 
 def _record(envelope: Envelope, segment: str, unique: str) -> RawRecord:
     received_ms = envelope.received_ms
-    day = datetime.fromtimestamp(received_ms / 1000, tz=UTC).date()
+    day = utc_day(received_ms)
     line = envelope.to_json_line().encode("utf-8")
     return RawRecord(keys.raw_key(day, segment, received_ms, unique), day, segment, envelope, line)
+
+
+def utc_day(received_ms: int) -> date:
+    """The UTC day of a receive time: the raw partition's `dt`."""
+    return datetime.fromtimestamp(received_ms / 1000, tz=UTC).date()
 
 
 def raw_records(
@@ -133,11 +154,11 @@ def raw_records(
     With `keep_unmatched` (`wattline import`: nothing a capture holds is dropped unseen), a message no rule matches
     gets one record under `unmatched_segment(topic)`; validate and the aggregator then quarantine it with a reason.
     """
-    rules = rules_for(topic)
-    if not rules and keep_unmatched:
-        envelope = make_envelope(topic, payload, received_ms, Generation.GEN2)  # both rules store the same shape
-        return [_record(envelope, unmatched_segment(topic), unique())]
-    return [raw_record(topic, payload, received_ms, rule, unique=unique()) for rule in rules]
+    segments = raw_segments(topic, keep_unmatched=keep_unmatched)
+    if not segments:
+        return []
+    envelope = make_envelope(topic, payload, received_ms, Generation.GEN2)  # both rules store the same shape
+    return [_record(envelope, segment, unique()) for segment in segments]
 
 
 def batch_key(day: date, device: str, first_received_ms: int, unique: str) -> str:

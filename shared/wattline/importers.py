@@ -28,11 +28,14 @@ Nothing a file holds is lost unseen:
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import itertools
 import json
 import math
+import struct
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -40,12 +43,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from pydantic_core import from_json
 
 from wattline import keys
-from wattline.bridge import RawRecord, batch_body, batch_key, raw_records
+from wattline.bridge import batch_body, batch_key, raw_segments, utc_day
+from wattline.formats.frames import envelope_line
 from wattline.inputs import LineReader, NumberedLine, text_lines
 from wattline.parsing import limits
 from wattline.parsing.lines import (
@@ -57,6 +61,7 @@ from wattline.parsing.lines import (
     is_reading_record,
     json_object,
     load_object,
+    typed_capture,
 )
 from wattline.ports import ObjectStore
 
@@ -155,26 +160,109 @@ class Message(NamedTuple):
 
 
 def batch_objects(
-    messages: Iterable[Message], *, batch_lines: int = BATCH_LINES, result: ImportResult | None = None
+    messages: Iterable[Message],
+    *,
+    batch_lines: int = BATCH_LINES,
+    result: ImportResult | None = None,
+    spill_bytes: int | None = None,
 ) -> Iterator[tuple[str, bytes]]:
     """The rules' raw records, batched like Firehose: NDJSON objects of at most `batch_lines` envelopes per
     (UTC day, device), with names derived from their content (a re-import writes the same keys). A message on a
-    topic no rule stores is kept too, under the device its topic names (`raw_records(keep_unmatched=True)`)."""
-    groups: dict[tuple[date, str], list[RawRecord]] = defaultdict(list)
-    for message in messages:
-        for record in raw_records(
-            message.topic, message.payload, message.received_ms, unique=lambda: "import", keep_unmatched=True
-        ):
-            groups[(record.day, record.device_segment)].append(record)
-            if result is not None:
-                result.devices[record.device_segment] += 1
-    for (day, device), members in sorted(groups.items()):
-        members.sort(key=lambda record: record.envelope.received_ms)
-        for first in range(0, len(members), batch_lines):
-            chunk = members[first : first + batch_lines]
-            data = batch_body([record.line for record in chunk])
-            unique = "import-" + hashlib.sha256(data).hexdigest()[:20]
-            yield batch_key(day, device, chunk[0].envelope.received_ms, unique), data
+    topic no rule stores is kept too, under the device its topic names (`raw_segments(keep_unmatched=True)`).
+
+    Every message is read before the first object is yielded (a file refused part-way writes nothing). Lines wait
+    in memory up to `spill_bytes` (default `SPILL_BYTES`), then in one temporary file per (day, device): memory
+    holds one device-day at a time however large the input."""
+    groups = _SpilledGroups(SPILL_BYTES if spill_bytes is None else spill_bytes)
+    read = 0
+    devices: dict[str, int] = defaultdict(int)
+    with groups:
+        for message in messages:
+            read += 1
+            segments = raw_segments(message.topic, keep_unmatched=True)
+            if not segments:
+                continue
+            received_ms = message.received_ms
+            payload_b64 = base64.b64encode(message.payload).decode("ascii")  # both rules store the bytes base64
+            line = envelope_line(message.topic, received_ms, None, payload_b64).encode("ascii")
+            day = utc_day(received_ms)
+            for segment in segments:
+                groups.add((day, segment), received_ms, line)
+                devices[segment] += 1
+        if result is not None:  # counted once the whole input was read: a file refused part-way counts nothing
+            result.messages += read
+            for device, count in devices.items():
+                result.devices[device] += count
+        for (day, device), members in groups.sorted():
+            members.sort(key=_receive_time)  # stable: equal receive times keep their order in the file
+            for first in range(0, len(members), batch_lines):
+                chunk = members[first : first + batch_lines]
+                data = batch_body([line for _ms, line in chunk])
+                unique = "import-" + hashlib.sha256(data).hexdigest()[:20]
+                yield batch_key(day, device, chunk[0][0], unique), data
+
+
+SPILL_BYTES = 64 * 1024 * 1024
+"""Envelope bytes an import holds in memory before it moves them to temporary files."""
+_RECORD = struct.Struct("<qI")  # a spilled line: receive time, length
+
+
+def _receive_time(member: tuple[int, bytes]) -> int:
+    return member[0]
+
+
+class _SpilledGroups:
+    """(receive time, envelope line) per (UTC day, device), in memory up to `SPILL_BYTES`, then appended to one
+    temporary file per group; `sorted()` gives each group whole (file then memory: input order kept), one at a
+    time, in key order."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._memory: dict[tuple[date, str], list[tuple[int, bytes]]] = defaultdict(list)
+        self._files: dict[tuple[date, str], IO[bytes]] = {}
+        self._held = 0
+
+    def __enter__(self) -> _SpilledGroups:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for handle in self._files.values():
+            handle.close()
+
+    def add(self, key: tuple[date, str], received_ms: int, line: bytes) -> None:
+        self._memory[key].append((received_ms, line))
+        self._held += len(line) + 64
+        if self._held > self.limit:
+            self._spill()
+
+    def _spill(self) -> None:
+        for key, members in self._memory.items():
+            handle = self._files.get(key)
+            if handle is None:
+                handle = self._files[key] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by __exit__)
+            handle.write(b"".join(_RECORD.pack(ms, len(line)) + line for ms, line in members))
+        self._memory.clear()
+        self._held = 0
+
+    def sorted(self) -> Iterator[tuple[tuple[date, str], list[tuple[int, bytes]]]]:
+        for key in sorted(self._memory.keys() | self._files.keys()):
+            members: list[tuple[int, bytes]] = []
+            handle = self._files.pop(key, None)
+            if handle is not None:
+                with handle:
+                    handle.seek(0)
+                    members.extend(_read_spilled(handle.read()))
+            members.extend(self._memory.pop(key, []))
+            yield key, members
+
+
+def _read_spilled(data: bytes) -> Iterator[tuple[int, bytes]]:
+    offset, size = 0, _RECORD.size
+    while offset < len(data):
+        received_ms, length = _RECORD.unpack_from(data, offset)
+        offset += size
+        yield received_ms, data[offset : offset + length]
+        offset += length
 
 
 def capture_messages(
@@ -183,6 +271,10 @@ def capture_messages(
     """Capture lines → messages, by the rule `analyze` applies (`wattline.parsing.lines`); invalid lines counted."""
     for number, line in lines:
         if not line.strip():
+            continue
+        typed = typed_capture(line, now_ms=now_ms)
+        if typed is not None:
+            yield Message(typed.topic, typed.payload.encode("utf-8", "surrogatepass"), typed.received_ms)
             continue
         try:
             record = json_object(line)
@@ -430,10 +522,9 @@ def import_lines(
     written, so a file refused as a whole (ImportError_, InputTooLarge from the reader) writes nothing.
     Idempotent: the same file gives the same keys."""
     result = result or ImportResult()
-    messages = list(
-        messages_from_lines(name, lines, fmt=fmt, device_id=device_id, channel=channel, now_ms=now_ms, result=result)
+    messages = messages_from_lines(
+        name, lines, fmt=fmt, device_id=device_id, channel=channel, now_ms=now_ms, result=result
     )
-    result.messages += len(messages)
     for key, data in batch_objects(messages, batch_lines=batch_lines, result=result):
         store.put(key, data, content_type="application/x-ndjson")
         result.objects += 1

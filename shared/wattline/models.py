@@ -55,7 +55,10 @@ class Envelope(BaseModel):
         return datetime.fromtimestamp(self.received_ms / 1000, tz=UTC)
 
     def to_json_line(self) -> str:
-        return json.dumps(self.model_dump(exclude_none=True), separators=(",", ":"), sort_keys=True)
+        """The stored line (keys sorted, compact): `wattline.formats.frames.envelope_line`, its one writer."""
+        from wattline.formats.frames import envelope_line
+
+        return envelope_line(self.topic, self.received_ms, self.payload, self.payload_b64)
 
 
 READING_QUANTITIES = (

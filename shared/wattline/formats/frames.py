@@ -45,6 +45,20 @@ class EnvelopeFields(NamedTuple):
     """For a payload stored as a JSON value (not text): the line without its received_ms, to compare copies."""
 
 
+def envelope_line(topic: str, received_ms: int, payload: Any, payload_b64: str | None) -> str:
+    """A stored envelope line: `{"payload_b64":…,"received_ms":…,"topic":…}` (or `payload`), keys sorted, compact,
+    nulls left out, ASCII: the line the IoT rules, the local bridge and `wattline import` write."""
+    if payload is None and payload_b64 is not None and received_ms.__class__ is int:
+        return f'{{"payload_b64":{_json_str(payload_b64)},"received_ms":{received_ms},"topic":{_json_str(topic)}}}'
+    if payload_b64 is None and isinstance(payload, str) and received_ms.__class__ is int:
+        return f'{{"payload":{_json_str(payload)},"received_ms":{received_ms},"topic":{_json_str(topic)}}}'
+    data = {"topic": topic, "received_ms": received_ms, "payload": payload, "payload_b64": payload_b64}
+    return json.dumps({k: v for k, v in data.items() if v is not None}, separators=(",", ":"), sort_keys=True)
+
+
+_json_str: Final = json.encoder.encode_basestring_ascii  # what json.dumps does to a str (ensure_ascii)
+
+
 def envelope_fields(line: bytes) -> EnvelopeFields | None:
     """A stored envelope line's fields, or None when it is not a well-formed envelope (the parser then quarantines
     it with its reason): a JSON object with a string `topic`, an integer `received_ms` (a float with an integer
@@ -98,7 +112,7 @@ class Capture(msgspec.Struct, gc=False):
 _CAPTURE: Final = msgspec.json.Decoder(Capture)
 
 
-def decode_capture(line: bytes) -> Capture | None:
+def decode_capture(line: bytes | str) -> Capture | None:
     """One capture line with the expected types, or None: the general rule (`wattline.parsing.lines`) then reads it
     and accepts it or says why not. Exactly one JSON value per line (msgspec's `decode_lines` would take two objects
     on one line, so lines are split here, not there)."""

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 from pydantic_core import from_json
 
+from wattline.formats.frames import decode_capture
 from wattline.models import READING_QUANTITIES, Reading
 from wattline.parsing import limits
 from wattline.parsing._common import Reject, Unavailable, check_value
@@ -95,6 +96,18 @@ def is_capture_record(record: Mapping[str, Any]) -> bool:
 def is_reading_record(record: Mapping[str, Any]) -> bool:
     """A JSON object that means to be a reading line (a device id and no topic), valid or not."""
     return "device_id" in record and "topic" not in record
+
+
+def typed_capture(line: bytes | str, *, now_ms: int) -> CaptureMessage | None:
+    """The message of a capture line that decodes with the expected types (`wattline.formats.frames`) and meets
+    the rule; None otherwise, and then `json_object` + `capture_message` read it and say why not. The bulk path."""
+    capture = decode_capture(line)
+    if capture is None or not capture.topic:
+        return None
+    received_ms = capture.received_at * 1000
+    if not limits.MIN_TIMESTAMP_MS <= received_ms <= now_ms + limits.MAX_FUTURE_MS:
+        return None
+    return CaptureMessage(capture.topic, capture.payload, round(received_ms))
 
 
 def capture_message(record: Mapping[str, Any], *, now_ms: int) -> CaptureMessage:
