@@ -10,6 +10,8 @@ QUARANTINE_PREFIX = "quarantine/"
 DAILY_PREFIX = "daily/"
 DIRTY_PREFIX = "state/dirty/"
 WATCHDOG_PREFIX = "state/watchdog/"
+AGGREGATED_STATE_PREFIX = "state/aggregated/"
+ARCHIVE_PREFIX = "archive/"
 READINGS_FILE = "readings.jsonl.gz"
 MANIFEST_FILE = "manifest.json"
 
@@ -84,6 +86,20 @@ def daily_manifest_key(day: date, device_id: str) -> str:
 def dirty_key(day: date, device_id: str) -> str:
     """Marker: this (device, day) got data after its daily file was written and must be re-aggregated."""
     return f"{DIRTY_PREFIX}dt={day.isoformat()}/device={device_id}"
+
+
+def aggregation_state_key(day: date, device_id: str) -> str:
+    """The aggregator's own record of a device-day: which raw objects the daily file holds, and its counts.
+
+    It lets a re-aggregation after late data merge into the daily file once the archiver has moved the day's
+    earlier raw objects away (see docs/aws.md, "Late data").
+    """
+    return f"{AGGREGATED_STATE_PREFIX}dt={day.isoformat()}/device={device_id}.json.gz"
+
+
+def archive_prefix(day: date, device_id: str) -> str:
+    """Where the archiver keeps one device-day's raw objects once its daily file is written."""
+    return f"{ARCHIVE_PREFIX}dt={day.isoformat()}/device={device_id}/"
 
 
 def watchdog_marker_key(alert_key: str) -> str:

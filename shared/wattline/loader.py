@@ -33,7 +33,6 @@ For a finalized `daily/dt=D/device=X/readings.jsonl.gz` (generation G):
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Sequence
@@ -49,6 +48,7 @@ from pydantic import ValidationError
 
 from wattline import defaults
 from wattline.errors import NotFoundError, PermanentError, TransientError
+from wattline.formats.messages import ENERGY_UPDATED, EnergyUpdated, SourceObject
 from wattline.formats.readings import ReadingColumns, daily_text_lines, parse_lines, read_columns
 from wattline.keys import MANIFEST_FILE, READINGS_FILE, daily_manifest_key, daily_readings_key, parse_daily_key
 from wattline.models import DailyManifest, Generation, HourlyEnergy
@@ -58,7 +58,6 @@ logger = logging.getLogger(__name__)
 
 ENERGY_TABLE = "energy_hourly"
 ENERGY_KEY = ("device_id", "channel", "hour_start")
-ENERGY_UPDATED = "energy.updated"
 _NO_CHANNEL = -1
 _GEN2 = Generation.GEN2.value
 _ENERGY_NAMES = ("power_w", "energy_total_wh", "energy_returned_total_wh")  # the order of ReadingColumns.carries()
@@ -334,21 +333,15 @@ def load_daily_file(
 
 def energy_updated_message(result: LoadResult, event: FinalizedObject) -> bytes:
     """The `energy.updated` JSON: what changed, and from which source object generation."""
-    body = {
-        "event": ENERGY_UPDATED,
-        "device_id": result.device_id,
-        "date": result.day.isoformat() if result.day else None,
-        "channels": result.channels,
-        "hours_from": _iso(result.hours_from),
-        "hours_to": _iso(result.hours_to),
-        "rows": result.rows,
-        "source": {"bucket": event.bucket, "name": event.name, "generation": event.generation},
-    }
-    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
-
-
-def _iso(ts: datetime | None) -> str | None:
-    return None if ts is None else ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return EnergyUpdated(
+        device_id=result.device_id,
+        date=result.day.isoformat() if result.day else None,
+        channels=result.channels,
+        hours_from=result.hours_from,
+        hours_to=result.hours_to,
+        rows=result.rows,
+        source=SourceObject(bucket=event.bucket, name=event.name, generation=event.generation),
+    ).to_bytes()
 
 
 def _compute(device: str, channel: int, cols: ReadingColumns, options: LoaderOptions) -> list[HourlyEnergy]:

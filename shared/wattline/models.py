@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import math
 from collections.abc import Callable
@@ -197,6 +198,11 @@ class DailyManifest(BaseModel):
     bytes: int
     parser_version: str
     file: Literal["readings.jsonl.gz"] = "readings.jsonl.gz"
+
+    def to_bytes(self) -> builtins.bytes:  # `bytes` is also a field here
+        """`manifest.json` as the aggregator writes it (indented, keys sorted); read back with
+        `model_validate_json`."""
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True).encode("utf-8") + b"\n"
 
 
 class HourlyEnergy(BaseModel):

@@ -15,7 +15,6 @@ backfilled history is seen to its end), never past the newest delivered data. To
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from wattline.alerts.detect import ResetLike, detect_all
 from wattline.alerts.ledger import AlertStore, LedgerRow, plan_transitions
 from wattline.alerts.model import SITE, Alert, Notification
 from wattline.alerts.thresholds import Thresholds
-from wattline.errors import PermanentError
+from wattline.formats.messages import ENERGY_UPDATED, EnergyUpdated
 from wattline.models import HourlyEnergy, Reading
 from wattline.ports import Publisher
 
@@ -59,28 +58,15 @@ class DetectRequest:
     @classmethod
     def from_message(cls, data: bytes) -> DetectRequest:
         """Parse an energy.updated JSON, or any other payload (the scheduler's) as a scheduled run."""
-        try:
-            body = json.loads(data) if data.strip() else {}
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise PermanentError(f"detect trigger is not JSON: {data[:80]!r}") from exc
-        if not isinstance(body, dict) or body.get("event") != "energy.updated":
+        message = EnergyUpdated.from_bytes(data)
+        if message is None:
             return cls()
         return cls(
-            touched_from=_ts(body.get("hours_from")),
-            touched_to=_ts(body.get("hours_to")),
-            device_id=body.get("device_id"),
-            trigger="energy.updated",
+            touched_from=message.hours_from,
+            touched_to=message.hours_to,
+            device_id=message.device_id,
+            trigger=ENERGY_UPDATED,
         )
-
-
-def _ts(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise PermanentError(f"energy.updated carries a bad timestamp {value!r}") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,133 @@
+"""Frame raw objects into envelopes and drop MQTT QoS 1 redeliveries."""
+
+from __future__ import annotations
+
+import base64
+import json
+import operator
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+
+from wattline.aggregation.common import DEFAULT_DEDUP_WINDOW_MS
+from wattline.formats.frames import EnvelopeFields, envelope_fields
+from wattline.models import Envelope
+from wattline.parsing import MAX_LINE_BYTES
+
+
+class RawEnvelope(NamedTuple):
+    """One envelope line of a raw object, decoded just enough to order and deduplicate it."""
+
+    received_ms: int
+    source_key: str
+    line_no: int
+    topic: str
+    payload: Any
+    payload_b64: str | None
+    raw_payload: bytes = b""
+    """The envelope line without its received_ms (set by `split_object`): the payload as stored, cheaply."""
+
+    def envelope(self) -> Envelope:
+        return Envelope.model_construct(
+            topic=self.topic, received_ms=self.received_ms, payload=self.payload, payload_b64=self.payload_b64
+        )
+
+
+def dedup_key(envelope: RawEnvelope) -> tuple[bool, str, str]:
+    """(carries device time, topic, payload) — two envelopes with equal keys carry the same message.
+
+    A Gen2 JSON-RPC frame with `params.ts` carries the device's time, so equal topic and payload is the same
+    message whenever it arrives. Everything else (Gen1 topics, Gen2 `status/<component>` and `online`) carries no
+    device time: equal content is a redelivery only within the dedup window (see `dedup`).
+    """
+    payload = envelope.payload
+    if envelope.payload_b64 is not None:  # what the IoT rules store for every message
+        timed = envelope.topic.endswith(_EVENTS_RPC) and _has_device_time(_b64_json(envelope.payload_b64))
+        return timed, envelope.topic, "b64:" + envelope.payload_b64
+    if isinstance(payload, str):
+        return False, envelope.topic, "txt:" + payload
+    timed = _has_device_time(payload)
+    if envelope.raw_payload:  # same bytes but the receive time: the same stored message (one rule writes both)
+        return timed, envelope.topic, "raw:" + envelope.raw_payload.decode("utf-8", "surrogateescape")
+    text = json.dumps(payload, separators=(",", ":"), sort_keys=True, allow_nan=True)
+    return timed, envelope.topic, "json:" + text
+
+
+_EVENTS_RPC = "/events/rpc"
+_DECODER = json.JSONDecoder()
+
+
+def _has_device_time(payload: Any) -> bool:
+    """A Gen2 JSON-RPC frame whose `params.ts` is a number (the device's clock)."""
+    params = payload.get("params") if isinstance(payload, dict) else None
+    return isinstance(params, dict) and params.get("ts").__class__ in (int, float)
+
+
+def _b64_json(text: str) -> Any:
+    try:
+        return _DECODER.decode(base64.b64decode(text, validate=True).decode("utf-8"))
+    except (ValueError, RecursionError):  # binascii.Error, UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None
+
+
+def dedup(envelopes: Iterable[RawEnvelope], window_ms: int = DEFAULT_DEDUP_WINDOW_MS) -> tuple[list[RawEnvelope], int]:
+    """Drop MQTT QoS 1 redeliveries; returns (kept envelopes in receive order, number dropped).
+
+    Receive order is (received_ms, source key, line number). An envelope is a duplicate when an earlier kept
+    envelope has the same topic and payload and either the payload carries device time (a Gen2 frame with
+    `params.ts`: identical topic + payload ⇒ identical device ts), or it was received at most `window_ms` earlier.
+    The window is measured from the last *kept* copy, so a value that genuinely repeats every publish period
+    (Gen1: 30 s) is never dropped, while a burst of redeliveries collapses into one message.
+    """
+    kept: list[RawEnvelope] = []
+    last_kept_ms: dict[tuple[str, str], int] = {}
+    dropped = 0
+    for envelope in sorted(envelopes, key=_receive_order):
+        timed: bool | None = None
+        if envelope.payload_b64 is not None:  # `dedup_key` without decoding the payload (the hot path, see below)
+            identity = (envelope.topic, "b64:" + envelope.payload_b64)
+        else:
+            timed, topic, payload = dedup_key(envelope)
+            identity = (topic, payload)
+        previous = last_kept_ms.get(identity)
+        if previous is not None:
+            # Whether the payload carries device time is a function of the identity, so it is only needed (and
+            # only decoded) for an identity seen before: a timed one is a duplicate however late it comes.
+            if timed is None:
+                timed = dedup_key(envelope)[0]
+            if timed or envelope.received_ms - previous <= window_ms:
+                dropped += 1
+                continue
+        last_kept_ms[identity] = envelope.received_ms
+        kept.append(envelope)
+    return kept, dropped
+
+
+_receive_order: Callable[[RawEnvelope], tuple[int, str, int]] = operator.itemgetter(0, 1, 2)
+"""(received_ms, source_key, line_no): the receive order of envelopes."""
+
+
+def split_object(data: bytes, source_key: str) -> tuple[list[RawEnvelope], list[bytes]]:
+    """A raw object → (well-formed envelopes, malformed lines) — the same framing as `parsing.parse_object`.
+
+    Malformed lines (not JSON, not an envelope) are returned as bytes for the parser to quarantine with a reason.
+    """
+    lines = [line for line in data.split(b"\n") if line.strip()]
+    if not lines:
+        return [], [data]
+    if len(lines) > 1 and not lines[0].rstrip().endswith(b"}") and len(data) <= MAX_LINE_BYTES:
+        whole = envelope_fields(data)  # perhaps one pretty-printed envelope
+        if whole is not None:
+            return [RawEnvelope(whole.received_ms, source_key, 0, *_payload_fields(whole))], []
+    envelopes: list[RawEnvelope] = []
+    malformed: list[bytes] = []
+    for line_no, line in enumerate(lines):
+        fields = envelope_fields(line) if len(line) <= MAX_LINE_BYTES else None
+        if fields is None:
+            malformed.append(line)
+        else:
+            envelopes.append(RawEnvelope(fields.received_ms, source_key, line_no, *_payload_fields(fields)))
+    return envelopes, malformed
+
+
+def _payload_fields(fields: EnvelopeFields) -> tuple[str, Any, str | None, bytes]:
+    return fields.topic, fields.payload, fields.payload_b64, fields.raw_payload
