@@ -41,6 +41,7 @@ DUCKDB_ANALYZE = """
 import duckdb, json, sys
 con = duckdb.connect()
 con.execute("SET threads = 1")
+con.execute("SET enable_progress_bar = false")
 rows = con.execute('''
 WITH raw AS (
   SELECT topic, payload::JSON AS p FROM read_json(?, format = 'newline_delimited',
@@ -64,6 +65,7 @@ DUCKDB_IMPORT_RUN = """
 import duckdb, sys
 con = duckdb.connect()
 con.execute("SET threads = 1")
+con.execute("SET enable_progress_bar = false")
 con.execute('''
 CREATE TABLE readings AS
 WITH raw AS (
