@@ -20,7 +20,7 @@ from helpers.gcp_daily_files import encode_day  # tests/ is on the path: `make b
 
 from wattline import keys
 from wattline.adapters.memory_store import MemoryObjectStore
-from wattline.formats.readings import read_columns as read_readings
+from wattline.formats.columns import read_columns as read_readings
 from wattline.loader import FinalizedObject, LoaderOptions, load_daily_file
 from wattline.models import Generation, Reading
 

@@ -48,8 +48,9 @@ from pydantic import ValidationError
 
 from wattline import defaults
 from wattline.errors import NotFoundError, PermanentError, TransientError
+from wattline.formats.columns import ReadingColumns, parse_lines, read_columns
 from wattline.formats.messages import ENERGY_UPDATED, EnergyUpdated, SourceObject
-from wattline.formats.readings import ReadingColumns, daily_text_lines, parse_lines, read_columns
+from wattline.formats.readings import daily_text_lines
 from wattline.keys import MANIFEST_FILE, READINGS_FILE, daily_manifest_key, daily_readings_key, parse_daily_key
 from wattline.models import DailyManifest, Generation, HourlyEnergy
 from wattline.ports import ObjectStore, Publisher, Warehouse

@@ -20,7 +20,7 @@ import numpy as np
 from wattline import keys
 from wattline.adapters.memory_store import MemoryObjectStore
 from wattline.energy import compute_hourly_arrays
-from wattline.formats.readings import read_columns as read_readings
+from wattline.formats.columns import read_columns as read_readings
 from wattline.loader import ENERGY_KEY, LoaderOptions
 from wattline.models import DailyManifest, Generation, HourlyEnergy, Reading
 from wattline.ports import ObjectInfo, ObjectStore

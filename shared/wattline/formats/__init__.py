@@ -1,5 +1,7 @@
 """The formats wattline writes and reads, one module each, so every producer and consumer agrees byte for byte.
 
-- `readings`: the canonical reading line of the daily files (its one writer, `reading_line`).
+- `readings`: the daily readings file: its line (one writer, `reading_line`), bytes and Reading reader.
+- `columns`: the same file as numpy arrays (the loader's reader), apart so the writer needs no numpy.
+- `messages`: the `energy.updated` Pub/Sub message.
 - `frames`: the bulk framing of JSON Lines inputs (stored envelopes, capture lines) on a C-speed decoder.
 """

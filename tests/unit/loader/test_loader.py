@@ -26,7 +26,7 @@ from helpers.gcp_daily_files import (
 
 from wattline import keys
 from wattline.errors import TransientError
-from wattline.formats.readings import read_columns as read_readings
+from wattline.formats.columns import read_columns as read_readings
 from wattline.loader import ENERGY_TABLE, FinalizedObject, LoadStatus, load_daily_file
 
 START = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
