@@ -14,9 +14,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from wattline.daily import daily_energy
-from wattline.energy import compute_hourly
 from wattline.energy.engine import EnergyColumns
 from wattline.inputs import LineReader, text_of
 from wattline.models import DailyEnergy, QuarantineRecord, Reading
@@ -137,14 +137,9 @@ def analyze_columns(
     return daily_energy(result.hourly, tariff=tariff, timezone=timezone)
 
 
-def analyze_readings(
-    readings: Iterable[Reading],
-    *,
-    timezone: str,
-    tariff: Tariff,
-    method: IntegrationMethod,
-    max_gap_s: float,
-    max_power_w: float,
-) -> list[DailyEnergy]:
-    result = compute_hourly(readings, tz=timezone, method=method, max_gap_s=max_gap_s, max_power_w=max_power_w)
-    return daily_energy(result.hourly, tariff=tariff, timezone=timezone)
+def analyze_readings(readings: Iterable[Reading], **options: Any) -> list[DailyEnergy]:
+    """`analyze_columns` for Reading objects (the options are its keywords)."""
+    columns = EnergyColumns()
+    for reading in readings:
+        columns.add_reading(reading)
+    return analyze_columns(columns, **options)
