@@ -189,6 +189,8 @@ def checkov_installed() -> Path:
     return CHECKOV
 
 
+# The first use installs checkov (PyPI) and packages both services: more than the default 300 s may pass.
+@pytest.mark.timeout(900)
 def test_every_template_passes_the_checkov_security_scan(checkov_installed: Path, packaged: dict[str, Path]) -> None:
     # Given the ingest stack (scanned in direct and in firehose mode) and the templates serverless generated
     # When checkov scans them with every check
@@ -209,6 +211,7 @@ def test_every_template_passes_the_checkov_security_scan(checkov_installed: Path
     assert skipped == sum(len(ids) for skips in SKIPS.values() for ids in skips.values()) + len(SKIPS["ingest"])
 
 
+@pytest.mark.timeout(900)
 def test_a_failing_check_fails_the_scan(checkov_installed: Path, tmp_path: Path) -> None:
     # Given a template with a bucket that is neither versioned, encrypted nor logged
     template = tmp_path / "bad.yml"
