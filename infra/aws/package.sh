@@ -31,8 +31,7 @@ done
 
 # W3005: serverless itself adds DependsOn on a function's role next to the GetAtt; harmless, not ours to change.
 "$ROOT/.venv/bin/cfn-lint" --ignore-checks W3005 -- "$ROOT/infra/aws/wattline-ingest.yml" \
-  "$ROOT/services/aws-aggregator/.serverless/cloudformation-template-update-stack.json" \
-  "$ROOT/services/aws-archiver/.serverless/cloudformation-template-update-stack.json"
+  "$ROOT"/services/aws-{aggregator,archiver}/.serverless/cloudformation-template-{update,create}-stack.json
 # The create templates are not scanned: each is the bootstrap subset (the deployment bucket alone) that the update
 # template, scanned here, holds again with its final properties (docs/aws.md, "Security scan").
 bash "$ROOT/infra/aws/checkov.sh" "$ROOT/infra/aws/wattline-ingest.yml" \
