@@ -26,8 +26,8 @@ uv.lock: | $(UV)
 
 install: $(BIN)/.installed
 
-# Local servers for the integration tests: mosquitto and chromium from Debian (when root), bqemulator in its
-# own venv, the Pub/Sub emulator from google-cloud-cli when present. Missing ones make their tests skip with
+# Local servers for the integration tests: mosquitto and chromium from Debian (when root), bqemulator and checkov
+# each in its own venv, the Pub/Sub emulator from google-cloud-cli when present. Missing ones make their tests skip with
 # a reason; in CI (CI=true) the script fails instead, so a missing server cannot pass silently.
 servers: install
 	bash infra/local/install-servers.sh
@@ -51,7 +51,7 @@ demo: install
 bench: install
 	PYTHONPATH=tests $(BIN)/python bench/run.py
 
-# serverless package (offline, dummy credentials), cfn-lint and the ASL check; `make test` runs them too.
+# serverless package (offline, dummy credentials), cfn-lint, checkov and the ASL check; `make test` runs them too.
 aws-check: install
 	bash infra/aws/package.sh
 

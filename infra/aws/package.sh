@@ -3,7 +3,8 @@
 #   - installs the pinned Serverless Framework v3 + asl-validator (infra/aws/tools, `npm ci`, cached);
 #   - validates the state machine definition (ASL);
 #   - packages both services with dummy credentials (no AWS account, no network);
-#   - lints the ingest stack and the generated CloudFormation templates with cfn-lint.
+#   - lints the ingest stack and the generated CloudFormation templates with cfn-lint;
+#   - scans them with checkov (infra/aws/checkov.sh: its own venv under .tools/, zero failed checks).
 # Usage: bash infra/aws/package.sh [--full-bundle]   (default bundles sources only, offline)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -30,6 +31,10 @@ done
 
 # W3005: serverless itself adds DependsOn on a function's role next to the GetAtt; harmless, not ours to change.
 "$ROOT/.venv/bin/cfn-lint" --ignore-checks W3005 -- "$ROOT/infra/aws/wattline-ingest.yml" \
+  "$ROOT"/services/aws-{aggregator,archiver}/.serverless/cloudformation-template-{update,create}-stack.json
+# The create templates are not scanned: each is the bootstrap subset (the deployment bucket alone) that the update
+# template, scanned here, holds again with its final properties (docs/aws.md, "Security scan").
+bash "$ROOT/infra/aws/checkov.sh" "$ROOT/infra/aws/wattline-ingest.yml" \
   "$ROOT/services/aws-aggregator/.serverless/cloudformation-template-update-stack.json" \
   "$ROOT/services/aws-archiver/.serverless/cloudformation-template-update-stack.json"
 echo "AWS deployment check passed"

@@ -47,6 +47,9 @@ PY
   touch "$BQ/.spatial-installed"
 fi
 
+# checkov (the templates' security scan, docs/aws.md) lives in its own venv too: it pins an older boto3.
+bash infra/aws/checkov.sh --install || missing+=(checkov)
+
 # Google's Pub/Sub emulator ships with google-cloud-cli (needs Java).
 PUBSUB=/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator
 { [ -x "$PUBSUB" ] && command -v java >/dev/null; } || missing+=("pubsub-emulator (google-cloud-cli)")

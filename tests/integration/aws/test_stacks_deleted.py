@@ -1,6 +1,6 @@
 """Deleting the AWS stacks on moto server: `serverless remove` takes away everything a service created, and the
-ingest stack's deletion keeps the data bucket (DeletionPolicy Retain). Each test deploys into an account of its own
-(tests/integration/aws/stack_helpers.py)."""
+ingest stack's deletion keeps the data and access-log buckets (DeletionPolicy Retain). Each test deploys into an
+account of its own (tests/integration/aws/stack_helpers.py)."""
 
 from __future__ import annotations
 
@@ -51,16 +51,16 @@ def test_removing_the_services_leaves_what_the_ingest_stack_created_and_the_data
     assert account.client("s3").get_object(Bucket=bucket, Key=RAW_KEY)["Body"].read() == b"{}"
 
 
-def test_deleting_the_ingest_stack_keeps_the_data_bucket_and_its_objects(account: Account) -> None:
+def test_deleting_the_ingest_stack_keeps_the_data_and_access_log_buckets_and_their_objects(account: Account) -> None:
     # Given the ingest stack with one raw object in its bucket
     ingest = create_ingest_stack(account, "wattline-ingest", {"IngestMode": "direct"})
     bucket = ingest.outputs["BucketName"]
     account.client("s3").put_object(Bucket=bucket, Key=RAW_KEY, Body=b"{}")
     # When the stack is deleted
     delete_ingest_stack(account, ingest)
-    # Then its role is gone, but the bucket and the object are still there
+    # Then its role is gone, but both buckets (data and access logs: DeletionPolicy Retain) and the object are there
     assert inventory(account)["roles"] == []
-    assert inventory(account)["buckets"] == [bucket]
+    assert inventory(account)["buckets"] == sorted([bucket, ingest.outputs["AccessLogBucketName"]])
     assert account.client("s3").get_object(Bucket=bucket, Key=RAW_KEY)["Body"].read() == b"{}"
 
 

@@ -103,6 +103,32 @@ def policy_statements(template: dict[str, Any]) -> Iterator[Statement]:
                 )
 
 
+RESOURCE_POLICIES = {
+    "AWS::KMS::Key": "KeyPolicy",
+    "AWS::S3::BucketPolicy": "PolicyDocument",
+    "AWS::SNS::TopicPolicy": "PolicyDocument",
+    "AWS::SQS::QueuePolicy": "PolicyDocument",
+}
+"""Resource types whose policy is a property of their own (key policies, bucket, topic and queue policies)."""
+
+
+def resource_policy_statements(template: dict[str, Any]) -> Iterator[Statement]:
+    """Every statement of every resource policy in the template: KMS key policies, S3 bucket policies, SNS topic
+    and SQS queue policies. Their `Resource` may be `*` (in a key policy it means the key itself)."""
+    for logical_id, resource in template["Resources"].items():
+        attribute = RESOURCE_POLICIES.get(resource["Type"])
+        if attribute is None:
+            continue
+        for statement in as_list(resource["Properties"][attribute]["Statement"]):
+            yield Statement(
+                owner=logical_id,
+                effect=statement["Effect"],
+                actions=tuple(as_list(statement["Action"])),
+                resources=tuple(str(item) for item in as_list(statement.get("Resource", []))),
+                condition=statement.get("Condition"),
+            )
+
+
 def grants(template: dict[str, Any], owner: str) -> set[tuple[str, str]]:
     """(action, resource) pairs the Allow statements of one role grant."""
     return {

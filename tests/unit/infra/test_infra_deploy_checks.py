@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -10,9 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from infra_templates import INGEST_TEMPLATE, OFFLINE_BUCKET, STATE_MACHINE
+from helpers.serverless import ROOT
+from infra_templates import INGEST_TEMPLATE, OFFLINE_BUCKET, STATE_MACHINE, load_template
 
 pytestmark = pytest.mark.slow
+
+CHECKOV = ROOT / "infra" / "aws" / "checkov.sh"
+CREATE_TEMPLATE = "cloudformation-template-create-stack.json"
+# Every checkov check skipped, by template and resource (docs/aws.md, "Security scan" lists them with reasons).
+FUNCTION_SKIPS = {"CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"}
+SKIPS = {
+    "ingest": {"AccessLogBucket": {"CKV_AWS_18"}},
+    "aws-aggregator": {
+        f"{name}LambdaFunction": FUNCTION_SKIPS for name in ("Validate", "Plan", "Aggregate", "Watchdog")
+    },
+    "aws-archiver": {"ArchiveLambdaFunction": FUNCTION_SKIPS},
+}
 
 
 def asl() -> dict[str, Any]:
@@ -147,11 +161,12 @@ def test_validate_gets_each_raw_object_created_event_of_the_bucket_unchanged(
 
 
 def test_every_template_passes_cfn_lint(packaged: dict[str, Path]) -> None:
-    # Given the ingest stack and the two templates serverless generated
+    # Given the ingest stack and the templates serverless generated (each service's update and create template)
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    generated = [path for update in packaged.values() for path in (update, update.with_name(CREATE_TEMPLATE))]
     # When cfn-lint checks them (W3005: serverless itself adds DependsOn next to the role GetAtt)
     done = subprocess.run(
-        [str(cfn_lint), "--ignore-checks", "W3005", "--", str(INGEST_TEMPLATE), *map(str, packaged.values())],
+        [str(cfn_lint), "--ignore-checks", "W3005", "--", str(INGEST_TEMPLATE), *map(str, generated)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -159,3 +174,75 @@ def test_every_template_passes_cfn_lint(packaged: dict[str, Path]) -> None:
     )
     # Then there are no errors and no warnings
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="session")
+def checkov_installed() -> Path:
+    """infra/aws/checkov.sh with the pinned checkov installed in its own venv (.tools/checkov; PyPI the first time).
+    An install that fails skips the scan with the reason, except in CI, where it fails."""
+    done = subprocess.run(["bash", str(CHECKOV), "--install"], capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        message = f"checkov could not be installed (offline?): {done.stderr[-800:]}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return CHECKOV
+
+
+# The first use installs checkov (PyPI) and packages both services: more than the default 300 s may pass.
+@pytest.mark.timeout(900)
+def test_every_template_passes_the_checkov_security_scan(checkov_installed: Path, packaged: dict[str, Path]) -> None:
+    # Given the ingest stack (scanned in direct and in firehose mode) and the templates serverless generated
+    # When checkov scans them with every check
+    done = subprocess.run(
+        ["bash", str(checkov_installed), str(INGEST_TEMPLATE), *map(str, packaged.values())],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    # Then no check fails; what is skipped is skipped beside its resource (the next test)
+    assert done.returncode == 0, done.stdout + done.stderr
+    counts = re.search(r"Passed checks: (\d+), Failed checks: (\d+), Skipped checks: (\d+)", done.stdout)
+    assert counts, done.stdout
+    passed, failed, skipped = map(int, counts.groups())
+    assert failed == 0 and passed > 0
+    # ... and the skips are exactly the listed ones (the ingest stack's counts twice: direct and firehose)
+    assert skipped == sum(len(ids) for skips in SKIPS.values() for ids in skips.values()) + len(SKIPS["ingest"])
+
+
+@pytest.mark.timeout(900)
+def test_a_failing_check_fails_the_scan(checkov_installed: Path, tmp_path: Path) -> None:
+    # Given a template with a bucket that is neither versioned, encrypted nor logged
+    template = tmp_path / "bad.yml"
+    template.write_text("AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Open:\n    Type: AWS::S3::Bucket\n")
+    # When checkov scans it, Then the scan fails and names the check
+    done = subprocess.run(
+        ["bash", str(checkov_installed), str(template)], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode != 0
+    assert "CKV_AWS_18" in done.stdout
+
+
+def checkov_skips(template: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """resource → {check id → reason} of the `Metadata: checkov: skip` entries."""
+    return {
+        logical_id: {skip["id"]: skip.get("comment", "") for skip in resource["Metadata"]["checkov"]["skip"]}
+        for logical_id, resource in template["Resources"].items()
+        if "checkov" in resource.get("Metadata", {})
+    }
+
+
+def test_each_skipped_check_is_skipped_beside_its_resource_with_a_reason(packaged: dict[str, Path]) -> None:
+    # Given the skips in the ingest stack and in the packaged templates
+    templates = {"ingest": load_template(INGEST_TEMPLATE)} | {
+        service: load_template(path) for service, path in packaged.items()
+    }
+    for name, template in templates.items():
+        skips = checkov_skips(template)
+        # Then they are exactly the documented ones
+        assert {resource: set(ids) for resource, ids in skips.items()} == SKIPS[name], name
+        # ... each with a one-line reason
+        for resource, reasons in skips.items():
+            for check, reason in reasons.items():
+                assert len(reason) > 20 and "\n" not in reason, f"{name} {resource} {check}: {reason!r}"

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from infra_templates import INGEST_TEMPLATE, OFFLINE_BUCKET, grants, load_template, policy_statements
+from infra_templates import (
+    INGEST_TEMPLATE,
+    OFFLINE_BUCKET,
+    grants,
+    load_template,
+    policy_statements,
+    resource_policy_statements,
+)
 
 PARTITION_S3 = "arn:${AWS::Partition}:s3:::"
 BUCKET = f"{PARTITION_S3}{OFFLINE_BUCKET}"
@@ -31,6 +38,18 @@ def test_no_statement_allows_a_wildcard_action(any_template: dict[str, Any]) -> 
     # Then no action is `*` or a service-wide `svc:*`, and none uses a wildcard inside its name
     assert allowed
     for statement in allowed:
+        for action in statement.actions:
+            assert "*" not in action, f"{statement.owner} allows {action}"
+
+
+def test_no_key_bucket_or_topic_policy_allows_a_wildcard_action(any_template: dict[str, Any]) -> None:
+    # Given every Allow statement of the templates' resource policies (KMS key policies, bucket policies, ...)
+    allowed = [statement for statement in resource_policy_statements(any_template) if statement.effect == "Allow"]
+    # Then none allows `*`, a service-wide `svc:*` or any wildcard action: even the account's administration of a
+    # key names every KMS action (a Deny, such as the TLS-only `s3:*`, may use one)
+    assert allowed
+    for statement in allowed:
+        assert statement.actions, statement.owner
         for action in statement.actions:
             assert "*" not in action, f"{statement.owner} allows {action}"
 
@@ -111,6 +130,9 @@ def test_validate_reads_raw_writes_quarantine_and_dirty_and_heads_daily(aggregat
         ("s3:PutObject", f"{BUCKET}/quarantine/*"),
         ("s3:PutObject", f"{BUCKET}/state/dirty/*"),
         ("sqs:SendMessage", "ValidateDeadLetterQueue.Arn"),
+        # the dead-letter queue is encrypted with the service key
+        ("kms:Decrypt", "ServiceKey.Arn"),
+        ("kms:GenerateDataKey", "ServiceKey.Arn"),
     }
 
 

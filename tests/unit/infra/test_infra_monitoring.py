@@ -1,4 +1,5 @@
-"""Monitoring as code on AWS: the alarms, their topic and the dashboard in the packaged service templates."""
+"""Monitoring as code on AWS: the alarms, their topic and the dashboard in the packaged service templates, and the
+ingest stack's alarms on IoT rule actions and Firehose deliveries."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 from helpers import serverless
+from infra_templates import INGEST_TEMPLATE, load_template
 
 pytestmark = pytest.mark.slow
 
@@ -164,3 +166,82 @@ def test_the_dashboard_shows_the_state_of_every_alarm_of_both_services(
     shown = {re.sub(r"^.*:alarm:", "", arn) for arn in widget["properties"]["alarms"]}
     names = {a["AlarmName"] for t in (aggregator_template, archiver_template) for a in alarms(t).values()}
     assert shown == names
+
+
+# --- the ingest stack: IoT rule actions and Firehose deliveries -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ingest_template() -> dict[str, Any]:
+    return load_template(INGEST_TEMPLATE)
+
+
+def topic_rule_ids(template: dict[str, Any]) -> set[str]:
+    return {logical_id for logical_id, r in template["Resources"].items() if r["Type"] == "AWS::IoT::TopicRule"}
+
+
+def fires_on_any_one_in_5_minutes(alarm: dict[str, Any]) -> bool:
+    return (alarm["EvaluationPeriods"], alarm["Threshold"], alarm["ComparisonOperator"], alarm["TreatMissingData"]) == (
+        1,
+        1,
+        "GreaterThanOrEqualToThreshold",
+        "notBreaching",
+    )
+
+
+def test_one_failed_rule_action_raises_an_alarm(ingest_template: dict[str, Any]) -> None:
+    # Given the alarm on AWS IoT's rule action metric Failure (dimensions RuleName and ActionType)
+    alarm = alarms(ingest_template)["IotRuleActionFailuresAlarm"]
+    (query,) = alarm["Metrics"]
+    # Then a Metrics Insights query sums it over every rule and action type of the account, in 5-minute periods
+    assert query["Expression"] == 'SELECT SUM(Failure) FROM SCHEMA("AWS/IoT", ActionType, RuleName)'
+    assert (query["Period"], query["ReturnData"]) == (300, True)
+    # ... and one failure raises it, a quiet period is OK
+    assert fires_on_any_one_in_5_minutes(alarm)
+
+
+def test_one_throttled_message_of_any_of_the_six_rules_raises_an_alarm(ingest_template: dict[str, Any]) -> None:
+    # Given the alarm on AWS IoT's RuleMessageThrottled (dimension RuleName)
+    alarm = alarms(ingest_template)["IotRuleMessagesThrottledAlarm"]
+    (total,) = [metric for metric in alarm["Metrics"] if metric["ReturnData"]]
+    stats = [metric["MetricStat"] for metric in alarm["Metrics"] if not metric["ReturnData"]]
+    # Then it is the sum of the metric of exactly the stack's six topic rules, in 5-minute periods
+    assert total["Expression"] == "SUM(METRICS())"
+    assert {(stat["Metric"]["Namespace"], stat["Metric"]["MetricName"]) for stat in stats} == {
+        ("AWS/IoT", "RuleMessageThrottled")
+    }
+    assert {(stat["Period"], stat["Stat"]) for stat in stats} == {(300, "Sum")}
+    rules = [dimensions(stat["Metric"]) for stat in stats]
+    assert sorted(rule["RuleName"]["Ref"] for rule in rules) == sorted(topic_rule_ids(ingest_template))
+    assert len(rules) == 6 and all(set(rule) == {"RuleName"} for rule in rules)
+    # ... and one throttled message raises it, a quiet period is OK
+    assert fires_on_any_one_in_5_minutes(alarm)
+
+
+def test_a_failed_firehose_delivery_raises_an_alarm_in_firehose_mode(ingest_template: dict[str, Any]) -> None:
+    resource = ingest_template["Resources"]["FirehoseDeliveryFailuresAlarm"]
+    alarm = resource["Properties"]
+    # Only with the stream (IngestMode=firehose)
+    assert resource["Condition"] == "UseFirehose"
+    # DeliveryToS3.Success is the share of successful S3 puts: any failed one makes the 5-minute minimum < 1;
+    # without data to deliver there is no datapoint, and that is OK
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Firehose", "DeliveryToS3.Success")
+    assert dimensions(alarm) == {"DeliveryStreamName": {"Ref": "RawDeliveryStream"}}
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Minimum", 300, 1)
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 1)
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_every_ingest_alarm_notifies_its_alarm_topic_with_an_optional_email(ingest_template: dict[str, Any]) -> None:
+    assert set(alarms(ingest_template)) == {
+        "IotRuleActionFailuresAlarm",
+        "IotRuleMessagesThrottledAlarm",
+        "FirehoseDeliveryFailuresAlarm",
+    }
+    for logical_id, alarm in alarms(ingest_template).items():
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}], logical_id
+    assert ingest_template["Parameters"]["AlarmEmail"]["Default"] == ""
+    subscription = ingest_template["Resources"]["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+    assert ingest_template["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
