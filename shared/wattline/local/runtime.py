@@ -421,6 +421,15 @@ class NotifyingStore:
     def delete(self, key: str) -> None:
         self.inner.delete(key)
 
+    def delete_many(self, keys: builtins.list[str]) -> None:
+        """The inner store's batch delete (S3 DeleteObjects) where it has one, else one key at a time."""
+        delete_many = getattr(self.inner, "delete_many", None)
+        if delete_many is not None:
+            delete_many(keys)
+            return
+        for key in keys:
+            self.inner.delete(key)
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # The runtime
