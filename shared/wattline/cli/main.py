@@ -8,6 +8,7 @@ from wattline import __version__
 from wattline.cli import (
     alerts,
     analyze,
+    archive,
     aws,
     cost,
     demo,
@@ -60,6 +61,7 @@ for module in (
     retry,
     energy,
     rebuild,
+    archive,
     alerts,
     report,
     cost,
