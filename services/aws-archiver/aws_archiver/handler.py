@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aws_archiver.settings import METRICS_NAMESPACE, SERVICE, get_settings, get_stores
 from wattline.archive import ArchiveStatus
-from wattline.stages import ArchiveRequest, run_archive
+from wattline.archive_stage import ArchiveRequest, run_archive
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
@@ -26,7 +26,7 @@ __all__ = ["ArchiveRequest", "handler"]
 @event_parser(model=ArchiveRequest)
 def handler(event: ArchiveRequest, context: LambdaContext) -> dict[str, Any]:
     """Returns one result per device-day; storage failures raise (the schedule retries), bad input never loops.
-    The same stage (wattline.stages.run_archive) runs on a home as `wattline archive` and the local schedule."""
+    The same stage (wattline.archive_stage.run_archive) runs on a home as `wattline archive` and the local schedule."""
     store, bundles = get_stores()
     results = run_archive(store, bundles, get_settings(), event)
     archived = [result for result in results if result.status is ArchiveStatus.ARCHIVED]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from wattline.stages import ArchiverSettings
+from wattline.archive_stage import ArchiverSettings
 
 if TYPE_CHECKING:
     from wattline.adapters.s3_bundles import S3BundleStore
@@ -20,7 +20,7 @@ __all__ = ["METRICS_NAMESPACE", "SERVICE", "ArchiverSettings", "get_settings", "
 @lru_cache(maxsize=1)
 def get_settings() -> ArchiverSettings:
     """Validated once per execution environment (cold start), on first use — never at import time. The model is
-    wattline.stages.ArchiverSettings (WATTLINE_BUCKET, WATTLINE_ARCHIVE_*), the one `wattline archive` reads too."""
+    wattline.archive_stage.ArchiverSettings (WATTLINE_BUCKET, WATTLINE_ARCHIVE_*), as `wattline archive` reads."""
     return ArchiverSettings()  # values come from the environment
 
 

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from wattline.archive_stage import ArchiveSettings
 from wattline.local.cli_support import HOME_OPTION
 
 if TYPE_CHECKING:
     from wattline.archive import ArchiveResult, BundleStore, RestoreResult, RestoreStatus
+    from wattline.archive_stage import ArchiveRequest
     from wattline.ports import ObjectStore
-    from wattline.stages import ArchiveRequest, ArchiveSettings
 
 EXIT_PENDING = 3  # `restore`: some bundle is still being restored by Glacier; run the same command again later
 
@@ -31,6 +32,12 @@ BUCKET_HELP = "The S3 data bucket (the ingest stack's BucketName output); implie
 ENDPOINT_HELP = "S3 endpoint URL, e.g. a moto server (default: WATTLINE_S3_ENDPOINT_URL, else AWS)."
 REGION_HELP = "AWS region of the bucket (default: WATTLINE_REGION, AWS_REGION or AWS_DEFAULT_REGION)."
 FORMAT_HELP = "table or json."
+
+
+def _default(name: str) -> Any:
+    """A default of the archive settings model, for --help (the model is its one source)."""
+    default = ArchiveSettings.model_fields[name].default
+    return getattr(default, "value", default)
 
 
 def register(app: typer.Typer) -> None:
@@ -96,7 +103,7 @@ def _s3_target(bucket: str | None, endpoint_url: str | None, region: str | None)
     from pydantic import ValidationError
 
     from wattline.adapters.s3_bundles import S3BundleStore
-    from wattline.stages import ArchiverSettings, restore_statuses, run_archive, run_restore
+    from wattline.archive_stage import ArchiverSettings, restore_statuses, run_archive, run_restore
 
     overrides: dict[str, Any] = {
         name: value
@@ -156,7 +163,7 @@ def archive(
         "--older-than",
         min=0,
         help="Archive raw days that ended at least this many UTC days ago "
-        "(default: WATTLINE_ARCHIVE_MIN_AGE_DAYS, 2, as the deployed archiver).",
+        f"(default: WATTLINE_ARCHIVE_MIN_AGE_DAYS, else {_default('archive_min_age_days')}, as deployed).",
     ),
     home: Path = HOME_OPTION,
     store: str = typer.Option(None, "--store", help=STORE_HELP),
@@ -180,11 +187,11 @@ def archive(
     Store: a home (--home, WATTLINE_HOME, ./.wattline), whose directory bucket
     has no Glacier (bundles stay readable in its archive/), or the S3 data
     bucket (--bucket / --store s3: bundles go to WATTLINE_ARCHIVE_STORAGE_CLASS,
-    GLACIER by default). Safe to interrupt and re-run: the next run finishes.
+    GLACIER or DEEP_ARCHIVE). Safe to interrupt and re-run: the next run finishes.
     Exit status 1: the store failed for now (re-run); 2: bad input or data.
     """
+    from wattline.archive_stage import ArchiveRequest
     from wattline.cli.failures import exit_on_failure
-    from wattline.stages import ArchiveRequest
 
     _check_format(output)
     when = _parse_now(now)

@@ -57,8 +57,9 @@ if TYPE_CHECKING:
     from wattline.alerts.settings import AlertSettings
     from wattline.alerts.thresholds import Thresholds
     from wattline.archive import ArchiveResult, BundleStore, RestoreResult, RestoreStatus
+    from wattline.archive_stage import ArchiveRequest, ArchiveSettings
     from wattline.loader import LoaderOptions
-    from wattline.stages import AggregationSettings, ArchiveRequest, ArchiveSettings
+    from wattline.stages import AggregationSettings
     from wattline.transfer import SyncReport
 
 logger = logging.getLogger(__name__)
@@ -626,7 +627,7 @@ class Runtime:
             self.deliver_copied(copied)
 
     def on_archive(self, event: dict[str, Any], report: RunReport) -> None:
-        from wattline.stages import ArchiveRequest
+        from wattline.archive_stage import ArchiveRequest
 
         for result in self.archive(ArchiveRequest.model_validate(event)):
             logger.info("archive %s %s: %s %s", result.device_id, result.date, result.status.value, result.detail)
@@ -637,7 +638,7 @@ class Runtime:
         """The archiver's settings for this home; a directory bucket has no storage classes, so bundles are written
         (and their index says) STANDARD; a home on moto (the emulator stack) keeps the configured class."""
         from wattline.archive import ObjectStoreBundles
-        from wattline.stages import ArchiveSettings
+        from wattline.archive_stage import ArchiveSettings
 
         local: dict[str, Any] = {}
         if isinstance(self.bundles(), ObjectStoreBundles):
@@ -657,7 +658,7 @@ class Runtime:
 
     def archive(self, request: ArchiveRequest) -> builtins.list[ArchiveResult]:
         """Archive the home's due raw days (the request's `now` defaults to the runtime's clock)."""
-        from wattline.stages import run_archive
+        from wattline.archive_stage import run_archive
 
         if request.now is None:
             request = request.model_copy(update={"now": self.clock()})
@@ -666,12 +667,12 @@ class Runtime:
     def restore(self, device_ids: builtins.list[str], first: date, last: date) -> builtins.list[RestoreResult]:
         """Put archived device-days back under raw/ (each write queues its validate event, as S3 would) and mark
         them for re-aggregation: the next `wattline run` rebuilds their daily files."""
-        from wattline.stages import run_restore
+        from wattline.archive_stage import run_restore
 
         return run_restore(self.s3, self.bundles(), self.archive_settings(), device_ids, first, last)
 
     def restore_status(self, device_ids: builtins.list[str], first: date, last: date) -> builtins.list[RestoreStatus]:
-        from wattline.stages import restore_statuses
+        from wattline.archive_stage import restore_statuses
 
         return restore_statuses(self.s3, self.bundles(), device_ids, first, last)
 
