@@ -8,6 +8,7 @@ REGION="${REGION:-europe-central2}"                  # Cloud Functions / Eventar
 LOCATION="${LOCATION:-$REGION}"                      # bucket + dataset location (same region keeps triggers simple)
 BUCKET="${BUCKET:-${PROJECT}-wattline-daily}"        # GCS sink of the transfer; the loader's trigger bucket
 DATASET="${DATASET:-wattline}"                       # BigQuery dataset (created by `wattline gcp init`)
+TIMEZONE="${TIMEZONE:-Europe/Kyiv}"                  # the site's time zone: loader, alert functions, the views
 ENERGY_TOPIC="${ENERGY_TOPIC:-energy-updated}"       # the loader publishes energy.updated here
 LOADER_SA_NAME="${LOADER_SA_NAME:-wattline-loader}"  # runtime identity of the function
 TRIGGER_SA_NAME="${TRIGGER_SA_NAME:-wattline-loader-trigger}"  # Eventarc's identity invoking the function
@@ -19,21 +20,7 @@ AWS_BUCKET="${AWS_BUCKET:-}"                         # the S3 bucket holding dai
 AWS_ROLE_ARN="${AWS_ROLE_ARN:-}"                     # output of infra/gcp/aws-transfer-role.sh
 TRANSFER_EVERY="${TRANSFER_EVERY:-86400s}"           # 86400s daily, 3600s hourly
 TRANSFER_MIN_AGE="${TRANSFER_MIN_AGE:-900s}"         # skip objects modified in the last 15 min (mid-rewrite)
-export PROJECT REGION LOCATION BUCKET DATASET ENERGY_TOPIC LOADER_SA TRIGGER_SA FUNCTION TRANSFER_JOB
+export PROJECT REGION LOCATION BUCKET DATASET TIMEZONE ENERGY_TOPIC LOADER_SA TRIGGER_SA FUNCTION TRANSFER_JOB
 
-# --dry-run support: a script sets DRY_RUN=1 (its --dry-run flag) before sourcing this file. `run` prints a command
-# (shell-quoted, one line) instead of running it; `exists` (an existence probe) is then always false, so a dry run
-# prints every object as created and calls nothing.
-DRY_RUN="${DRY_RUN:-0}"
-export DRY_RUN
-run() {
-  if [[ "$DRY_RUN" == 1 ]]; then
-    printf '%q ' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
-exists() {
-  [[ "$DRY_RUN" == 0 ]] && "$@" >/dev/null 2>&1
-}
+# --dry-run support (DRY_RUN, run, run_quiet, exists, capture, note): see run.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/run.sh"

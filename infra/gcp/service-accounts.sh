@@ -8,25 +8,34 @@
 #   Cloud Storage service agent: pubsub.publisher on the project (required by GCS-triggered Eventarc).
 #   Storage Transfer service agent: storage.legacyBucketWriter on the bucket (sink: get bucket, list/create/
 #                            delete objects — overwrite when different).
+# --dry-run prints the commands instead (every account printed as created; the service agents' e-mails and the
+# dataset's access list are placeholders, as the commands that read them are printed, not run).
+if [[ "${1:-}" == "--dry-run" ]]; then DRY_RUN=1; fi
 source "$(dirname "$0")/env.sh"
 
 ensure_sa() {
-  gcloud iam service-accounts describe "$1@$PROJECT.iam.gserviceaccount.com" --project "$PROJECT" >/dev/null 2>&1 \
-    || gcloud iam service-accounts create "$1" --project "$PROJECT" --display-name "$2"
+  exists gcloud iam service-accounts describe "$1@$PROJECT.iam.gserviceaccount.com" --project "$PROJECT" \
+    || run gcloud iam service-accounts create "$1" --project "$PROJECT" --display-name "$2"
 }
 ensure_sa "$LOADER_SA_NAME" "wattline GCS-finalize loader (runtime)"
 ensure_sa "$TRIGGER_SA_NAME" "wattline loader Eventarc trigger"
 
-gcloud storage buckets add-iam-policy-binding "gs://$BUCKET" \
-  --member "serviceAccount:$LOADER_SA" --role roles/storage.objectViewer >/dev/null
-gcloud projects add-iam-policy-binding "$PROJECT" --condition=None \
-  --member "serviceAccount:$LOADER_SA" --role roles/bigquery.jobUser >/dev/null
-gcloud pubsub topics add-iam-policy-binding "$ENERGY_TOPIC" --project "$PROJECT" \
-  --member "serviceAccount:$LOADER_SA" --role roles/pubsub.publisher >/dev/null
+run_quiet gcloud storage buckets add-iam-policy-binding "gs://$BUCKET" --project "$PROJECT" \
+  --member "serviceAccount:$LOADER_SA" --role roles/storage.objectViewer
+run_quiet gcloud projects add-iam-policy-binding "$PROJECT" --condition=None \
+  --member "serviceAccount:$LOADER_SA" --role roles/bigquery.jobUser
+run_quiet gcloud pubsub topics add-iam-policy-binding "$ENERGY_TOPIC" --project "$PROJECT" \
+  --member "serviceAccount:$LOADER_SA" --role roles/pubsub.publisher
 
 # bigquery.dataEditor on the dataset only: add a WRITER entry to the dataset's access list.
-if bq --project_id "$PROJECT" show --format=prettyjson "$PROJECT:$DATASET" >/tmp/wattline-dataset.json 2>/dev/null; then
-  python3 - "$LOADER_SA" /tmp/wattline-dataset.json <<'PY'
+ACCESS_FILE="$(mktemp "${TMPDIR:-/tmp}/wattline-dataset.XXXXXX")"
+trap 'rm -f "$ACCESS_FILE"' EXIT
+if [[ "$DRY_RUN" == 1 ]]; then
+  run bq --project_id "$PROJECT" show --format=prettyjson "$PROJECT:$DATASET"
+  note "$ACCESS_FILE: its access list plus {\"role\": \"WRITER\", \"userByEmail\": \"$LOADER_SA\"}"
+  run bq --project_id "$PROJECT" update --source "$ACCESS_FILE" "$PROJECT:$DATASET"
+elif bq --project_id "$PROJECT" show --format=prettyjson "$PROJECT:$DATASET" >"$ACCESS_FILE" 2>/dev/null; then
+  python3 - "$LOADER_SA" "$ACCESS_FILE" <<'PY'
 import json, sys
 email, path = sys.argv[1], sys.argv[2]
 dataset = json.load(open(path))
@@ -36,19 +45,23 @@ if entry not in access:
     access.append(entry)
 json.dump({"access": access}, open(path, "w"))
 PY
-  bq --project_id "$PROJECT" update --source /tmp/wattline-dataset.json "$PROJECT:$DATASET" >/dev/null
+  bq --project_id "$PROJECT" update --source "$ACCESS_FILE" "$PROJECT:$DATASET" >/dev/null
 else
   echo "dataset $PROJECT:$DATASET missing: run \`wattline gcp init\`, then re-run this script" >&2
 fi
 
-gcloud projects add-iam-policy-binding "$PROJECT" --condition=None \
-  --member "serviceAccount:$TRIGGER_SA" --role roles/eventarc.eventReceiver >/dev/null
+run_quiet gcloud projects add-iam-policy-binding "$PROJECT" --condition=None \
+  --member "serviceAccount:$TRIGGER_SA" --role roles/eventarc.eventReceiver
 
-GCS_AGENT="$(gcloud storage service-agent --project "$PROJECT")"
-gcloud projects add-iam-policy-binding "$PROJECT" --condition=None \
-  --member "serviceAccount:$GCS_AGENT" --role roles/pubsub.publisher >/dev/null
+capture GCS_AGENT "service-PROJECT_NUMBER@gs-project-accounts.iam.gserviceaccount.com" \
+  gcloud storage service-agent --project "$PROJECT"
+run_quiet gcloud projects add-iam-policy-binding "$PROJECT" --condition=None \
+  --member "serviceAccount:$GCS_AGENT" --role roles/pubsub.publisher
 
-STS_AGENT="$("$(dirname "$0")/transfer-job.sh" --print-agent-email)"
-gcloud storage buckets add-iam-policy-binding "gs://$BUCKET" \
-  --member "serviceAccount:$STS_AGENT" --role roles/storage.legacyBucketWriter >/dev/null
-echo "service accounts bound: $LOADER_SA, $TRIGGER_SA; agents $GCS_AGENT, $STS_AGENT"
+capture STS_AGENT "project-PROJECT_NUMBER@storage-transfer-service.iam.gserviceaccount.com" \
+  "$(dirname "$0")/transfer-job.sh" --print-agent-email
+run_quiet gcloud storage buckets add-iam-policy-binding "gs://$BUCKET" --project "$PROJECT" \
+  --member "serviceAccount:$STS_AGENT" --role roles/storage.legacyBucketWriter
+if [[ "$DRY_RUN" == 0 ]]; then
+  echo "service accounts bound: $LOADER_SA, $TRIGGER_SA; agents $GCS_AGENT, $STS_AGENT"
+fi

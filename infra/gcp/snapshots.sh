@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Daily BigQuery table snapshots of energy_hourly and alerts (docs/recovery.md). Idempotent.
 #   infra/gcp/snapshots.sh            create the snapshot dataset and the scheduled query
-#   infra/gcp/snapshots.sh --dry-run  print the commands (and the rendered SQL) instead of running them
+#   infra/gcp/snapshots.sh --dry-run  print the commands (and the rendered SQL, on `#` lines) instead of running them
 # The SQL is wattline's own: shared/wattline/sql/queries/snapshot_tables.sql, {{project}}/{{dataset}} filled here.
 if [[ "${1:-}" == "--dry-run" ]]; then DRY_RUN=1; fi
 source "$(dirname "$0")/env.sh"
@@ -37,7 +37,8 @@ else
     --schedule "$SNAPSHOT_SCHEDULE" --params "$PARAMS"
 fi
 if [[ "$DRY_RUN" == 1 ]]; then
-  printf '\n-- the scheduled query:\n%s\n' "$QUERY"
+  note "the scheduled query (--params query):"
+  sed 's/^/# /' <<<"$QUERY"
 else
   echo "scheduled query $SNAPSHOT_NAME: $SNAPSHOT_SCHEDULE, snapshots in ${PROJECT}:${SNAPSHOT_DATASET}, kept ${SNAPSHOT_RETENTION_DAYS} days"
 fi

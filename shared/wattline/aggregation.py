@@ -15,28 +15,25 @@ import hashlib
 import json
 import logging
 import operator
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from wattline import PARSER_VERSION, keys
 from wattline.errors import NotFoundError, PermanentError
+from wattline.formats.frames import EnvelopeFields, envelope_fields
+from wattline.formats.readings import reading_line, ts_text
 from wattline.models import (
     DailyManifest,
     Envelope,
-    Generation,
-    ParseOutcome,
     QuarantineRecord,
     Reading,
-    format_ts,
 )
-from wattline.parsing import MAX_LINE_BYTES, Gen2State, parse_envelope, parse_line, parse_object
-from wattline.parsing._common import make_reading, ts_from_ms
-from wattline.parsing.gen1 import EMETER_TOPIC_FIELDS, emeter_scalar_b64
-from wattline.parsing.gen2 import Gen2Fast, meter_b64
+from wattline.parsing import MAX_LINE_BYTES, Gen2State, parse_line, parse_message, parse_object
+from wattline.parsing._common import Row, row_from_reading
+from wattline.parsing.gc import paused_gc
 from wattline.ports import ObjectInfo, ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -356,71 +353,22 @@ def split_object(data: bytes, source_key: str) -> tuple[list[RawEnvelope], list[
     if not lines:
         return [], [data]
     if len(lines) > 1 and not lines[0].rstrip().endswith(b"}") and len(data) <= MAX_LINE_BYTES:
-        whole = _decode_envelope(data, source_key, 0)
+        whole = envelope_fields(data)  # perhaps one pretty-printed envelope
         if whole is not None:
-            return [whole], []
+            return [RawEnvelope(whole.received_ms, source_key, 0, *_payload_fields(whole))], []
     envelopes: list[RawEnvelope] = []
     malformed: list[bytes] = []
-    sorted_match = _B64_LINE_SORTED.fullmatch
-    rule_match = _B64_LINE_RULE.fullmatch
     for line_no, line in enumerate(lines):
-        if len(line) <= MAX_LINE_BYTES:
-            match = sorted_match(line)
-            if match is not None:  # the canonical stored line: what JSON decoding gives, without decoding JSON
-                b64, received_ms, topic = match.groups()
-                envelopes.append(
-                    RawEnvelope(int(received_ms), source_key, line_no, topic.decode(), None, b64.decode(), b"")
-                )
-                continue
-            match = rule_match(line)
-            if match is not None:
-                topic, received_ms, b64 = match.groups()
-                envelopes.append(
-                    RawEnvelope(int(received_ms), source_key, line_no, topic.decode(), None, b64.decode(), b"")
-                )
-                continue
-        decoded = _decode_envelope(line, source_key, line_no) if len(line) <= MAX_LINE_BYTES else None
-        if decoded is None:
+        fields = envelope_fields(line) if len(line) <= MAX_LINE_BYTES else None
+        if fields is None:
             malformed.append(line)
         else:
-            envelopes.append(decoded)
+            envelopes.append(RawEnvelope(fields.received_ms, source_key, line_no, *_payload_fields(fields)))
     return envelopes, malformed
 
 
-def _decode_envelope(line: bytes, source_key: str, line_no: int) -> RawEnvelope | None:
-    try:  # raw_decode on text: what json.loads does, without its per-call wrapper costs (the hot path)
-        text = line.decode("utf-8").strip()
-        value, end = _DECODER.raw_decode(text)
-    except (ValueError, RecursionError):
-        return None
-    if end != len(text):
-        return None
-    if not isinstance(value, dict):
-        return None
-    topic = value.get("topic")
-    received_ms = value.get("received_ms")
-    payload = value.get("payload")
-    payload_b64 = value.get("payload_b64")
-    if isinstance(received_ms, float) and received_ms.is_integer():
-        received_ms = int(received_ms)
-    if not isinstance(topic, str) or received_ms.__class__ is not int:
-        return None
-    if (payload is None) == (payload_b64 is None) or (payload_b64 is not None and not isinstance(payload_b64, str)):
-        return None
-    raw_payload = b"" if payload_b64 is not None or isinstance(payload, str) else _RECEIVED_MS_RE.sub(b"", line, 1)
-    return RawEnvelope(received_ms, source_key, line_no, topic, payload, payload_b64, raw_payload)
-
-
-_RECEIVED_MS_RE = re.compile(rb'"received_ms"\s*:\s*[-+0-9.eE]+')
-
-# An envelope line exactly as `Envelope.to_json_line` (sorted keys) or the IoT rule's SELECT order writes it, with a
-# plain topic (printable ASCII, no quote or backslash: no JSON escapes) and a non-negative integer receive time.
-# Such a line decodes to exactly the matched texts; any other line goes through the JSON decoder.
-_B64 = rb'"payload_b64":"([A-Za-z0-9+/=]*)"'
-_MS = rb'"received_ms":(0|[1-9][0-9]*)'
-_TOPIC = rb'"topic":"([\x20\x21\x23-\x5b\x5d-\x7e]*)"'
-_B64_LINE_SORTED = re.compile(rb"\{" + _B64 + rb"," + _MS + rb"," + _TOPIC + rb"\}")
-_B64_LINE_RULE = re.compile(rb"\{" + _TOPIC + rb"," + _MS + rb"," + _B64 + rb"\}")
+def _payload_fields(fields: EnvelopeFields) -> tuple[str, Any, str | None, bytes]:
+    return fields.topic, fields.payload, fields.payload_b64, fields.raw_payload
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -560,7 +508,7 @@ def aggregate_day(
         cleared = _clear_dirty(store, day, device_id, dirty_marker)
         return AggregateResult(device_id, day, "empty", DayCounts(), 0, 0, None, cleared)
 
-    items = [_reading_item(reading, seq) for seq, reading in enumerate(previous_readings)]
+    items = [_row_item(row_from_reading(reading), seq) for seq, reading in enumerate(previous_readings)]
     counts = _aggregate_objects(
         store, day, device_id, to_read, items, concurrency=concurrency, window_ms=dedup_window_ms
     )
@@ -620,71 +568,28 @@ def _aggregate_objects(
                 counts.add_quarantine(outcome.quarantined)
             else:  # framing the parser accepts but `split_object` does not: keep it, undeduplicated
                 for reading in outcome.readings:
-                    items.append(_reading_item(reading, len(items)))
+                    items.append(_row_item(row_from_reading(reading), len(items)))
     counts.envelopes += len(envelopes)
     kept, counts.duplicates = dedup(envelopes, window_ms)
     state = Gen2State()
-    texts = _TsTexts()
-    append = items.append
-    for envelope in kept:
-        payload_b64 = envelope.payload_b64
-        if payload_b64 is not None and envelope.payload is None:
-            if envelope.topic.startswith("shellies/"):
-                fast = emeter_scalar_b64(envelope.topic, envelope.received_ms, payload_b64, now_ms)
-                # the dominant Gen1 message: straight to its daily line, no Reading built
-                if fast is not None and fast[0] == device_id:
-                    received_ms = envelope.received_ms
-                    ts_text = texts.text(received_ms)
-                    _device, channel, field_name, value = fast
-                    json_line = _GEN1_LINES[field_name].format(
-                        channel, _json_str(device_id), value, received_ms, ts_text
-                    )
-                    append((received_ms * 1000, channel, received_ms, json_line, len(items), ts_text, fast))
-                    continue
+    with paused_gc():
+        for envelope in kept:
+            parsed = parse_message(
+                envelope.topic,
+                envelope.received_ms,
+                envelope.payload,
+                envelope.payload_b64,
+                now_ms=now_ms,
+                state=state,
+                device_id=device_id,
+            )
+            if isinstance(parsed, QuarantineRecord):
+                counts.add_quarantine(parsed)
             else:
-                fast2 = meter_b64(envelope.topic, envelope.received_ms, payload_b64, now_ms, state)
-                # the common Gen2 message: state applied, straight to daily lines
-                if fast2 is not None and fast2[0] == device_id:
-                    _append_gen2(items, texts, envelope.received_ms, fast2)
-                    continue
-        # RawEnvelope carries exactly the fields parse_envelope reads; building an Envelope per message costs more.
-        parsed: ParseOutcome = parse_envelope(cast(Envelope, envelope), now_ms=now_ms, state=state, device_id=device_id)
-        if parsed.quarantined is not None:
-            counts.add_quarantine(parsed.quarantined)
-        else:
-            for reading in parsed.readings:
-                append(_reading_item(reading, len(items), texts))
+                for row in parsed:
+                    items.append(_row_item(row, len(items)))
     counts.reasons = dict(sorted(counts.reasons.items()))
     return counts
-
-
-def _append_gen2(items: list[_Item], texts: _TsTexts, received_ms: int, fast: Gen2Fast) -> None:
-    """One `_Item` per reading of a fast-path Gen2 message; each line is `_json_line` of the Reading it stands for."""
-    device_id, ts, channels = fast
-    ts_us = (ts - _EPOCH) // _ONE_US
-    ts_text = texts.text_us(ts_us)
-    device_json = _json_str(device_id)
-    for channel, values in channels:
-        names = tuple(values)
-        template = _GEN2_LINES.get(names)
-        if template is None:
-            template = _GEN2_LINES[names] = _gen2_line_template(names)
-        line = template.format(channel, device_json, received_ms, ts_text, *values.values())
-        source = _Gen2Source(device_id, channel, ts, received_ms, values)
-        items.append((ts_us, channel, received_ms, line, len(items), ts_text, source))
-
-
-def _gen2_line_template(names: tuple[str, ...]) -> str:
-    """`Reading.to_json_line()` of a Gen2 reading with these value fields (in this order) as a `str.format` template:
-    {0} channel, {1} device id (JSON), {2} received_ms, {3} formatted ts, {4}… the values (checked finite floats,
-    whose `str` is their JSON). Keys in sorted order, like `json.dumps(sort_keys=True)`."""
-    slots = {"channel": "{0}", "device_id": "{1}", "generation": '"gen2"', "received_ms": "{2}", "ts": '"{3}"'}
-    slots |= {name: f"{{{index + 4}}}" for index, name in enumerate(names)}
-    body = ",".join(f'"{name}":{slots[name]}' for name in sorted(slots))
-    return "{{" + body + "}}"
-
-
-_GEN2_LINES: dict[tuple[str, ...], str] = {}
 
 
 def read_objects(store: ObjectStore, object_keys: Sequence[str], *, concurrency: int = 8) -> Iterator[bytes]:
@@ -695,51 +600,22 @@ def read_objects(store: ObjectStore, object_keys: Sequence[str], *, concurrency:
         return iter(list(pool.map(store.get, object_keys)))
 
 
-_Fast = tuple[str, int, str, float]
-"""A Gen1 emeter reading from the fast path: (device_id, channel, Reading field, value); ts = received_ms."""
-
-
-class _Gen2Source(NamedTuple):
-    """A Gen2 reading from the fast path, built into a Reading only when the sort needs to compare it."""
-
-    device_id: str
-    channel: int
-    ts: datetime
-    received_ms: int
-    values: dict[str, float]
-
-
-_Item = tuple[int, int, int, str, int, str, "Reading | _Gen2Source | _Fast"]
+_Item = tuple[int, int, int, str, int, str, Row]
 """One reading on its way into the daily file: (ts in µs since the epoch, channel or -1, received_ms, JSON line,
-sequence number, formatted ts, the Reading or its fast-path values). Sorting the tuples sorts the file; the
-sequence number keeps the sort stable and never lets it compare the last element."""
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
+sequence number, formatted ts, the row). Sorting the tuples sorts the file; the sequence number keeps the sort
+stable and never lets it compare the last element."""
 
 
-def _reading_item(reading: Reading, seq: int, texts: _TsTexts | None = None) -> _Item:
-    ts_us = (reading.ts - _EPOCH) // _ONE_US
-    if texts is None:
-        ts_text, line = canonical_line(reading)
-    else:
-        ts_text = texts.text_us(ts_us)
-        line = _json_line(reading, ts_text)
-    channel = -1 if reading.channel is None else reading.channel
-    return (ts_us, channel, reading.received_ms, line, seq, ts_text, reading)
+def _row_item(row: Row, seq: int) -> _Item:
+    device_id, channel, ts_us, received_ms, generation, values = row
+    ts = ts_text(ts_us)
+    line = reading_line(device_id, channel, ts, received_ms, generation.value, values)
+    return (ts_us, -1 if channel is None else channel, received_ms, line, seq, ts, row)
 
 
-def _item_reading(item: _Item) -> Reading:
-    source = item[6]
-    if isinstance(source, Reading):
-        return source
-    if isinstance(source, _Gen2Source):
-        return make_reading(
-            source.device_id, source.channel, source.ts, source.received_ms, Generation.GEN2, source.values
-        )
-    device_id, channel, field_name, value = source
-    received_ms = item[2]
-    return make_reading(device_id, channel, ts_from_ms(received_ms), received_ms, Generation.GEN1, {field_name: value})
+def _same_observation(a: Row, b: Row) -> bool:
+    """Equal in everything but received_ms (Reading.dedup_key): an MQTT QoS 1 redelivery of the same reading."""
+    return a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and a[4] == b[4] and a[5] == b[5]
 
 
 def canonical_lines(readings: Iterable[Reading]) -> list[tuple[str, str]]:
@@ -748,12 +624,11 @@ def canonical_lines(readings: Iterable[Reading]) -> list[tuple[str, str]]:
     Lines are exactly `Reading.to_json_line()`. Readings equal in everything but `received_ms` are the same
     observation (Reading.dedup_key): the first received is kept.
     """
-    return _canonical([_reading_item(reading, seq) for seq, reading in enumerate(readings)])
+    return _canonical([_row_item(row_from_reading(reading), seq) for seq, reading in enumerate(readings)])
 
 
 def _canonical(items: list[_Item]) -> list[tuple[str, str]]:
-    """`canonical_lines` over items (sorted in place). Readings are built only for items that share (ts, channel)
-    with another, to compare their dedup keys."""
+    """`canonical_lines` over items (sorted in place)."""
     items.sort()
     result: list[tuple[str, str]] = []
     group_start = 0
@@ -761,98 +636,10 @@ def _canonical(items: list[_Item]) -> list[tuple[str, str]]:
     for index, item in enumerate(items):
         if (item[0], item[1]) != previous:
             group_start, previous = index, (item[0], item[1])
-        elif any(
-            _item_reading(items[other]).dedup_key() == _item_reading(item).dedup_key()
-            for other in range(group_start, index)
-        ):
+        elif any(_same_observation(items[other][6], item[6]) for other in range(group_start, index)):
             continue
         result.append((item[5], item[3]))
     return result
-
-
-def _gen1_line_template(field_name: str) -> str:
-    """`Reading.to_json_line()` of a Gen1 emeter reading as a `str.format` template: {0} channel, {1} device id
-    (JSON), {2} value, {3} received_ms, {4} formatted ts. Keys in sorted order, like `json.dumps(sort_keys=True)`."""
-    slots = {"channel": "{0}", "device_id": "{1}", "generation": '"gen1"', field_name: "{2}"}
-    slots |= {"received_ms": "{3}", "ts": '"{4}"'}
-    body = ",".join(f'"{name}":{slots[name]}' for name in sorted(slots))
-    return "{{" + body + "}}"
-
-
-_GEN1_LINES = {field_name: _gen1_line_template(field_name) for field_name in EMETER_TOPIC_FIELDS.values()}
-_json_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
-
-
-class _TsTexts:
-    """`format_ts(ts_from_ms(ms))` for receive times, from a cached text per minute (the Gen1 fast path)."""
-
-    def __init__(self) -> None:
-        self._minutes: dict[int, str] = {}
-
-    def text(self, ms: int) -> str:
-        """The text of a time in milliseconds since the epoch."""
-        seconds, millis = divmod(ms, 1000)
-        minute, second = divmod(seconds, 60)
-        prefix = self._minutes.get(minute)
-        if prefix is None:  # `format_ts` itself, less its "SS.mmmZ"
-            prefix = self._minutes[minute] = format_ts(_EPOCH + timedelta(minutes=minute))[:-7]
-        return f"{prefix}{second:02d}.{millis:03d}Z"
-
-    def text_us(self, us: int) -> str:
-        """The text of a time in microseconds since the epoch (`format_ts` truncates to the millisecond)."""
-        return self.text(us // 1000)
-
-
-_JSON_SCALARS = frozenset({str, int, float, bool})
-_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
-
-
-def canonical_line(reading: Reading) -> tuple[str, str]:
-    """(`format_ts(reading.ts)`, `reading.to_json_line()`) without pydantic's serializer (the hot path; a unit test
-    checks it against `to_json_line` on every real payload). Falls back to `to_json_line` for unexpected types."""
-    ts_text = fast_format_ts(reading.ts)
-    data: dict[str, Any] = {}
-    for name, value in reading.__dict__.items():
-        if value is None:
-            continue
-        if value.__class__ not in _JSON_SCALARS and name != "ts" and name != "generation":
-            return format_ts(reading.ts), reading.to_json_line()
-        data[name] = value
-    data["ts"] = ts_text
-    data["generation"] = str(reading.generation.value)
-    return ts_text, _ENCODER.encode(data)
-
-
-_c_make_encoder: Callable[..., Callable[[object, int], Iterable[str]]] | None = getattr(
-    json.encoder, "c_make_encoder", None
-)
-# What `_ENCODER.encode` builds on every call (CPython's C encoder with the same settings), built once.
-_encode_chunks = (
-    _c_make_encoder(None, _ENCODER.default, _json_str, None, ":", ",", True, False, True)
-    if _c_make_encoder is not None
-    else None
-)
-
-
-def _json_line(reading: Reading, ts_text: str) -> str:
-    """`reading.to_json_line()` given its formatted ts: `canonical_line` with one prebuilt encoder."""
-    data: dict[str, Any] = {}
-    for name, value in reading.__dict__.items():
-        if value is None:
-            continue
-        if value.__class__ not in _JSON_SCALARS and name != "ts" and name != "generation":
-            return reading.to_json_line()
-        data[name] = value
-    data["ts"] = ts_text
-    data["generation"] = str(reading.generation.value)
-    if _encode_chunks is None:
-        return _ENCODER.encode(data)
-    return "".join(_encode_chunks(data, 0))
-
-
-def fast_format_ts(ts: datetime) -> str:
-    """`models.format_ts` through `isoformat` (several times faster than strftime); same text for years >= 1000."""
-    return ts.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def _load_state(store: ObjectStore, day: date, device_id: str) -> _State | None:

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wattline.daily import daily_energy
 from wattline.energy import compute_hourly
-from wattline.inputs import LineReader
-from wattline.models import DailyEnergy, Envelope, Reading
-from wattline.parsing import Gen2State, parse_envelope
+from wattline.energy.engine import EnergyColumns
+from wattline.formats.frames import decode_capture
+from wattline.inputs import LineReader, text_of
+from wattline.models import DailyEnergy, QuarantineRecord, Reading
+from wattline.parsing import limits, parse_message
+from wattline.parsing._common import Row, reading_from_row, row_from_reading
+from wattline.parsing.gc import paused_gc
 from wattline.parsing.lines import (
-    CaptureMessage,
     LineError,
     LineProblems,
     capture_message,
@@ -47,46 +50,92 @@ class InputStats(LineProblems):
 def read_inputs(
     paths: Iterable[Path], *, stats: InputStats | None = None, now_ms: int | None = None
 ) -> tuple[list[Reading], InputStats]:
-    """Every reading in the files, capture lines parsed in receive order per file. `now_ms` (default: the clock) is
-    the end of the window of accepted times."""
-    stats = stats or InputStats()
-    now = int(time.time() * 1000) if now_ms is None else now_ms
+    """Every reading in the files (as Readings: for callers that want the objects; `read_columns` is the bulk
+    path). `now_ms` (default: the clock) is the end of the window of accepted times."""
     readings: list[Reading] = []
-    for path in paths:
-        reader = LineReader(path)
-        captures: list[CaptureMessage] = []
-        for number, line in reader:
-            if not line.strip():
-                continue
-            stats.lines += 1
-            where = f"{path.name}:{number}"
-            try:
-                record = json_object(line)
-                if is_capture_record(record):
-                    captures.append(capture_message(record, now_ms=now))
-                elif is_reading_record(record):
-                    readings.append(reading_from_record(record, now_ms=now))
-                else:
-                    raise LineError("neither a capture line (topic, payload, received_at) nor a reading (device_id)")
-            except LineError as exc:
-                stats.invalid(f"{where}: {exc}")
-        if reader.truncated is not None:
-            stats.file_errors.append(reader.truncated)
-        readings.extend(_parse_captures(captures, stats, now))
+    stats = read_rows(paths, lambda row: readings.append(reading_from_row(row)), stats=stats, now_ms=now_ms)
     stats.readings = len(readings)
     return readings, stats
 
 
-def _parse_captures(captures: list[CaptureMessage], stats: InputStats, now_ms: int) -> Iterator[Reading]:
-    captures.sort(key=lambda message: message.received_ms)  # the Gen2 overlay needs receive order (stable)
-    state = Gen2State()
-    for message in captures:
-        stats.messages += 1
-        envelope = Envelope(topic=message.topic, received_ms=message.received_ms, payload=message.payload)
-        outcome = parse_envelope(envelope, now_ms=now_ms, state=state)
-        if outcome.quarantined is not None:
-            stats.quarantined[outcome.quarantined.reason.value] += 1
-        yield from outcome.readings
+def read_columns(
+    paths: Iterable[Path], *, stats: InputStats | None = None, now_ms: int | None = None
+) -> tuple[EnergyColumns, InputStats]:
+    """Every reading in the files, straight into the energy engine's columns (no Reading objects)."""
+    columns = EnergyColumns()
+    counted = 0
+
+    def add(row: Row) -> None:
+        nonlocal counted
+        counted += 1
+        columns.add_row(row)
+
+    stats = read_rows(paths, add, stats=stats, now_ms=now_ms)
+    stats.readings = counted
+    return columns, stats
+
+
+def read_rows(
+    paths: Iterable[Path], sink: Callable[[Row], None], *, stats: InputStats | None = None, now_ms: int | None = None
+) -> InputStats:
+    """Each file's lines as they are read (bounded memory): a capture line's message is parsed at once, a reading
+    line becomes its row; each row goes to `sink`. Parsing needs no order (the parsers read no state), so the
+    result is the same whatever the order of the lines."""
+    stats = stats or InputStats()
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    earliest, latest = limits.MIN_TIMESTAMP_MS, now + limits.MAX_FUTURE_MS
+    with paused_gc():
+        for path in paths:
+            reader = LineReader(path)
+            for number, raw in reader.raw_lines():
+                if not raw.strip():
+                    continue
+                stats.lines += 1
+                capture = decode_capture(raw)
+                if capture is not None and capture.topic and earliest <= capture.received_at * 1000 <= latest:
+                    _parse_capture(capture.topic, capture.payload, round(capture.received_at * 1000), stats, now, sink)
+                    continue
+                try:  # the general rule reads the line and says why it cannot be used
+                    record = json_object(text_of(raw))
+                    if is_capture_record(record):
+                        message = capture_message(record, now_ms=now)
+                        _parse_capture(message.topic, message.payload, message.received_ms, stats, now, sink)
+                    elif is_reading_record(record):
+                        sink(row_from_reading(reading_from_record(record, now_ms=now)))
+                    else:
+                        raise LineError(
+                            "neither a capture line (topic, payload, received_at) nor a reading (device_id)"
+                        )
+                except LineError as exc:
+                    stats.invalid(f"{path.name}:{number}: {exc}")
+            if reader.truncated is not None:
+                stats.file_errors.append(reader.truncated)
+    return stats
+
+
+def _parse_capture(
+    topic: str, payload: str, received_ms: int, stats: InputStats, now_ms: int, sink: Callable[[Row], None]
+) -> None:
+    stats.messages += 1
+    parsed = parse_message(topic, received_ms, payload, None, now_ms=now_ms)
+    if isinstance(parsed, QuarantineRecord):
+        stats.quarantined[parsed.reason.value] += 1
+        return
+    for row in parsed:
+        sink(row)
+
+
+def analyze_columns(
+    columns: EnergyColumns,
+    *,
+    timezone: str,
+    tariff: Tariff,
+    method: IntegrationMethod,
+    max_gap_s: float,
+    max_power_w: float,
+) -> list[DailyEnergy]:
+    result = columns.compute(tz=timezone, method=method, max_gap_s=max_gap_s, max_power_w=max_power_w)
+    return daily_energy(result.hourly, tariff=tariff, timezone=timezone)
 
 
 def analyze_readings(

@@ -51,23 +51,40 @@ class LineReader:
             self.compressed = probe.read(2) == GZIP_MAGIC
 
     def __iter__(self) -> Iterator[NumberedLine]:
+        for number, raw in self.raw_lines():
+            yield number, text_of(raw)
+
+    def raw_lines(self, block_size: int = 1 << 20) -> Iterator[tuple[int, bytes]]:
+        """The numbered lines as bytes (without `\\n` or `\\r\\n`; not decoded), read a block at a time: the bulk
+        readers' path. The same lines, numbers, truncation and size limit as iterating the reader."""
         with self._open() as handle:
+            rest = b""
             while True:
                 try:
-                    raw = handle.readline(-1 if self.max_bytes is None else self.max_bytes - self.bytes_read + 1)
+                    block = handle.read1(block_size)
                 except (EOFError, OSError, zlib.error) as exc:  # truncated, bad CRC, corrupt deflate data
                     self.truncated = (
                         f"{self.name}: the gzip stream is truncated or corrupt after {self.lines_read} lines "
                         f"({exc}); the lines before are kept"
                     )
                     return
-                if not raw:
+                if not block:
+                    if rest:
+                        yield self._counted(rest, len(rest))
                     return
-                self.bytes_read += len(raw)
-                if self.max_bytes is not None and self.bytes_read > self.max_bytes:
+                lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
+                rest = lines.pop()
+                if self.max_bytes is not None and len(rest) > self.max_bytes - self.bytes_read:
                     raise InputTooLarge(self.name, self.max_bytes, self.lines_read)
-                self.lines_read += 1
-                yield self.lines_read, _text(raw)
+                for line in lines:
+                    yield self._counted(line, len(line) + 1)
+
+    def _counted(self, line: bytes, size: int) -> tuple[int, bytes]:
+        self.bytes_read += size
+        if self.max_bytes is not None and self.bytes_read > self.max_bytes:
+            raise InputTooLarge(self.name, self.max_bytes, self.lines_read)
+        self.lines_read += 1
+        return self.lines_read, line.removesuffix(b"\r")
 
     def _open(self) -> io.BufferedIOBase:
         if self.compressed:
@@ -84,5 +101,6 @@ def text_lines(text: str) -> Iterator[NumberedLine]:
         yield number, line.removesuffix("\r")
 
 
-def _text(raw: bytes) -> str:
+def text_of(raw: bytes) -> str:
+    """A line's text: its line break removed, invalid UTF-8 replaced."""
     return raw.removesuffix(b"\n").removesuffix(b"\r").decode("utf-8", errors="replace")

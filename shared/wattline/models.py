@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from wattline.formats.readings import reading_line
+
 
 class Generation(StrEnum):
     GEN1 = "gen1"
@@ -66,6 +68,8 @@ READING_QUANTITIES = (
     "energy_total_wh",
     "energy_returned_total_wh",
 )
+VALUE_FIELDS = (*READING_QUANTITIES, "online", "relay")
+"""A Reading's fields besides its identity (device_id, channel, ts, received_ms, generation)."""
 
 
 class Reading(BaseModel):
@@ -114,9 +118,11 @@ class Reading(BaseModel):
         return tuple(self.model_dump(exclude={"received_ms"}).values())
 
     def to_json_line(self) -> str:
-        data = self.model_dump(mode="json", exclude_none=True)
-        data["ts"] = format_ts(self.ts)
-        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+        """The daily files' line of this reading (`wattline.formats.readings.reading_line`, its one writer)."""
+        values = {name: value for name in VALUE_FIELDS if (value := getattr(self, name)) is not None}
+        return reading_line(
+            self.device_id, self.channel, format_ts(self.ts), self.received_ms, self.generation.value, values
+        )
 
 
 def format_ts(ts: datetime) -> str:

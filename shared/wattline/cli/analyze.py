@@ -67,7 +67,7 @@ def analyze(
     the run. A truncated .gz gives the lines before the break, with a warning. Options default to the WATTLINE_*
     settings.
     """
-    from wattline.analysis import analyze_readings, read_inputs
+    from wattline.analysis import analyze_columns, read_columns
     from wattline.cli.output import print_daily, report_input_stats
     from wattline.errors import PermanentError
     from wattline.settings import Settings
@@ -90,10 +90,10 @@ def analyze(
     except (PermanentError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
 
-    readings, stats = read_inputs(files)
+    columns, stats = read_columns(files)
     report_input_stats(stats)
-    days = analyze_readings(
-        readings,
+    days = analyze_columns(
+        columns,
         timezone=settings.timezone,
         tariff=chosen_tariff,
         method=settings.integration_method,

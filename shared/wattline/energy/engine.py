@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -25,6 +26,7 @@ from wattline.energy.core import (
 from wattline.energy.counters import RESET, CounterSeries, build_counter
 from wattline.energy.hours import local_hour_edges
 from wattline.models import Generation, HourlyEnergy, Reading
+from wattline.parsing._common import Row
 
 METHODS = ("auto", "counter", "trapezoid", "locf")
 DEFAULT_MAX_GAP_S = defaults.MAX_GAP_S
@@ -88,53 +90,96 @@ def compute_hourly(
     from a little before and after a day and the day's window to get that day's hours with their boundary
     intervals integrated.
     """
-    columns: dict[tuple[str, int], _Columns] = defaultdict(_Columns)
+    columns = EnergyColumns()
     for reading in readings:
-        if reading.channel is None:
-            continue
-        columns[(reading.device_id, reading.channel)].add(reading)
-    result = EnergyResult()
-    for (device_id, channel), col in sorted(columns.items()):
-        result.extend(
-            compute_hourly_arrays(
-                device_id,
-                channel,
-                col.ts,
-                col.power,
-                col.total,
-                col.returned,
-                generation=col.generation,
-                received_ms=col.received,
-                tz=tz,
-                method=method,
-                max_gap_s=max_gap_s,
-                max_power_w=max_power_w,
-                window=window,
-            )
-        )
-    return result
+        columns.add_reading(reading)
+    return columns.compute(tz=tz, method=method, max_gap_s=max_gap_s, max_power_w=max_power_w, window=window)
 
 
 class _Columns:
     __slots__ = ("generation", "power", "received", "returned", "total", "ts")
 
     def __init__(self) -> None:
-        self.ts: list[float] = []
-        self.received: list[int] = []
-        self.power: list[float] = []
-        self.total: list[float] = []
-        self.returned: list[float] = []
+        self.ts = array("d")
+        self.received = array("q")
+        self.power = array("d")
+        self.total = array("d")
+        self.returned = array("d")
         self.generation = Generation.GEN1
 
-    def add(self, reading: Reading) -> None:
-        nan = float("nan")
-        self.ts.append(reading.ts.timestamp())
-        self.received.append(reading.received_ms)
-        self.power.append(nan if reading.power_w is None else reading.power_w)
-        self.total.append(nan if reading.energy_total_wh is None else reading.energy_total_wh)
-        self.returned.append(nan if reading.energy_returned_total_wh is None else reading.energy_returned_total_wh)
-        if reading.generation == Generation.GEN2:
-            self.generation = Generation.GEN2
+
+_NAN: Final = float("nan")
+
+
+class EnergyColumns:
+    """What the energy engine reads, one set of columns per (device, channel): time, receive time, power and the
+    two counters (NaN where a reading did not carry the quantity), 8 bytes a value. Filled from parser rows
+    (`add_row`, the batch path: no Reading object) or from Readings; readings without a channel (device state) are
+    left out, as `compute_hourly` leaves them out."""
+
+    def __init__(self) -> None:
+        self._columns: dict[tuple[str, int], _Columns] = {}
+
+    def add_row(self, row: Row) -> None:
+        device_id, channel, ts_us, received_ms, generation, values = row
+        if channel is None:
+            return
+        col = self._columns.get((device_id, channel))
+        if col is None:
+            col = self._columns[(device_id, channel)] = _Columns()
+        col.ts.append(ts_us / 1e6)  # == Reading.ts.timestamp(): both divide the whole microseconds, rounded once
+        col.received.append(received_ms)
+        col.power.append(values.get("power_w", _NAN))
+        col.total.append(values.get("energy_total_wh", _NAN))
+        col.returned.append(values.get("energy_returned_total_wh", _NAN))
+        if generation is Generation.GEN2:
+            col.generation = Generation.GEN2
+
+    def add_reading(self, reading: Reading) -> None:
+        if reading.channel is None:
+            return
+        values = {name: value for name in _ENERGY_FIELDS if (value := getattr(reading, name)) is not None}
+        ts_us = (reading.ts - _EPOCH) // _ONE_US
+        self.add_row((reading.device_id, reading.channel, ts_us, reading.received_ms, reading.generation, values))
+
+    def __len__(self) -> int:
+        return sum(len(col.ts) for col in self._columns.values())
+
+    def compute(
+        self,
+        *,
+        tz: tzinfo | str,
+        method: str = "auto",
+        max_gap_s: float = DEFAULT_MAX_GAP_S,
+        max_power_w: float = DEFAULT_MAX_POWER_W,
+        window: tuple[datetime, datetime] | None = None,
+    ) -> EnergyResult:
+        """`compute_hourly` over the columns, (device, channel) in sorted order."""
+        result = EnergyResult()
+        for (device_id, channel), col in sorted(self._columns.items()):
+            result.extend(
+                compute_hourly_arrays(
+                    device_id,
+                    channel,
+                    np.frombuffer(col.ts, dtype=np.float64),
+                    np.frombuffer(col.power, dtype=np.float64),
+                    np.frombuffer(col.total, dtype=np.float64),
+                    np.frombuffer(col.returned, dtype=np.float64),
+                    generation=col.generation,
+                    received_ms=np.frombuffer(col.received, dtype=np.int64),
+                    tz=tz,
+                    method=method,
+                    max_gap_s=max_gap_s,
+                    max_power_w=max_power_w,
+                    window=window,
+                )
+            )
+        return result
+
+
+_ENERGY_FIELDS: Final = ("power_w", "energy_total_wh", "energy_returned_total_wh")
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US: Final = timedelta(microseconds=1)
 
 
 def resolve_power_method(method: str, generation: Generation | str) -> str:

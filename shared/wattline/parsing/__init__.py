@@ -15,10 +15,25 @@ Public API (stable; other stages code against it):
 - envelope_from_capture(topic, payload_text, received_at_s) -> Envelope
       the fields of a capture line. Which lines `wattline analyze` and `wattline import` accept is decided by
       `wattline.parsing.lines` (capture_message, reading_from_record, json_object).
-- Gen2State: last full state per (device, component), overlaid with each NotifyStatus delta.
+- parse_message(topic, received_ms, payload, payload_b64, *, now_ms, state=None, device_id=None, source_key=None)
+      -> list[Row] | QuarantineRecord; parse_line_rows, parse_object_rows: the same for a line and an object.
+      The batch consumers' entry points (analysis, the aggregator): the same rules and state updates, rows instead
+      of Reading objects (a Row is (device_id, channel, ts µs, received_ms, generation, values);
+      `reading_from_row` makes the Reading the other entry points return).
+- Gen2State: last full state per (device, component), overlaid with each NotifyStatus delta. The parsers only
+  write it (for consumers who want the full picture); no reading depends on it, so messages may be parsed in any
+  order.
 """
 
-from wattline.parsing.envelope import envelope_from_capture, parse_envelope, parse_line, parse_object
+from wattline.parsing.envelope import (
+    envelope_from_capture,
+    parse_envelope,
+    parse_line,
+    parse_line_rows,
+    parse_message,
+    parse_object,
+    parse_object_rows,
+)
 from wattline.parsing.limits import MAX_JSON_DEPTH, MAX_LINE_BYTES, MAX_PAYLOAD_BYTES
 from wattline.parsing.state import Gen2State
 
@@ -30,5 +45,8 @@ __all__ = [
     "envelope_from_capture",
     "parse_envelope",
     "parse_line",
+    "parse_line_rows",
+    "parse_message",
     "parse_object",
+    "parse_object_rows",
 ]

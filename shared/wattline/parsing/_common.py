@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
+import msgspec
 from pydantic import BaseModel
 from pydantic_core import from_json
 
 from wattline.keys import RESERVED_DEVICE_IDS, is_safe_device_id
-from wattline.models import Generation, QuarantineReason, Reading
+from wattline.models import VALUE_FIELDS, Generation, QuarantineReason, Reading
 from wattline.parsing import limits
 
 M = TypeVar("M", bound=BaseModel)
@@ -197,23 +199,31 @@ def _ms_text(ms: float) -> str:
     return f"{ms:.0f}" if -1e300 < ms < 1e300 else "an out-of-range number of"
 
 
-def ts_from_seconds(raw: object, now_ms: int) -> tuple[datetime, float]:
-    """A Gen2 `params.ts` (Unix seconds, float) → (UTC datetime, milliseconds), checked."""
+def ts_from_seconds(raw: object, now_ms: int) -> tuple[int, float]:
+    """A Gen2 `params.ts` (Unix seconds, float) → (microseconds as `datetime.fromtimestamp` rounds them,
+    milliseconds), checked."""
     if raw.__class__ not in (int, float):
         raise Reject(QuarantineReason.WRONG_TYPE, f"params.ts: expected a number, got {type(raw).__name__}")
     try:
         seconds = float(raw)
     except OverflowError:
+        if raw < 0:
+            raise Reject(QuarantineReason.TIMESTAMP_TOO_OLD, "params.ts: integer too large (negative)") from None
         raise Reject(QuarantineReason.TIMESTAMP_IN_FUTURE, "params.ts: integer too large") from None
     if not math.isfinite(seconds):
         raise Reject(QuarantineReason.NON_FINITE_VALUE, f"params.ts: {seconds} is not a finite number")
     ts_ms = seconds * 1000.0
     check_time_ms(ts_ms, now_ms, "params.ts")
-    return datetime.fromtimestamp(seconds, tz=UTC), ts_ms
+    whole = math.floor(seconds)
+    return int(whole) * 1_000_000 + round((seconds - whole) * 1e6), ts_ms  # round half even, as datetime does
 
 
-def ts_from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+def ts_from_us(us: int) -> datetime:
+    """The UTC datetime of a time in microseconds since the epoch."""
+    return _EPOCH + timedelta(microseconds=us)
+
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def payload_bytes(payload: object, payload_b64: str | None) -> bytes:
@@ -288,12 +298,24 @@ def load_json_payload(payload: object, payload_b64: str | None) -> dict[str, Any
         value = load_json_text(payload)
     else:
         check_depth(payload)
+        size = _json_size(payload) if isinstance(payload, (dict, list)) else 0
+        if size > limits.MAX_PAYLOAD_BYTES:  # a JSON value the rule embedded: its size as compact JSON
+            raise Reject(QuarantineReason.OVERSIZED_PAYLOAD, f"payload of {size} bytes > {limits.MAX_PAYLOAD_BYTES}")
         value = payload
     if not isinstance(value, dict):
         raise Reject(QuarantineReason.NOT_AN_OBJECT, f"expected a JSON object, got {_json_type(value)}")
     if "G" in value or "cit_s" in value:
         raise Reject(QuarantineReason.UNSUPPORTED_MESSAGE, "a CoIoT (CoAP) status frame: CoAP is not collected")
     return value
+
+
+def _json_size(value: object) -> int:
+    """The size of a JSON value as compact UTF-8 JSON (lone surrogates counted as the bytes they were read from)."""
+    try:
+        return len(msgspec.json.encode(value))
+    except (UnicodeEncodeError, TypeError, ValueError, RecursionError):
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=True, default=repr)
+        return len(text.encode("utf-8", "surrogatepass"))
 
 
 def fast_constructor(model: type[M]) -> Callable[[dict[str, Any]], M]:
@@ -325,19 +347,35 @@ def fast_constructor(model: type[M]) -> Callable[[dict[str, Any]], M]:
     return construct
 
 
+Row = tuple[str, "int | None", int, int, Generation, dict[str, Any]]
+"""One reading as the parsers produce it: (device_id, channel, ts in µs since the epoch, received_ms, generation,
+{Reading field: checked value}). `ts` is what `datetime.fromtimestamp` makes of the message time (Gen2 `params.ts`,
+else the receive time), so `reading_from_row` gives exactly the Reading the parsers always gave. Batch consumers
+(analysis, the daily file writer) take rows as they are; no Reading object is built on their path."""
+
 _new_reading: Final = fast_constructor(Reading)
 
 
-def make_reading(
-    device_id: str,
-    channel: int | None,
-    ts: datetime,
-    received_ms: int,
-    generation: Generation,
-    values: Mapping[str, Any],
-) -> Reading:
-    """A Reading from already-checked values, without pydantic validation (the hot path)."""
-    data = {"device_id": device_id, "channel": channel, "ts": ts, "received_ms": received_ms, "generation": generation}
+def row_from_reading(reading: Reading) -> Row:
+    """The row of a Reading (its non-null values), as the parser would have given it."""
+    values = {name: value for name in VALUE_FIELDS if (value := getattr(reading, name)) is not None}
+    ts_us = (reading.ts - _EPOCH) // _ONE_US
+    return (reading.device_id, reading.channel, ts_us, reading.received_ms, reading.generation, values)
+
+
+_ONE_US: Final = timedelta(microseconds=1)
+
+
+def reading_from_row(row: Row) -> Reading:
+    """The Reading of one row, without pydantic validation (the values were checked by the parser)."""
+    device_id, channel, ts_us, received_ms, generation, values = row
+    data = {
+        "device_id": device_id,
+        "channel": channel,
+        "ts": ts_from_us(ts_us),
+        "received_ms": received_ms,
+        "generation": generation,
+    }
     data.update(values)
     return _new_reading(data)
 

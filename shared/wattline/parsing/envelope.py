@@ -9,24 +9,22 @@ import time
 from typing import Any, Final
 
 from wattline.keys import is_device_id
-from wattline.models import Envelope, Generation, ParseOutcome, QuarantineReason, QuarantineRecord, Reading
+from wattline.models import Envelope, Generation, ParseOutcome, QuarantineReason, QuarantineRecord
 from wattline.parsing import gen1, gen2, limits
 from wattline.parsing._common import (
     Reject,
+    Row,
     check_device_id,
     check_time_ms,
     fast_constructor,
     load_json_payload,
     load_json_text,
-    make_reading,
-    ts_from_ms,
+    reading_from_row,
 )
 from wattline.parsing.state import Gen2State
 
 GEN1_ROOT: Final = "shellies"
 _GEN1_PREFIX: Final = GEN1_ROOT + "/"
-_GEN1: Final = Generation.GEN1
-_GEN2: Final = Generation.GEN2
 _EVENTS_RPC: Final = "/events/rpc"
 _ONLINE: Final = "/online"
 _RPC: Final = "/rpc"
@@ -46,17 +44,36 @@ def parse_envelope(
     `device_id`, when given, is the device the message was stored under (its raw partition, the rules' `topic(N)`):
     a message whose readings name another device is quarantined as device_mismatch.
     """
-    return _parse(
-        envelope.topic,
-        envelope.received_ms,
-        envelope.payload,
-        envelope.payload_b64,
-        _now(now_ms),
-        state,
-        None,
-        None,
-        device_id,
+    return _outcome(
+        _parse(
+            envelope.topic,
+            envelope.received_ms,
+            envelope.payload,
+            envelope.payload_b64,
+            _now(now_ms),
+            state,
+            None,
+            None,
+            device_id,
+        )
     )
+
+
+def parse_message(
+    topic: str,
+    received_ms: int,
+    payload: Any,
+    payload_b64: str | None,
+    *,
+    now_ms: int,
+    state: Gen2State | None = None,
+    device_id: str | None = None,
+    source_key: str | None = None,
+) -> list[Row] | QuarantineRecord:
+    """`parse_envelope` for batch consumers: the envelope's fields in, its rows (no Reading objects) or its one
+    quarantine record out. The same rules and the same `state` updates: `parse_envelope` is this plus
+    `reading_from_row`."""
+    return _parse(topic, received_ms, payload, payload_b64, now_ms, state, source_key, None, device_id)
 
 
 def parse_line(
@@ -70,7 +87,19 @@ def parse_line(
     """One JSON envelope line → ParseOutcome. A line that is not a valid envelope is quarantined as
     malformed_envelope; any quarantine record carries the whole line as original_b64. `device_id`: as in
     `parse_envelope`."""
-    return _parse_line(line, source_key, _now(now_ms), state, device_id)
+    return _outcome(_parse_line(line, source_key, _now(now_ms), state, device_id))
+
+
+def parse_line_rows(
+    line: bytes | str,
+    *,
+    now_ms: int,
+    source_key: str | None = None,
+    state: Gen2State | None = None,
+    device_id: str | None = None,
+) -> list[Row] | QuarantineRecord:
+    """`parse_line` for batch consumers (see `parse_message`)."""
+    return _parse_line(line, source_key, now_ms, state, device_id)
 
 
 def parse_object(
@@ -86,16 +115,32 @@ def parse_object(
     Blank lines are skipped; an object with no envelope at all gives one malformed_envelope record.
     A single envelope pretty-printed over several lines is also accepted. `device_id`: as in `parse_envelope`.
     """
-    now = _now(now_ms)
+    return [
+        _outcome(parsed)
+        for parsed in parse_object_rows(
+            data, now_ms=_now(now_ms), source_key=source_key, state=state, device_id=device_id
+        )
+    ]
+
+
+def parse_object_rows(
+    data: bytes | str,
+    *,
+    now_ms: int,
+    source_key: str | None = None,
+    state: Gen2State | None = None,
+    device_id: str | None = None,
+) -> list[list[Row] | QuarantineRecord]:
+    """`parse_object` for batch consumers (see `parse_message`): one entry per envelope."""
     raw = _as_bytes(data)
     lines = [line for line in raw.split(b"\n") if line.strip()]
     if not lines:
         return [_quarantine(Reject(QuarantineReason.MALFORMED_ENVELOPE, "empty object"), None, None, raw, source_key)]
     if len(lines) > 1 and not lines[0].rstrip().endswith(b"}") and len(raw) <= limits.MAX_LINE_BYTES:
-        whole = _parse_line(raw, source_key, now, state, device_id)  # perhaps one pretty-printed envelope
-        if whole.quarantined is None or whole.quarantined.reason != QuarantineReason.MALFORMED_ENVELOPE:
+        whole = _parse_line(raw, source_key, now_ms, state, device_id)  # perhaps one pretty-printed envelope
+        if not isinstance(whole, QuarantineRecord) or whole.reason != QuarantineReason.MALFORMED_ENVELOPE:
             return [whole]
-    return [_parse_line(line, source_key, now, state, device_id) for line in lines]
+    return [_parse_line(line, source_key, now_ms, state, device_id) for line in lines]
 
 
 def envelope_from_capture(topic: str, payload_text: str, received_at_s: float) -> Envelope:
@@ -123,9 +168,15 @@ def _now(now_ms: int | None) -> int:
     return int(time.time() * 1000) if now_ms is None else now_ms
 
 
+def _outcome(parsed: list[Row] | QuarantineRecord) -> ParseOutcome:
+    if isinstance(parsed, QuarantineRecord):
+        return _new_outcome({"readings": [], "quarantined": parsed})
+    return _new_outcome({"readings": [reading_from_row(row) for row in parsed]})
+
+
 def _parse_line(
     line: bytes | str, source_key: str | None, now_ms: int, state: Gen2State | None, device_id: str | None = None
-) -> ParseOutcome:
+) -> list[Row] | QuarantineRecord:
     original = _as_bytes(line)
     try:
         if len(original) > limits.MAX_LINE_BYTES:
@@ -170,26 +221,12 @@ def _parse(
     source_key: str | None,
     original: bytes | None,
     expected_device: str | None = None,
-) -> ParseOutcome:
-    if payload is None and payload_b64.__class__ is str and topic.startswith(_GEN1_PREFIX):
-        fast = gen1.emeter_scalar_b64(topic, received_ms, payload_b64, now_ms)
-        # exactly what the general path gives for this message (property-tested); another device: the general path
-        if fast is not None and (expected_device is None or fast[0] == expected_device):
-            device_id, channel, field, value = fast
-            reading = make_reading(device_id, channel, ts_from_ms(received_ms), received_ms, _GEN1, {field: value})
-            return _new_outcome({"readings": [reading]})
-    if payload is None and payload_b64.__class__ is str and not topic.startswith(_GEN1_PREFIX):
-        fast2 = gen2.meter_b64(topic, received_ms, payload_b64, now_ms, state)
-        # exactly what the general path gives (and does to `state`), property-tested; another device: general path
-        if fast2 is not None and (expected_device is None or fast2[0] == expected_device):
-            device_id, ts, channels = fast2
-            readings = [make_reading(device_id, ch, ts, received_ms, _GEN2, values) for ch, values in channels]
-            return _new_outcome({"readings": readings})
+) -> list[Row] | QuarantineRecord:
     try:
         check_time_ms(received_ms, now_ms, "received_ms")
         readings = _dispatch(topic, received_ms, payload, payload_b64, now_ms, state)
-        if expected_device is not None and readings and readings[0].device_id != expected_device:
-            named = readings[0].device_id
+        if expected_device is not None and readings and readings[0][0] != expected_device:
+            named = readings[0][0]
             raise Reject(
                 QuarantineReason.DEVICE_MISMATCH,
                 f"the message names device {named!r} but was stored as {expected_device!r}'s (its topic's device)",
@@ -199,12 +236,12 @@ def _parse(
         return _quarantine(exc, topic, received_ms, original, source_key, payload, payload_b64)
     except Exception as exc:  # total: a bug becomes a parser_error record
         return _quarantine(_internal(exc), topic, received_ms, original, source_key, payload, payload_b64)
-    return _new_outcome({"readings": readings})
+    return readings
 
 
 def _dispatch(
     topic: str, received_ms: int, payload: Any, payload_b64: str | None, now_ms: int, state: Gen2State | None
-) -> list[Reading]:
+) -> list[Row]:
     parts = topic.split("/")
     if parts[0] == GEN1_ROOT and len(parts) >= 3:
         readings = _dispatch_gen1(parts, received_ms, payload, payload_b64)
@@ -215,7 +252,7 @@ def _dispatch(
     return _dispatch_gen2(topic, received_ms, payload, payload_b64, now_ms, state)
 
 
-def _dispatch_gen1(parts: list[str], received_ms: int, payload: Any, payload_b64: str | None) -> list[Reading] | None:
+def _dispatch_gen1(parts: list[str], received_ms: int, payload: Any, payload_b64: str | None) -> list[Row] | None:
     """Gen1 `shellies/<id>/…` topics; None when the rest of the topic is not a Gen1 pattern."""
     raw_id, rest = parts[1], parts[2:]
     n = len(rest)
@@ -241,10 +278,10 @@ def _dispatch_gen1(parts: list[str], received_ms: int, payload: Any, payload_b64
 
 def _dispatch_gen2(
     topic: str, received_ms: int, payload: Any, payload_b64: str | None, now_ms: int, state: Gen2State | None
-) -> list[Reading]:
+) -> list[Row]:
     if topic.endswith(_EVENTS_RPC):
         prefix = topic[: -len(_EVENTS_RPC)]
-        body = load_json_payload(payload, payload_b64)
+        body = gen2.decode_notification(payload, payload_b64, with_state=state is not None)
         return gen2.parse_events_rpc(prefix, body, received_ms, now_ms, state)
     if topic.endswith(_ONLINE):
         device_id = check_device_id(topic[: -len(_ONLINE)], "topic prefix")
@@ -280,7 +317,7 @@ def _quarantine(
     source_key: str | None,
     payload: Any = None,
     payload_b64: str | None = None,
-) -> ParseOutcome:
+) -> QuarantineRecord:
     if original is not None:
         original_b64 = base64.b64encode(original).decode("ascii")
     else:
@@ -288,7 +325,7 @@ def _quarantine(
     device_id = exc.device_id
     if device_id is None and exc.reason != QuarantineReason.BAD_DEVICE_ID:
         device_id = _topic_device(topic)
-    record = QuarantineRecord(
+    return QuarantineRecord(
         reason=exc.reason,
         detail=exc.detail,
         topic=topic,
@@ -297,7 +334,6 @@ def _quarantine(
         original_b64=original_b64,
         source_key=source_key,
     )
-    return _new_outcome({"readings": [], "quarantined": record})
 
 
 def _payload_b64(payload: Any, payload_b64: str | None) -> str:

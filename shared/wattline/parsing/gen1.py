@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import binascii
-import math
 from typing import Any, Final
 
-from wattline.models import Generation, QuarantineReason, Reading
-from wattline.parsing import limits
+from wattline.models import Generation, QuarantineReason
 from wattline.parsing._common import (
-    _BOUNDS,
-    _NUMBER_RE,
-    _SAFE_IDS,
-    COUNTER,
-    FIELD_KIND,
     Reject,
+    Row,
     Unavailable,
-    check_device_id,
     check_text_size,
     check_text_value,
     check_value,
     field_specs,
     load_json_payload,
-    make_reading,
     payload_bytes,
     read_component,
-    ts_from_ms,
 )
 
 # `shellies/<id>/emeter/<i>/<quantity>` → Reading field.
@@ -71,7 +61,7 @@ def scalar_text(payload: object, payload_b64: str | None) -> str | int | float |
 
 def parse_emeter_topic(
     device_id: str, channel_text: str, quantity: str, payload: object, payload_b64: str | None, received_ms: int
-) -> list[Reading]:
+) -> list[Row]:
     if quantity in VOLATILE_COUNTER_TOPICS:
         raise Reject(
             QuarantineReason.UNSUPPORTED_MESSAGE,
@@ -84,64 +74,12 @@ def parse_emeter_topic(
     checked = check_text_value(field, value, where) if isinstance(value, str) else check_value(field, value, where)
     if isinstance(checked, Unavailable):
         raise Reject(QuarantineReason.COUNTER_UNAVAILABLE, f"{where} is -1 (counter not available)", device_id)
-    ts = ts_from_ms(received_ms)
-    return [make_reading(device_id, int(channel_text), ts, received_ms, Generation.GEN1, {field: checked})]
-
-
-_MAX_B64_CHARS: Final = (limits.MAX_PAYLOAD_BYTES * 4) // 3 + 4
-_FIELD_BOUNDS: Final = {field: _BOUNDS[FIELD_KIND[field]] for field in EMETER_TOPIC_FIELDS.values()}
-_COUNTER_FIELDS: Final = frozenset(field for field in EMETER_TOPIC_FIELDS.values() if FIELD_KIND[field] == COUNTER)
-
-
-def emeter_scalar_b64(
-    topic: str, received_ms: int, payload_b64: str, now_ms: int
-) -> tuple[str, int, str, float] | None:
-    """The fast path for the dominant message: `shellies/<id>/emeter/<i>/<quantity>` with a base64 number.
-
-    Returns (device_id, channel, Reading field, value) exactly when the general path (`parse_envelope` with this
-    topic, receive time and `payload_b64`, no `payload`) gives one reading with these values; None for anything
-    else, which the caller then hands to the general path (so every rejection and its reason stay there).
-    The same checks in the same order, inlined: receive time, topic shape, device id, base64, number, bounds.
-    A property test compares both paths over real-shaped lines and mutations.
-    """
-    if received_ms < limits.MIN_TIMESTAMP_MS or received_ms > now_ms + limits.MAX_FUTURE_MS:
-        return None
-    parts = topic.split("/")
-    if len(parts) != 5 or parts[0] != "shellies" or parts[2] != "emeter":
-        return None
-    field = EMETER_TOPIC_FIELDS.get(parts[4])
-    channel_text = parts[3]
-    if field is None or not is_channel(channel_text):
-        return None
-    device_id = parts[1]
-    if device_id not in _SAFE_IDS:
-        try:
-            check_device_id(device_id, "topic")
-        except Reject:
-            return None
-    if len(payload_b64) > _MAX_B64_CHARS:
-        return None
-    try:  # what base64.b64decode(validate=True) does, without its wrapper
-        data = binascii.a2b_base64(payload_b64, strict_mode=True)
-    except ValueError:  # binascii.Error, or a non-ASCII str
-        return None
-    if len(data) > limits.MAX_PAYLOAD_BYTES:
-        return None
-    text = data.decode("utf-8", "replace").strip()
-    if not _NUMBER_RE.fullmatch(text):
-        return None
-    value = float(text)
-    if not math.isfinite(value) or (value == limits.COUNTER_UNAVAILABLE and field in _COUNTER_FIELDS):
-        return None
-    low, high = _FIELD_BOUNDS[field]
-    if not low <= value <= high:
-        return None
-    return device_id, int(channel_text), field, value
+    return [(device_id, int(channel_text), received_ms * 1000, received_ms, Generation.GEN1, {field: checked})]
 
 
 def parse_online(
     device_id: str, payload: object, payload_b64: str | None, received_ms: int, generation: Generation
-) -> list[Reading]:
+) -> list[Row]:
     value = scalar_text(payload, payload_b64)
     if value is True or value == "true":
         online = True
@@ -149,31 +87,31 @@ def parse_online(
         online = False
     else:
         raise Reject(QuarantineReason.WRONG_TYPE, f"online: expected true or false, got {str(value)[:40]!r}", device_id)
-    return [make_reading(device_id, None, ts_from_ms(received_ms), received_ms, generation, {"online": online})]
+    return [(device_id, None, received_ms * 1000, received_ms, generation, {"online": online})]
 
 
-def parse_relay(device_id: str, payload: object, payload_b64: str | None, received_ms: int) -> list[Reading]:
+def parse_relay(device_id: str, payload: object, payload_b64: str | None, received_ms: int) -> list[Row]:
     value = scalar_text(payload, payload_b64)
     if not isinstance(value, str) or value not in RELAY_STATES:
         raise Reject(
             QuarantineReason.WRONG_TYPE, f"relay/0: expected on, off or overpower, got {str(value)[:40]!r}", device_id
         )
-    return [make_reading(device_id, None, ts_from_ms(received_ms), received_ms, Generation.GEN1, {"relay": value})]
+    return [(device_id, None, received_ms * 1000, received_ms, Generation.GEN1, {"relay": value})]
 
 
-def parse_status(device_id: str, payload: object, payload_b64: str | None, received_ms: int) -> list[Reading]:
+def parse_status(device_id: str, payload: object, payload_b64: str | None, received_ms: int) -> list[Row]:
     """`/status`-shaped JSON: `emeters[i]` → channel i, `relays[0]` → relay state. Time: the receive time."""
     body = load_json_payload(payload, payload_b64)
     return status_readings(device_id, body, received_ms)
 
 
-def status_readings(device_id: str, body: dict[str, Any], received_ms: int) -> list[Reading]:
+def status_readings(device_id: str, body: dict[str, Any], received_ms: int) -> list[Row]:
     emeters = body.get("emeters")
     relays = body.get("relays")
     if emeters is None and relays is None:
         raise Reject(QuarantineReason.UNSUPPORTED_MESSAGE, "no emeters[] or relays[] in this status", device_id)
-    ts = ts_from_ms(received_ms)
-    readings: list[Reading] = []
+    ts_us = received_ms * 1000
+    readings: list[Row] = []
     unavailable: list[str] = []
     invalid = 0
     if emeters is not None:
@@ -188,10 +126,10 @@ def status_readings(device_id: str, body: dict[str, Any], received_ms: int) -> l
             values: dict[int, dict[str, float]] = {}
             read_component(emeter, _STATUS_SPECS, channel, f"emeters[{channel}]", values, unavailable)
             if values:
-                readings.append(make_reading(device_id, channel, ts, received_ms, Generation.GEN1, values[channel]))
+                readings.append((device_id, channel, ts_us, received_ms, Generation.GEN1, values[channel]))
     relay = _relay_state(relays)
     if relay is not None:
-        readings.append(make_reading(device_id, None, ts, received_ms, Generation.GEN1, {"relay": relay}))
+        readings.append((device_id, None, ts_us, received_ms, Generation.GEN1, {"relay": relay}))
     if not readings:
         if unavailable:
             raise Reject(QuarantineReason.COUNTER_UNAVAILABLE, f"{', '.join(unavailable)} -1, nothing else", device_id)

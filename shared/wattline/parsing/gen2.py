@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import binascii
 import re
-from datetime import datetime
-from typing import Any, Final, cast
+from typing import Annotated, Any, Final, cast
 
-from pydantic_core import from_json
+import msgspec
 
-from wattline.models import Generation, QuarantineReason, Reading
+from wattline.models import Generation, QuarantineReason
 from wattline.parsing import limits
 from wattline.parsing._common import (
-    _SAFE_IDS,
     FieldSpec,
     Reject,
+    Row,
     check_device_id,
     field_specs,
-    make_reading,
+    load_json_payload,
+    payload_bytes,
     read_component,
-    ts_from_ms,
     ts_from_seconds,
 )
 from wattline.parsing.state import Gen2State
@@ -57,9 +55,67 @@ NOTIFY_STATUS: Final = "NotifyStatus"
 NOTIFY_FULL_STATUS: Final = "NotifyFullStatus"
 
 
+def _typed_field(source: str, spec: FieldSpec) -> tuple[str, Any, None]:
+    _offset, _field, low, high = spec
+    return source, Annotated[float, msgspec.Meta(ge=low, le=high)] | None, None
+
+
+# A meter component as the typed decoder reads it: every source field of every meter kind, as a number within the
+# bounds of the Reading field it feeds (the same `_SPECS` table the rules read), or null; other fields ignored.
+# A component this cannot hold (a string, boolean or -1 where a number belongs, a value out of bounds) makes the
+# whole frame fall back to the general decoder, whose rules then read it as dicts and give the reason.
+MeterComponent: Final = msgspec.defstruct(
+    "MeterComponent",
+    [
+        *{
+            source: _typed_field(source, spec) for specs, _w in _SPECS.values() for source, spec in specs.items()
+        }.values(),
+        ("errors", Any, None),
+    ],
+    gc=False,
+)
+
+
+class _NotifyFrame(msgspec.Struct, forbid_unknown_fields=True):
+    """A JSON-RPC notification of meter components (`src`, `dst`, `method`, `params`); any other key (a CoIoT
+    frame's `G`, an RPC `result`) or other value in `params` → the general decoder."""
+
+    src: Any = None
+    dst: Any = None
+    method: Any = None
+    params: dict[str, MeterComponent | float | None] | None = None  # type: ignore[valid-type]
+
+
+_NOTIFY: Final = msgspec.json.Decoder(_NotifyFrame)
+
+
+def decode_notification(payload: Any, payload_b64: str | None, *, with_state: bool) -> dict[str, Any]:
+    """The body of an `events/rpc` payload for `parse_events_rpc`: typed (meter components as `MeterComponent`,
+    their values already checked by msgspec) when the typed decoder takes it, else as plain JSON objects
+    (`load_json_payload`, which also says why a payload cannot be read). A Gen2State needs the components' every
+    field, so with a state the payload is always read as plain objects."""
+    if not with_state:
+        data = payload if payload_b64 is None else payload_bytes(None, payload_b64)
+        if isinstance(data, str):
+            brackets = data.count("{") + data.count("[")
+        elif isinstance(data, bytes):
+            brackets = data.count(b"{") + data.count(b"[")
+        else:
+            brackets = limits.MAX_JSON_DEPTH + 1  # an embedded JSON value: already decoded
+        # Small and shallow (the general decoder's size and depth checks cannot fail), typed...
+        if brackets <= limits.MAX_JSON_DEPTH and len(data) * 4 <= limits.MAX_PAYLOAD_BYTES:
+            try:
+                frame = _NOTIFY.decode(data)
+            except (msgspec.DecodeError, RecursionError):
+                pass
+            else:
+                return {"src": frame.src, "dst": frame.dst, "method": frame.method, "params": frame.params}
+    return load_json_payload(payload, payload_b64)
+
+
 def parse_events_rpc(
     prefix: str, body: dict[str, Any], received_ms: int, now_ms: int, state: Gen2State | None
-) -> list[Reading]:
+) -> list[Row]:
     """`<prefix>/events/rpc`: NotifyStatus (changed fields only) or NotifyFullStatus. Device id: the topic prefix,
     as the IoT policy enforces (a device publishes only under its own thing name); a `src` naming another device is
     device_mismatch."""
@@ -78,24 +134,25 @@ def parse_events_rpc(
         raise Reject(QuarantineReason.WRONG_TYPE, "params: expected an object", device_id)
     raw_ts = params.get("ts")
     if raw_ts is None:
-        ts, ts_ms = ts_from_ms(received_ms), float(received_ms)
+        ts_us, ts_ms = received_ms * 1000, float(received_ms)
     else:
-        ts, ts_ms = ts_from_seconds(raw_ts, now_ms)
-    return _component_readings(device_id, params, ts, ts_ms, received_ms, state, full=method == NOTIFY_FULL_STATUS)
+        ts_us, ts_ms = ts_from_seconds(raw_ts, now_ms)
+    return _component_rows(device_id, params, ts_us, ts_ms, received_ms, state, full=method == NOTIFY_FULL_STATUS)
 
 
 def parse_status_topic(
     prefix: str, component: str, body: dict[str, Any], received_ms: int, state: Gen2State | None
-) -> list[Reading]:
+) -> list[Row]:
     """`<prefix>/status/<component>`: the full status of one component, no `ts`. Device id: the topic prefix."""
     device_id = check_device_id(prefix, "topic prefix")
     if not METER_COMPONENT_RE.fullmatch(component):
         raise Reject(QuarantineReason.UNSUPPORTED_MESSAGE, f"status of {component[:40]!r}, not a meter", device_id)
-    ts = ts_from_ms(received_ms)
-    return _component_readings(device_id, {component: body}, ts, float(received_ms), received_ms, state, full=True)
+    return _component_rows(
+        device_id, {component: body}, received_ms * 1000, float(received_ms), received_ms, state, full=True
+    )
 
 
-def parse_rpc_frame(prefix: str, body: dict[str, Any], received_ms: int, state: Gen2State | None) -> list[Reading]:
+def parse_rpc_frame(prefix: str, body: dict[str, Any], received_ms: int, state: Gen2State | None) -> list[Row]:
     """`<client>/rpc`: a `Shelly.GetStatus` response (`result` holds components). Device id: `src` (required)."""
     src = body.get("src")
     result = body.get("result")
@@ -104,40 +161,42 @@ def parse_rpc_frame(prefix: str, body: dict[str, Any], received_ms: int, state: 
         device_id = src if isinstance(src, str) else None
         raise Reject(QuarantineReason.UNSUPPORTED_MESSAGE, f"{kind} on an rpc topic", device_id)
     device_id = check_device_id(src, "src")
-    ts = ts_from_ms(received_ms)
-    return _component_readings(device_id, result, ts, float(received_ms), received_ms, state, full=True)
+    return _component_rows(device_id, result, received_ms * 1000, float(received_ms), received_ms, state, full=True)
 
 
-def _component_readings(
+def _component_rows(
     device_id: str,
     container: dict[str, Any],
-    ts: datetime,
+    ts_us: int,
     ts_ms: float,
     received_ms: int,
     state: Gen2State | None,
     *,
     full: bool,
-) -> list[Reading]:
+) -> list[Row]:
     channels: dict[int, dict[str, float]] = {}
     unavailable: list[str] = []
-    meters: list[tuple[str, dict[str, Any], list[str]]] = []
+    meters: list[tuple[str, Any, list[str]]] = []
     errors: list[str] = []
     for key, body in container.items():
-        if not isinstance(key, str) or not key.startswith("em"):
+        meter = _meter(key)
+        if meter is None:
             continue
-        match = METER_COMPONENT_RE.fullmatch(key)
-        if match is None:
-            continue
-        if not isinstance(body, dict):
-            raise Reject(QuarantineReason.WRONG_TYPE, f"{key}: expected an object", device_id)
-        specs, width = _SPECS[match[1]]
-        try:
-            skipped = read_component(body, specs, width * int(match[2]), key, channels, unavailable)
-        except Reject as exc:
-            exc.device_id = device_id
-            raise
-        meters.append((key, body, skipped))
-        component_errors = body.get("errors")
+        specs, first_channel = meter
+        if body.__class__ is MeterComponent:  # typed: every value already a number within its bounds, or null
+            _copy_checked(body, specs, first_channel, channels)
+            meters.append((key, body, []))
+            component_errors = cast(Any, body).errors
+        else:
+            if not isinstance(body, dict):
+                raise Reject(QuarantineReason.WRONG_TYPE, f"{key}: expected an object", device_id)
+            try:
+                skipped = read_component(body, specs, first_channel, key, channels, unavailable)
+            except Reject as exc:
+                exc.device_id = device_id
+                raise
+            meters.append((key, body, skipped))
+            component_errors = body.get("errors")
         if isinstance(component_errors, list):
             errors.extend(f"{key}: {e}" for e in component_errors if isinstance(e, str))
     if not meters:
@@ -153,165 +212,47 @@ def _component_readings(
         for key, body, skipped in meters:
             fields = {k: v for k, v in body.items() if k not in skipped} if skipped else body
             state.apply(device_id, key, fields, ts_ms=ts_ms, full=full)
-    return [
-        make_reading(device_id, channel, ts, received_ms, Generation.GEN2, values)
-        for channel, values in sorted(channels.items())
-    ]
+    gen2 = Generation.GEN2
+    if len(channels) == 1:
+        for channel, values in channels.items():
+            return [(device_id, channel, ts_us, received_ms, gen2, values)]
+    return [(device_id, channel, ts_us, received_ms, gen2, channels[channel]) for channel in sorted(channels)]
 
 
-_EVENTS_RPC_SUFFIX: Final = "/events/rpc"
-_GEN1_ROOT: Final = "shellies"
-_METERS: dict[str, tuple[dict[str, FieldSpec], int] | None] = {}  # component key → (specs, first channel), or None
-_METERS_MAX: Final = 4096
-_MAX_B64_CHARS: Final = (limits.MAX_PAYLOAD_BYTES * 4) // 3 + 4
-
-Gen2Fast = tuple[str, datetime, list[tuple[int, dict[str, float]]]]
-"""A Gen2 message from the fast path: (device_id, ts, [(channel, values)] sorted by channel)."""
-
-
-def meter_b64(topic: str, received_ms: int, payload_b64: str, now_ms: int, state: Gen2State | None) -> Gen2Fast | None:
-    """The fast path for the common Gen2 messages: NotifyStatus / NotifyFullStatus on `<prefix>/events/rpc` and a
-    full status on `<prefix>/status/<em component>`, whose meter components (em1, em1data, em, emdata) hold only
-    numbers (and strings) that are all accepted.
-
-    Returns (device_id, ts, [(channel, values)]) exactly when the general path (`parse_envelope` with this topic,
-    receive time and `payload_b64`, no `payload`, the same `state`) gives readings, and then applies the message to
-    `state` exactly as the general path does. Returns None, with `state` untouched, for anything else (a rejection,
-    a -1 counter, a null, nested or boolean values, an unexpected exception): the caller then hands the message to
-    the general path, which gives every rejection its reason. It repeats the general path's steps, in part by
-    calling them (`check_device_id`, `ts_from_seconds`), in part inlined for the accepted inputs only (`_load` for
-    `load_json_payload`, `_components` for `read_component`, `Gen2State.apply_flat` for `apply`), without the
-    Reading and ParseOutcome objects: a change to those rules must be made here too. A property test compares both
-    paths (outcomes and state) over real-shaped messages and mutations.
-    """
-    if received_ms < limits.MIN_TIMESTAMP_MS or received_ms > now_ms + limits.MAX_FUTURE_MS:
-        return None
-    if topic.split("/", 1)[0] == _GEN1_ROOT:  # `shellies/…` goes to the Gen1 dispatcher first
-        return None
-    try:
-        if topic.endswith(_EVENTS_RPC_SUFFIX):
-            return _events_rpc(topic[: -len(_EVENTS_RPC_SUFFIX)], received_ms, payload_b64, now_ms, state)
-        if topic.endswith("/online"):
-            return None
-        pieces = topic.rsplit("/", 2)
-        if len(pieces) == 3 and pieces[1] == "status" and pieces[2]:
-            return _status(pieces[0], pieces[2], received_ms, payload_b64, state)
-    except Reject:
-        return None
-    except Exception:  # the general path turns it into a parser_error record
-        return None
-    return None
-
-
-def _load(payload_b64: str) -> dict[str, Any] | None:
-    """`load_json_payload(None, payload_b64)` where it returns a shallow object; None where it would raise, or when
-    the payload has more than `MAX_JSON_DEPTH` brackets (the general path then checks its depth)."""
-    if len(payload_b64) > _MAX_B64_CHARS:
-        return None
-    try:  # what base64.b64decode(validate=True) does, without its wrapper (as in the Gen1 fast path)
-        data = binascii.a2b_base64(payload_b64, strict_mode=True)
-    except ValueError:  # binascii.Error, or a non-ASCII str
-        return None
-    if len(data) > limits.MAX_PAYLOAD_BYTES or data.count(b"{") + data.count(b"[") > limits.MAX_JSON_DEPTH:
-        return None
-    value = from_json(data)  # raises ValueError where `load_json_text` rejects: the caller returns None
-    if value.__class__ is not dict or "G" in value or "cit_s" in value:
-        return None
-    return cast(dict[str, Any], value)
-
-
-def _events_rpc(
-    prefix: str, received_ms: int, payload_b64: str, now_ms: int, state: Gen2State | None
-) -> Gen2Fast | None:
-    """`parse_events_rpc` without Readings: None where it would raise."""
-    body = _load(payload_b64)
-    if body is None:
-        return None
-    device_id = prefix if prefix in _SAFE_IDS else check_device_id(prefix, "topic prefix")
-    src = body.get("src")
-    if src is not None and src != device_id:
-        return None
-    method = body.get("method")
-    if method != NOTIFY_STATUS and method != NOTIFY_FULL_STATUS:
-        return None
-    params = body.get("params")
-    if params.__class__ is not dict:
-        return None
-    raw_ts = params.get("ts")
-    if raw_ts is None:
-        ts, ts_ms = ts_from_ms(received_ms), float(received_ms)
-    else:
-        ts, ts_ms = ts_from_seconds(raw_ts, now_ms)
-    return _components(device_id, params, ts, ts_ms, state, full=method == NOTIFY_FULL_STATUS)
-
-
-def _status(
-    prefix: str, component: str, received_ms: int, payload_b64: str, state: Gen2State | None
-) -> Gen2Fast | None:
-    """`parse_status_topic` without Readings: None where it would raise."""
-    body = _load(payload_b64)
-    if body is None:
-        return None
-    device_id = prefix if prefix in _SAFE_IDS else check_device_id(prefix, "topic prefix")
-    if _meter(component) is None:
-        return None
-    return _components(device_id, {component: body}, ts_from_ms(received_ms), float(received_ms), state, full=True)
-
-
-def _components(
-    device_id: str, container: dict[str, Any], ts: datetime, ts_ms: float, state: Gen2State | None, *, full: bool
-) -> Gen2Fast | None:
-    """`_component_readings` for components of numbers and strings only, every number in bounds (so no -1 counter):
-    the same channels and state; None for anything else. Inlines `read_component` for exactly these inputs."""
-    channels: dict[int, dict[str, float]] = {}
-    meters: list[tuple[str, dict[str, Any]]] = []
-    for key, component in container.items():
-        meter = _meter(key)
-        if meter is None:
-            continue
-        if component.__class__ is not dict:
-            return None
-        specs, channel = meter
-        for source, raw in component.items():
-            cls = raw.__class__
-            if cls is str:
-                if source in specs:  # `read_component` rejects it (wrong type)
-                    return None
-                continue
-            if cls is not float and cls is not int:  # bool, None, objects, arrays
-                return None
-            spec = specs.get(source)
-            if spec is None:
-                continue
-            offset, field, low, high = spec
-            value = float(raw)  # an int too large raises OverflowError: the general path rejects it
-            if not low <= value <= high:  # also NaN, and a -1 counter (its lowest accepted value is 0)
-                return None
-            target = channels.get(channel + offset)
+def _copy_checked(
+    component: Any, specs: dict[str, FieldSpec], first_channel: int, channels: dict[int, dict[str, float]]
+) -> None:
+    """`read_component` for a typed component (values checked by the decoder): copy the kind's non-null fields."""
+    for source, (offset, field, _low, _high) in specs.items():
+        value = getattr(component, source)
+        if value is not None:
+            target = channels.get(first_channel + offset)
             if target is None:
-                channels[channel + offset] = {field: value}
+                channels[first_channel + offset] = {field: value}
             else:
                 target[field] = value
-        meters.append((key, component))
-    if not channels:
-        return None
-    if state is not None:  # nothing below can fail: the state changes only when readings are returned
-        for key, component in meters:
-            state.apply_flat(device_id, key, component, ts_ms=ts_ms, full=full)  # values: numbers and strings
-    return device_id, ts, sorted(channels.items())
+
+
+_METERS: dict[object, tuple[dict[str, FieldSpec], int] | None] = {}  # component key → (specs, first channel) | None
+_METERS_MAX: Final = 4096
 
 
 def _meter(key: object) -> tuple[dict[str, FieldSpec], int] | None:
-    """What `_component_readings` makes of one key: (specs, first channel) for a meter component, else None."""
-    if key in _METERS:
+    """(field specs, first channel) for a meter component key (`em1:0`, `emdata:1`, ...), else None; cached, since a
+    deployment has few keys and they repeat in every message."""
+    try:
         return _METERS[key]
+    except KeyError:
+        pass
+    except TypeError:  # not hashable: not a component key
+        return None
     meter = None
     if isinstance(key, str) and key.startswith("em"):
         match = METER_COMPONENT_RE.fullmatch(key)
         if match is not None:
             specs, width = _SPECS[match[1]]
             meter = specs, width * int(match[2])
-        if len(_METERS) >= _METERS_MAX:
-            _METERS.clear()
-        _METERS[key] = meter
+    if len(_METERS) >= _METERS_MAX:
+        _METERS.clear()
+    _METERS[key] = meter
     return meter

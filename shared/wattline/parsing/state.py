@@ -46,21 +46,6 @@ class Gen2State:
             entry.ts_ms = ts_ms
         return True
 
-    def apply_flat(
-        self, device_id: str, component: str, fields: Mapping[str, Any], *, ts_ms: float, full: bool
-    ) -> bool:
-        """`apply` for a status whose values are all scalars (no object or array): the same result, cheaper."""
-        key = (device_id, component)
-        entry = self._entries.get(key)
-        if entry is not None and ts_ms < entry.ts_ms:
-            return False
-        if full or entry is None:
-            self._entries[key] = _Entry(dict(fields), ts_ms, full)
-        else:
-            entry.fields.update(fields)
-            entry.ts_ms = ts_ms
-        return True
-
     def get(self, device_id: str, component: str) -> dict[str, Any] | None:
         """A copy of the component's current state (all fields known so far), or None."""
         entry = self._entries.get((device_id, component))

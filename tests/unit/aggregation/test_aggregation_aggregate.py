@@ -244,26 +244,3 @@ def test_validate_and_aggregate_quarantine_the_same_envelopes(store: ObjectStore
     assert validated.received == aggregated.counts.envelopes
     assert validated.reasons == aggregated.counts.reasons
     assert validated.quarantined == aggregated.counts.quarantined == 3
-
-
-def test_the_fast_canonical_line_is_exactly_the_readings_own_json_line() -> None:
-    # Given readings parsed from every real MQTT-shaped payload and the synthetic day
-    from aggregation_helpers import fixture_records
-
-    from wattline.aggregation import canonical_line
-    from wattline.bridge import raw_records
-    from wattline.models import format_ts
-    from wattline.parsing import parse_object
-
-    lines = [
-        record.line
-        for item in fixture_records()
-        if item["topic"] and item.get("raw_text")
-        for record in raw_records(item["topic"], item["raw_text"].encode(), DAY_START_MS + 1_000)
-    ]
-    lines += [record.line for m in day_of_messages() for record in raw_records(m.topic, m.payload, m.received_ms)]
-    readings = [r for line in lines for outcome in parse_object(line, now_ms=DAY_START_MS) for r in outcome.readings]
-    assert len(readings) > 50
-    # Then
-    for reading in readings:
-        assert canonical_line(reading) == (format_ts(reading.ts), reading.to_json_line())

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.gcp_scripts import commands_of, option
 from helpers.serverless import ROOT
 
 SCRIPTS = ROOT / "infra" / "gcp"
@@ -20,29 +20,7 @@ ENV = {"PROJECT": "wattline-demo", "MONITORING_EMAIL": "ops@example.org"}
 
 def dry_run(tmp_path: Path, script: str, **env: str) -> list[list[str]]:
     """Run `bash infra/gcp/<script> --dry-run`; the printed commands, each split into its arguments."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    calls = tmp_path / "calls"
-    for tool in ("gcloud", "bq", "curl"):
-        stub = bin_dir / tool
-        stub.write_text(f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\nexit 99\n')
-        stub.chmod(0o755)
-    environment = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path), **env}
-    done = subprocess.run(
-        ["bash", str(SCRIPTS / script), "--dry-run"],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert not calls.exists(), f"a dry run called {calls.read_text()}"
-    return [shlex.split(line) for line in done.stdout.splitlines() if line.strip()]
-
-
-def option(command: list[str], name: str) -> str:
-    return command[command.index(name) + 1]
+    return commands_of(tmp_path, f"infra/gcp/{script}", **env)
 
 
 @pytest.fixture
