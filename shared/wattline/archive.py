@@ -16,7 +16,12 @@ raw/dt=…/device=…/ exactly and the aggregator can run again over it.
 
 Safety rules: a day is archived only when its daily manifest exists, no dirty marker is pending and there are no
 more raw objects than the manifest aggregated; raw objects are deleted only when they are listed in a bundle whose
-size and SHA-256 the store confirmed. Re-running after a crash at any point converges to the same end state.
+size and SHA-256 the store confirmed; they go in batches of `delete_batch` (one S3 DeleteObjects request each).
+Re-running after a crash at any point converges to the same end state.
+
+Restoring puts every member back under its raw/ key byte for byte (checked against the index) and, once every
+bundle of the device-day is back, writes the day's dirty marker (`keys.dirty_key`): the aggregator's plan picks the
+day up and rebuilds its daily file from the complete raw/ again, and the archiver leaves it alone until then.
 """
 
 from __future__ import annotations
@@ -40,9 +45,10 @@ from wattline.errors import NotFoundError, PermanentError, TransientError
 from wattline.models import DailyManifest
 from wattline.ports import ObjectInfo, ObjectStore
 
-ARCHIVE_PREFIX = "archive/"
+ARCHIVE_PREFIX = keys.ARCHIVE_PREFIX
 BUNDLE_SUFFIX = ".tar.gz"
 INDEX_SUFFIX = ".index.json"
+DELETE_BATCH = 1000  # S3 DeleteObjects takes at most 1,000 keys a request
 
 
 class StorageClass(StrEnum):
@@ -108,6 +114,10 @@ class BundleStore(Protocol):
         """Ask for a temporary readable copy (idempotent); returns the state after asking."""
         ...
 
+    def restore_state(self, key: str) -> RestoreState | None:
+        """Whether the bundle can be read now, without asking for anything; None if it does not exist."""
+        ...
+
 
 class BundleMember(BaseModel):
     key: str
@@ -144,18 +154,49 @@ class ArchiveResult(BaseModel):
 
 
 class RestoreResult(BaseModel):
+    """One device-day of `restore_day`: `pending` bundles are still being restored (call again later);
+    `marked_dirty` says the day waits for re-aggregation (every bundle was back under raw/)."""
+
     device_id: str
     date: str
     bundles: int
     pending: int
     restored_objects: int
+    marked_dirty: bool = False
+
+
+class DayRestoreState(StrEnum):
+    NOT_ARCHIVED = "not_archived"  # no bundle of this device-day
+    ARCHIVED = "archived"  # a bundle is in an archive class and no restore was requested
+    IN_PROGRESS = "in_progress"  # a restore is running: run `restore` again when it finished
+    READABLE = "readable"  # every bundle can be read; `restore` unpacks them
+    RESTORED = "restored"  # every member is back under raw/
+
+
+class BundleRestoreStatus(BaseModel):
+    bundle_key: str
+    storage_class: str
+    state: RestoreState | None  # None: the index names a bundle that is not there
+    members: int
+    members_in_raw: int
+
+
+class RestoreStatus(BaseModel):
+    """What `restore --status` reports for one device-day; reads only, requests nothing."""
+
+    device_id: str
+    date: str
+    state: DayRestoreState
+    bundles: list[BundleRestoreStatus]
+    members: int
+    members_in_raw: int
+    reaggregation_pending: bool
 
 
 # --- keys -------------------------------------------------------------------------------------------------------
 
 
-def archive_dir(day: date, device_id: str) -> str:
-    return f"{ARCHIVE_PREFIX}dt={day.isoformat()}/device={device_id}/"
+archive_dir = keys.archive_prefix
 
 
 def bundle_key(day: date, device_id: str, sha256: str) -> str:
@@ -211,6 +252,11 @@ def sha256_hex(data: bytes) -> str:
 # --- archiving ----------------------------------------------------------------------------------------------------
 
 
+def _check_device(device_id: str) -> None:
+    if not keys.is_safe_device_id(device_id):
+        raise PermanentError(f"unsafe device id {device_id!r}")
+
+
 def _manifest(store: ObjectStore, day: date, device_id: str) -> DailyManifest | None:
     try:
         raw = store.get(keys.daily_manifest_key(day, device_id))
@@ -245,16 +291,19 @@ def archive_day(
     today: date | None = None,
     min_age_days: int = 0,
     concurrency: int = 16,
+    delete_batch: int = DELETE_BATCH,
 ) -> ArchiveResult:
     """Bundle one device's raw objects of one UTC day into the archive, verify, then delete them. Idempotent.
 
     `today` and `min_age_days` keep recent days in raw/ (late data re-aggregates from raw/; see docs/aws.md).
-    `concurrency` objects are read and deleted in parallel (a direct-mode Gen1 day is ~46,000 small objects).
+    `concurrency` objects are read (and, on stores without batch deletes, deleted) in parallel (a direct-mode Gen1
+    day is ~46,000 small objects); they are deleted `delete_batch` at a time, in key order.
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
-    if not keys.is_safe_device_id(device_id):
-        raise PermanentError(f"unsafe device id {device_id!r}")
+    if not 1 <= delete_batch <= DELETE_BATCH:
+        raise ValueError(f"delete_batch must be 1 to {DELETE_BATCH}")
+    _check_device(device_id)
     result = ArchiveResult(device_id=device_id, date=day.isoformat(), status=ArchiveStatus.NOTHING_TO_ARCHIVE)
     if today is not None and (today - day).days < min_age_days:
         return result.model_copy(
@@ -291,7 +340,9 @@ def archive_day(
                 store, bundles, device_id, day, list(zip(todo, contents, strict=True)), storage_class
             )
         # Only now, with the bundle verified and its index written, do the raw objects go.
-        list(pool.map(lambda info: store.delete(info.key), [*done, *todo]))
+        doomed = sorted(info.key for info in [*done, *todo])
+        for start in range(0, len(doomed), delete_batch):
+            _delete(store, doomed[start : start + delete_batch], pool)
     return result.model_copy(
         update={
             "status": ArchiveStatus.ARCHIVED,
@@ -302,6 +353,15 @@ def archive_day(
             "deleted": len(done) + len(todo),
         }
     )
+
+
+def _delete(store: ObjectStore, batch: Sequence[str], pool: ThreadPoolExecutor) -> None:
+    """One batch: a single request on stores that delete many keys at once (S3 DeleteObjects), else in parallel."""
+    delete_many = getattr(store, "delete_many", None)
+    if delete_many is not None:
+        delete_many(list(batch))
+    else:
+        list(pool.map(store.delete, batch))
 
 
 def _write_bundle(
@@ -344,18 +404,23 @@ def archive_due(
     *,
     today: date,
     min_age_days: int,
-    lookback_days: int,
+    lookback_days: int | None,
     storage_class: StorageClass = StorageClass.GLACIER,
     concurrency: int = 16,
+    delete_batch: int = DELETE_BATCH,
 ) -> list[ArchiveResult]:
-    """Archive every device of every UTC day from `today - min_age_days - lookback_days` to `today - min_age_days`.
+    """Archive every device of every UTC day from `today - min_age_days - lookback_days` to `today - min_age_days`
+    (`lookback_days=None`: from the oldest day in raw/).
 
     Days not ready (no manifest, dirty, more raw than aggregated) are reported and left for a later run.
     """
     results: list[ArchiveResult] = []
     newest = today - timedelta(days=min_age_days)
-    for offset in range(lookback_days, -1, -1):
-        day = newest - timedelta(days=offset)
+    if lookback_days is None:
+        days = [day for day in raw_days(store) if day <= newest]
+    else:
+        days = [newest - timedelta(days=offset) for offset in range(lookback_days, -1, -1)]
+    for day in days:
         devices = sorted(
             {
                 parsed[1]
@@ -365,9 +430,41 @@ def archive_due(
         )
         for device_id in devices:
             results.append(
-                archive_day(store, bundles, device_id, day, storage_class=storage_class, concurrency=concurrency)
+                archive_day(
+                    store,
+                    bundles,
+                    device_id,
+                    day,
+                    storage_class=storage_class,
+                    concurrency=concurrency,
+                    delete_batch=delete_batch,
+                )
             )
     return results
+
+
+def raw_days(store: ObjectStore) -> list[date]:
+    """The UTC days that have a raw/dt=…/ partition, oldest first (one delimiter listing where the store has it)."""
+    list_prefixes = getattr(store, "list_prefixes", None)
+    if list_prefixes is not None:
+        prefixes: Iterable[str] = list_prefixes(keys.RAW_PREFIX)
+    else:
+        prefixes = {
+            keys.RAW_PREFIX + info.key[len(keys.RAW_PREFIX) :].split("/", 1)[0] + "/"
+            for info in store.list(keys.RAW_PREFIX)
+        }
+    days = set()
+    for prefix in prefixes:
+        try:
+            days.add(date.fromisoformat(prefix.removeprefix(keys.RAW_PREFIX).removeprefix("dt=").rstrip("/")))
+        except ValueError:
+            continue
+    return sorted(days)
+
+
+def days_between(first: date, last: date) -> list[date]:
+    """Every UTC day from `first` to `last`, both included."""
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
 # --- restoring ----------------------------------------------------------------------------------------------------
@@ -387,6 +484,7 @@ def restore_day(
     Call again until `pending` is 0: bundles still in an archive class get a restore request (hours for GLACIER,
     up to 48 h for DEEP_ARCHIVE) and are unpacked on a later call. Every member is checked against the index.
     """
+    _check_device(device_id)
     indexes = _existing_indexes(store, day, device_id)
     pending = 0
     restored = 0
@@ -399,8 +497,61 @@ def restore_day(
         if sha256_hex(data) != index.sha256:
             raise PermanentError(f"{index.bundle_key}: content does not match its index")
         restored += _unpack(store, index, read_bundle(data))
+    marked = False
+    if indexes and not pending:
+        # Every member is back: the aggregator rebuilds the day from the complete raw/ (and the archiver waits).
+        note = "restored from " + " ".join(sorted(index.bundle_key for index in indexes))
+        store.put(keys.dirty_key(day, device_id), note.encode("utf-8"), content_type="text/plain")
+        marked = True
     return RestoreResult(
-        device_id=device_id, date=day.isoformat(), bundles=len(indexes), pending=pending, restored_objects=restored
+        device_id=device_id,
+        date=day.isoformat(),
+        bundles=len(indexes),
+        pending=pending,
+        restored_objects=restored,
+        marked_dirty=marked,
+    )
+
+
+def restore_status(store: ObjectStore, bundles: BundleStore, device_id: str, day: date) -> RestoreStatus:
+    """Where a device-day's restore stands, without requesting anything: each bundle's state and how many of its
+    members are back under raw/ (one listing of the day's raw/ prefix), and whether re-aggregation is pending."""
+    _check_device(device_id)
+    indexes = _existing_indexes(store, day, device_id)
+    in_raw = {info.key: info.size for info in store.list(keys.raw_prefix(day, device_id))}
+    reports = []
+    for index in indexes:
+        back = sum(1 for member in index.members if in_raw.get(member.key) == member.size)
+        reports.append(
+            BundleRestoreStatus(
+                bundle_key=index.bundle_key,
+                storage_class=index.storage_class,
+                state=bundles.restore_state(index.bundle_key),
+                members=len(index.members),
+                members_in_raw=back,
+            )
+        )
+    members = sum(report.members for report in reports)
+    back = sum(report.members_in_raw for report in reports)
+    states = {report.state for report in reports}
+    if not reports:
+        state = DayRestoreState.NOT_ARCHIVED
+    elif back == members:
+        state = DayRestoreState.RESTORED
+    elif RestoreState.IN_PROGRESS in states:
+        state = DayRestoreState.IN_PROGRESS
+    elif states == {RestoreState.AVAILABLE}:
+        state = DayRestoreState.READABLE
+    else:
+        state = DayRestoreState.ARCHIVED
+    return RestoreStatus(
+        device_id=device_id,
+        date=day.isoformat(),
+        state=state,
+        bundles=reports,
+        members=members,
+        members_in_raw=back,
+        reaggregation_pending=store.head(keys.dirty_key(day, device_id)) is not None,
     )
 
 
@@ -446,3 +597,6 @@ class ObjectStoreBundles:
         if self.store.head(key) is None:
             raise NotFoundError(f"{key} does not exist")
         return RestoreState.AVAILABLE
+
+    def restore_state(self, key: str) -> RestoreState | None:
+        return RestoreState.AVAILABLE if self.store.head(key) is not None else None

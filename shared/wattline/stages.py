@@ -3,7 +3,10 @@ and the local runtime, so the same `WATTLINE_*` names give the same behaviour de
 
 - aggregation (AWS `plan`/`aggregate` Lambdas, local `schedule`/`aggregate` events): `AggregationSettings`;
 - the loader (GCS-finalize Cloud Function, local `storage` events): `LoaderSettings`;
-- detection and the subscribers (Cloud Functions, local `pubsub` events): `wattline.alerts.settings.AlertSettings`.
+- detection and the subscribers (Cloud Functions, local `pubsub` events): `wattline.alerts.settings.AlertSettings`;
+- the archiver (AWS `archive` Lambda, local `archive` events, `wattline archive` / `wattline restore` on a home or a
+  bucket): `ArchiveSettings` (+ `S3BucketSettings` as `ArchiverSettings` on S3), run by `run_archive` and
+  `run_restore`, the stage's one composition (module `wattline.archive_stage`, re-exported here).
 
 Each default lives here once; the handlers, `--help` and docs read it from the model.
 """
@@ -17,8 +20,29 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The archiver's stage lives in its own light module (its Lambda and the CLI's --help import it without the
+# loader); it is one of the stages all the same.
+from wattline.archive_stage import (
+    ArchiveRequest,
+    ArchiverSettings,
+    ArchiveSettings,
+    restore_statuses,
+    run_archive,
+    run_restore,
+)
 from wattline.loader import LoaderOptions
 from wattline.warehouse.settings import WarehouseSettings
+
+__all__ = [
+    "AggregationSettings",
+    "ArchiveRequest",
+    "ArchiveSettings",
+    "ArchiverSettings",
+    "LoaderSettings",
+    "restore_statuses",
+    "run_archive",
+    "run_restore",
+]
 
 
 class AggregationSettings(BaseSettings):

@@ -30,7 +30,8 @@ _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "conte
 @dataclass
 class Fault:
     """Answer `status`/`code` to `method` requests on `path` that carry every `query` parameter with its value,
-    `times` times (None: every time). `hits` counts the requests it answered."""
+    `times` times (None: every time), after letting the first `after` of them through. `hits` counts the requests
+    it answered, `passed` the ones it let through."""
 
     method: str
     path: str
@@ -39,6 +40,8 @@ class Fault:
     code: str
     times: int | None = None
     hits: int = 0
+    after: int = 0
+    passed: int = 0
 
     def matches(self, method: str, path: str, query: Mapping[str, str]) -> bool:
         return (
@@ -52,6 +55,17 @@ class Fault:
 def listing_fault(bucket: str, prefix: str, status: int, code: str, times: int | None = None) -> Fault:
     """ListObjectsV2 of `bucket` under exactly `prefix` answers `status`/`code`."""
     return Fault("GET", f"/{bucket}", {"list-type": "2", "prefix": prefix}, status, code, times)
+
+
+def batch_delete_fault(bucket: str, status: int, code: str, *, after: int = 0) -> Fault:
+    """Every DeleteObjects request (`POST /bucket?delete`) of `bucket` after the first `after` answers
+    `status`/`code`."""
+    return Fault("POST", f"/{bucket}", {"delete": ""}, status, code, after=after)
+
+
+def put_fault(bucket: str, key: str, status: int, code: str) -> Fault:
+    """Every PutObject of `key` (path-style URL) answers `status`/`code`."""
+    return Fault("PUT", f"/{bucket}/{key}", {}, status, code)
 
 
 @dataclass
@@ -79,6 +93,9 @@ class S3FaultProxy:
         with self._lock:
             for fault in self.faults:
                 if fault.matches(method, path, query):
+                    if fault.passed < fault.after:
+                        fault.passed += 1
+                        return None
                     fault.hits += 1
                     return fault
         return None

@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from aws_archiver.settings import METRICS_NAMESPACE, SERVICE, get_settings, get_stores
-from wattline.archive import ArchiveStatus, archive_day, archive_due
+from wattline.archive import ArchiveStatus
+from wattline.archive_stage import ArchiveRequest, run_archive
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
 
-
-class ArchiveRequest(BaseModel):
-    """From the schedule: {"now": <scheduled time>}. By hand: {"device_id": ..., "date": "YYYY-MM-DD"}."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    now: AwareDatetime | None = None
-    device_id: str | None = None
-    date: dt.date | None = None
+__all__ = ["ArchiveRequest", "handler"]
 
 
 @metrics.log_metrics
@@ -34,30 +25,10 @@ class ArchiveRequest(BaseModel):
 @tracer.capture_lambda_handler
 @event_parser(model=ArchiveRequest)
 def handler(event: ArchiveRequest, context: LambdaContext) -> dict[str, Any]:
-    """Returns one result per device-day; storage failures raise (the schedule retries), bad input never loops."""
-    settings = get_settings()
+    """Returns one result per device-day; storage failures raise (the schedule retries), bad input never loops.
+    The same stage (wattline.archive_stage.run_archive) runs on a home as `wattline archive` and the local schedule."""
     store, bundles = get_stores()
-    if event.device_id is not None and event.date is not None:
-        results = [
-            archive_day(
-                store,
-                bundles,
-                event.device_id,
-                event.date,
-                storage_class=settings.archive_storage_class,
-                concurrency=settings.archive_concurrency,
-            )
-        ]
-    else:
-        results = archive_due(
-            store,
-            bundles,
-            today=(event.now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date(),
-            min_age_days=settings.archive_min_age_days,
-            lookback_days=settings.archive_lookback_days,
-            storage_class=settings.archive_storage_class,
-            concurrency=settings.archive_concurrency,
-        )
+    results = run_archive(store, bundles, get_settings(), event)
     archived = [result for result in results if result.status is ArchiveStatus.ARCHIVED]
     metrics.add_metric(name="DeviceDaysArchived", unit=MetricUnit.Count, value=len(archived))
     metrics.add_metric(name="RawObjectsArchived", unit=MetricUnit.Count, value=sum(r.deleted for r in archived))

@@ -5,10 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from pydantic import Field
-
-from wattline.archive import StorageClass
-from wattline.settings import S3BucketSettings
+from wattline.archive_stage import ArchiverSettings
 
 if TYPE_CHECKING:
     from wattline.adapters.s3_bundles import S3BundleStore
@@ -17,21 +14,13 @@ if TYPE_CHECKING:
 SERVICE = "aws-archiver"
 METRICS_NAMESPACE = "wattline"
 
-
-class ArchiverSettings(S3BucketSettings):
-    """Environment: WATTLINE_BUCKET (required), WATTLINE_S3_ENDPOINT_URL, AWS_REGION, WATTLINE_MAX_ATTEMPTS
-    (S3BucketSettings'), WATTLINE_ARCHIVE_STORAGE_CLASS, WATTLINE_ARCHIVE_MIN_AGE_DAYS,
-    WATTLINE_ARCHIVE_LOOKBACK_DAYS, WATTLINE_ARCHIVE_CONCURRENCY."""
-
-    archive_storage_class: StorageClass = Field(StorageClass.GLACIER, description="GLACIER or DEEP_ARCHIVE")
-    archive_min_age_days: int = Field(2, ge=0, le=365, description="keep this many recent UTC days in raw/")
-    archive_lookback_days: int = Field(7, ge=0, le=400, description="older days the schedule still checks")
-    archive_concurrency: int = Field(32, ge=1, le=64, description="raw objects read and deleted in parallel")
+__all__ = ["METRICS_NAMESPACE", "SERVICE", "ArchiverSettings", "get_settings", "get_stores"]
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> ArchiverSettings:
-    """Validated once per execution environment (cold start), on first use — never at import time."""
+    """Validated once per execution environment (cold start), on first use — never at import time. The model is
+    wattline.archive_stage.ArchiverSettings (WATTLINE_BUCKET, WATTLINE_ARCHIVE_*), as `wattline archive` reads."""
     return ArchiverSettings()  # values come from the environment
 
 

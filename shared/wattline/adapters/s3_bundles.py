@@ -102,6 +102,10 @@ class S3BundleStore:
             raise translate_error(exc, f"get bundle s3://{self.bucket}/{key}") from exc
         return body
 
+    def restore_state(self, key: str) -> RestoreState | None:
+        response = self._head(key)
+        return None if response is None else self._state(response)
+
     def request_restore(self, key: str, *, days: int, tier: str) -> RestoreState:
         from botocore.exceptions import BotoCoreError, ClientError
 

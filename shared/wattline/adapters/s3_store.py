@@ -7,7 +7,7 @@ adaptive retry mode; SDK errors are translated into wattline's error kinds by th
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -209,6 +209,29 @@ class S3ObjectStore:
         except (ClientError, BotoCoreError) as exc:
             raise translate_error(exc, f"list s3://{self.name}/{prefix}") from exc
         return sorted(prefixes)
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """Delete up to 1,000 keys in one DeleteObjects request (missing keys count as deleted, as in `delete`).
+        A key S3 could not delete raises TransientError (nothing tells which of the others went: re-run)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if not keys:
+            return
+        if len(keys) > 1000:
+            raise ValueError("DeleteObjects takes at most 1,000 keys")
+        try:
+            response = self.client.delete_objects(
+                Bucket=self.name, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_error(exc, f"delete {len(keys)} objects from s3://{self.name}") from exc
+        errors = response.get("Errors") or []
+        if errors:
+            first = errors[0]
+            raise TransientError(
+                f"delete s3://{self.name}: {len(errors)} of {len(keys)} keys not deleted, e.g. "
+                f"{first.get('Key')}: {first.get('Code')} {first.get('Message')}"
+            )
 
     def delete(self, key: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

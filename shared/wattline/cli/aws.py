@@ -115,7 +115,10 @@ def restore_day(
     """Put an archived day's raw objects back under raw/ (byte-identical), e.g. to re-aggregate it.
 
     The first call requests the Glacier restore (hours; up to 48 h for
-    DEEP_ARCHIVE); call again until it reports 0 pending bundles.
+    DEEP_ARCHIVE) and exits 2; call again until it reports 0 pending bundles.
+    Once every bundle is back the day is marked for re-aggregation. One
+    device-day of `wattline restore --bucket` (several devices and days,
+    --status, --format json).
     """
     from wattline.adapters.s3_bundles import S3BundleStore
     from wattline.adapters.s3_store import S3ObjectStore

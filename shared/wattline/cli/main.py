@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "retry": "retry",
     "energy": "energy",
     "rebuild": "rebuild",
+    "archive": "archive",
+    "restore": "archive",
     "alerts": "alerts",
     "report": "report",
     "cost": "cost",

@@ -11,6 +11,11 @@ Cloud trigger → local stand-in (same event shapes, same domain functions as th
 | GCS finalize CloudEvent `google.cloud.storage.object.v1.finalized` | `storage` | `loader.load_daily_file` |
 | Pub/Sub `energy-updated` (messagePublished CloudEvent data) | `pubsub` | `alerts.pipeline.run_detect` |
 | Pub/Sub `alerts` | `pubsub` | `alerts.deliver.deliver` to each sink (local outbox unless SMTP/Slack set) |
+| EventBridge Scheduler → archiver Lambda `{"now"}` | `archive` | `stages.run_archive` (bundles in archive/) |
+
+A home's directory bucket has no Glacier: bundles stay in its archive/ (STANDARD), readable at once.
+`wattline archive` and `wattline restore` run the archive stage on a home directly (`Runtime.archive`,
+`Runtime.restore`); the schedule queues an `archive` event only with `WATTLINE_ARCHIVE_ON_SCHEDULE=true`.
 
 Events are JSON files under `<home>/queue/pending/`, handled in order. A handler that raises is retried (bounded,
 `max_attempts`); a `PermanentError` or the last failed attempt parks the event under `<home>/queue/dead/`, which
@@ -51,6 +56,8 @@ if TYPE_CHECKING:
     from wattline.aggregation import DayItem
     from wattline.alerts.settings import AlertSettings
     from wattline.alerts.thresholds import Thresholds
+    from wattline.archive import ArchiveResult, BundleStore, RestoreResult, RestoreStatus
+    from wattline.archive_stage import ArchiveRequest, ArchiveSettings
     from wattline.loader import LoaderOptions
     from wattline.stages import AggregationSettings
     from wattline.transfer import SyncReport
@@ -74,6 +81,7 @@ class EventKind(StrEnum):
     TRANSFER = "transfer"
     STORAGE = "storage"
     PUBSUB = "pubsub"
+    ARCHIVE = "archive"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -421,6 +429,15 @@ class NotifyingStore:
     def delete(self, key: str) -> None:
         self.inner.delete(key)
 
+    def delete_many(self, keys: builtins.list[str]) -> None:
+        """The inner store's batch delete (S3 DeleteObjects) where it has one, else one key at a time."""
+        delete_many = getattr(self.inner, "delete_many", None)
+        if delete_many is not None:
+            delete_many(keys)
+            return
+        for key in keys:
+            self.inner.delete(key)
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # The runtime
@@ -490,6 +507,7 @@ class Runtime:
             EventKind.TRANSFER: self.on_transfer,
             EventKind.STORAGE: self.on_storage_finalized,
             EventKind.PUBSUB: self.on_pubsub,
+            EventKind.ARCHIVE: self.on_archive,
         }
 
     # -- backends ---------------------------------------------------------------------------------------------
@@ -583,6 +601,8 @@ class Runtime:
         for item in self._plan(datetime.fromisoformat(str(event["now"]))):
             self.queue.put(EventKind.AGGREGATE, item.as_dict())
         self.queue.put(EventKind.TRANSFER, {"prefix": keys.DAILY_PREFIX, "now": str(event["now"])})
+        if self.archive_settings().archive_on_schedule:  # the archiver's own daily schedule, after the aggregation
+            self.queue.put(EventKind.ARCHIVE, {"now": str(event["now"])})
 
     def on_aggregate(self, event: dict[str, Any], report: RunReport) -> None:
         from wattline.aggregation import aggregate_day
@@ -605,6 +625,56 @@ class Runtime:
             logger.warning("daily file not transferred: %s", getattr(refusal, "reason", refusal))
         if self.deliver_copied is not None:
             self.deliver_copied(copied)
+
+    def on_archive(self, event: dict[str, Any], report: RunReport) -> None:
+        from wattline.archive_stage import ArchiveRequest
+
+        for result in self.archive(ArchiveRequest.model_validate(event)):
+            logger.info("archive %s %s: %s %s", result.device_id, result.date, result.status.value, result.detail)
+
+    # -- the archive stage (wattline.stages: the same composition as the archiver Lambda) ---------------------
+
+    def archive_settings(self) -> ArchiveSettings:
+        """The archiver's settings for this home; a directory bucket has no storage classes, so bundles are written
+        (and their index says) STANDARD; a home on moto (the emulator stack) keeps the configured class."""
+        from wattline.archive import ObjectStoreBundles
+        from wattline.archive_stage import ArchiveSettings
+
+        local: dict[str, Any] = {}
+        if isinstance(self.bundles(), ObjectStoreBundles):
+            local["archive_storage_class"] = "STANDARD"
+        return self.stage_settings(ArchiveSettings, **local)
+
+    def bundles(self) -> BundleStore:
+        """Where bundles go: S3 with storage classes when the home's raw bucket is S3, else the bucket itself."""
+        from wattline.adapters.s3_store import S3ObjectStore
+        from wattline.archive import ObjectStoreBundles
+
+        if isinstance(self.s3.inner, S3ObjectStore):
+            from wattline.adapters.s3_bundles import S3BundleStore
+
+            return S3BundleStore(self.s3.inner.client, self.s3.inner.name)
+        return ObjectStoreBundles(self.s3)
+
+    def archive(self, request: ArchiveRequest) -> builtins.list[ArchiveResult]:
+        """Archive the home's due raw days (the request's `now` defaults to the runtime's clock)."""
+        from wattline.archive_stage import run_archive
+
+        if request.now is None:
+            request = request.model_copy(update={"now": self.clock()})
+        return run_archive(self.s3, self.bundles(), self.archive_settings(), request)
+
+    def restore(self, device_ids: builtins.list[str], first: date, last: date) -> builtins.list[RestoreResult]:
+        """Put archived device-days back under raw/ (each write queues its validate event, as S3 would) and mark
+        them for re-aggregation: the next `wattline run` rebuilds their daily files."""
+        from wattline.archive_stage import run_restore
+
+        return run_restore(self.s3, self.bundles(), self.archive_settings(), device_ids, first, last)
+
+    def restore_status(self, device_ids: builtins.list[str], first: date, last: date) -> builtins.list[RestoreStatus]:
+        from wattline.archive_stage import restore_statuses
+
+        return restore_statuses(self.s3, self.bundles(), device_ids, first, last)
 
     def on_storage_finalized(self, event: dict[str, Any], report: RunReport) -> None:
         from wattline.loader import FinalizedObject, load_daily_file

@@ -15,15 +15,20 @@ from wattline.adapters.memory_store import MemoryObjectStore
 from wattline.archive import (
     ArchiveStatus,
     BundleVerificationError,
+    DayRestoreState,
     ObjectStoreBundles,
+    RestoreState,
     StorageClass,
     StoredBundle,
     archive_day,
     archive_due,
     build_bundle,
+    raw_days,
     read_bundle,
     restore_day,
+    restore_status,
 )
+from wattline.errors import PermanentError, TransientError
 from wattline.ports import ObjectStore
 
 DAY = date(2026, 11, 25)
@@ -207,3 +212,121 @@ def test_the_daily_run_archives_every_device_of_the_days_old_enough() -> None:
         (DAY.isoformat(), "shellyproem50-08f9e0e67204", ArchiveStatus.ARCHIVED),
     ]
     assert all(key in store.objects for key in recent)
+
+
+class BatchDeletes(MemoryObjectStore):
+    """A store that deletes many keys in one request (like S3 DeleteObjects); the `fail_at`-th request fails."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+        self.fail_at = fail_at
+
+    def delete_many(self, doomed: list[str]) -> None:
+        if self.fail_at is not None and len(self.batches) + 1 == self.fail_at:
+            self.fail_at = None
+            raise TransientError("SlowDown")
+        self.batches.append(list(doomed))
+        for key in doomed:
+            self.delete(key)
+
+
+def test_raw_objects_are_deleted_in_batches_in_key_order() -> None:
+    store = BatchDeletes()
+    objects = given_an_aggregated_day(store, count=5)
+    archive_day(store, ObjectStoreBundles(store), DEVICE, DAY, delete_batch=2)
+    assert store.batches == [sorted(objects)[0:2], sorted(objects)[2:4], sorted(objects)[4:]]
+
+
+def test_a_failure_between_delete_batches_is_finished_by_the_next_run() -> None:
+    # Given a run whose second delete batch failed
+    store = BatchDeletes(fail_at=2)
+    objects = given_an_aggregated_day(store, count=5)
+    with pytest.raises(TransientError):
+        archive_day(store, ObjectStoreBundles(store), DEVICE, DAY, delete_batch=2)
+    assert store.list_keys(keys.raw_prefix(DAY, DEVICE)) == sorted(objects)[2:]
+    first = bundles_in(store)
+    # When it runs again
+    result = archive_day(store, ObjectStoreBundles(store), DEVICE, DAY, delete_batch=2)
+    # Then the rest goes, without a second bundle, and the one bundle holds all five objects
+    assert (result.deleted, result.objects) == (3, 0)
+    assert bundles_in(store) == first
+    assert len(read_bundle(store.get(first[0]))) == 5
+
+
+def test_a_delete_batch_larger_than_s3_takes_is_refused() -> None:
+    with pytest.raises(ValueError, match="delete_batch"):
+        archive_day(MemoryObjectStore(), ObjectStoreBundles(MemoryObjectStore()), DEVICE, DAY, delete_batch=1001)
+
+
+class SlowGlacier(ObjectStoreBundles):
+    """Bundles whose restore, once requested, is in progress until `finish()`."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        super().__init__(store)
+        self.requested: set[str] = set()
+        self.finished = False
+
+    def request_restore(self, key: str, *, days: int, tier: str) -> RestoreState:
+        self.requested.add(key)
+        return self.restore_state(key) or RestoreState.ARCHIVED
+
+    def restore_state(self, key: str) -> RestoreState | None:
+        if self.finished:
+            return RestoreState.AVAILABLE
+        return RestoreState.IN_PROGRESS if key in self.requested else RestoreState.ARCHIVED
+
+
+def test_a_day_is_marked_for_reaggregation_only_once_every_bundle_is_back() -> None:
+    # Given an archived day whose bundle is in Glacier
+    store = MemoryObjectStore()
+    objects = given_an_aggregated_day(store)
+    archive_day(store, ObjectStoreBundles(store), DEVICE, DAY)
+    glacier = SlowGlacier(store)
+    assert restore_status(store, glacier, DEVICE, DAY).state is DayRestoreState.ARCHIVED
+    # When a restore is requested and still running
+    pending = restore_day(store, glacier, DEVICE, DAY)
+    # Then nothing is back, nothing is dirty, and the status says in progress
+    assert (pending.pending, pending.restored_objects, pending.marked_dirty) == (1, 0, False)
+    assert store.head(keys.dirty_key(DAY, DEVICE)) is None
+    status = restore_status(store, glacier, DEVICE, DAY)
+    assert (status.state, status.members_in_raw, status.reaggregation_pending) == (
+        DayRestoreState.IN_PROGRESS,
+        0,
+        False,
+    )
+    # When Glacier finished and restore runs again
+    glacier.finished = True
+    assert restore_status(store, glacier, DEVICE, DAY).state is DayRestoreState.READABLE
+    done = restore_day(store, glacier, DEVICE, DAY)
+    # Then every object is back and the day waits for the aggregator
+    assert (done.pending, done.restored_objects, done.marked_dirty) == (0, 5, True)
+    assert {key: store.get(key) for key in store.list_keys(keys.raw_prefix(DAY, DEVICE))} == objects
+    status = restore_status(store, glacier, DEVICE, DAY)
+    assert (status.state, status.members_in_raw, status.reaggregation_pending) == (DayRestoreState.RESTORED, 5, True)
+
+
+def test_the_status_of_a_day_never_archived_is_not_archived() -> None:
+    store = MemoryObjectStore()
+    status = restore_status(store, ObjectStoreBundles(store), DEVICE, DAY)
+    assert (status.state, status.bundles) == (DayRestoreState.NOT_ARCHIVED, [])
+
+
+def test_archiving_every_day_reaches_back_to_the_oldest_raw_day() -> None:
+    # Given a day far older than any lookback, and a recent one
+    store = MemoryObjectStore()
+    given_an_aggregated_day(store, date(2025, 1, 2))
+    given_an_aggregated_day(store, date(2026, 11, 27))
+    assert raw_days(store) == [date(2025, 1, 2), date(2026, 11, 27)]
+    # When every day older than 2 days is archived
+    results = archive_due(
+        store, ObjectStoreBundles(store), today=date(2026, 11, 28), min_age_days=2, lookback_days=None
+    )
+    # Then the old day is, the recent one is not looked at
+    assert [(r.date, r.status) for r in results] == [("2025-01-02", ArchiveStatus.ARCHIVED)]
+
+
+def test_restoring_an_unsafe_device_id_is_refused() -> None:
+    store = MemoryObjectStore()
+    with pytest.raises(PermanentError):
+        restore_day(store, ObjectStoreBundles(store), "../etc", DAY)
