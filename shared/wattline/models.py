@@ -6,14 +6,14 @@ import base64
 import builtins
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from wattline.formats.readings import reading_line
+from wattline.formats.readings import daily_text_lines, reading_line
 
 
 class Generation(StrEnum):
@@ -295,3 +295,15 @@ def trusted_reading(data: dict[str, Any]) -> Reading:
     """A Reading from values already checked (by the parsers, or typed columns of files they wrote), without
     pydantic validation: `generation` a Generation, `ts` an aware UTC datetime, quantities finite floats."""
     return _new_reading(data)
+
+
+def readings_from_file(data: bytes, columns: Sequence[str] | None = None) -> Iterator[Reading]:
+    """The Readings of a daily file, validated (a file from storage is checked, not trusted). `columns`: keep only
+    these fields (the identity fields always), as the detectors read them."""
+    for line in daily_text_lines(data)[1]:
+        record: dict[str, Any] = json.loads(line)
+        if columns is not None:
+            record = {name: record[name] for name in columns if record.get(name) is not None}
+        record.setdefault("channel", None)  # the line leaves a null channel out
+        record.setdefault("generation", "gen1")
+        yield Reading.model_validate(record)

@@ -13,8 +13,7 @@ from datetime import date, datetime, timedelta
 from wattline import keys
 from wattline.alerts.store import WarehouseReadings
 from wattline.errors import NotFoundError
-from wattline.formats.readings import readings_from_file
-from wattline.models import HourlyEnergy, Reading
+from wattline.models import HourlyEnergy, Reading, readings_from_file
 from wattline.ports import ObjectStore, Warehouse
 
 # The columns `WarehouseReadings` selects from readings_ext: a reading built from a daily line keeps only these.

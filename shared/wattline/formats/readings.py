@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from wattline.errors import PermanentError
-
-if TYPE_CHECKING:
-    from wattline.models import Reading
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MINUTES: dict[int, str] = {}  # minute since the epoch → "YYYY-MM-DDTHH:MM:" (a day's file touches ~1,440)
@@ -93,20 +90,6 @@ def daily_file_bytes(lines: Sequence[str]) -> bytes:
     equal bytes (and equal checksums in the manifest)."""
     text = "\n".join([*lines, ""]) if lines else ""
     return gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)
-
-
-def readings_from_file(data: bytes, columns: Sequence[str] | None = None) -> Iterator[Reading]:
-    """The Readings of a daily file, validated (a file from storage is checked, not trusted). `columns`: keep only
-    these fields (the identity fields always), as the detectors read them."""
-    from wattline.models import Reading
-
-    for line in daily_text_lines(data)[1]:
-        record: dict[str, Any] = json.loads(line)
-        if columns is not None:
-            record = {name: record[name] for name in columns if record.get(name) is not None}
-        record.setdefault("channel", None)  # the line leaves a null channel out
-        record.setdefault("generation", "gen1")
-        yield Reading.model_validate(record)
 
 
 def daily_text_lines(data: bytes) -> tuple[str, list[str]]:

@@ -23,8 +23,7 @@ from wattline import PARSER_VERSION, keys
 from wattline.adapters.memory_store import MemoryObjectStore
 from wattline.aggregation import aggregate_day, aggregation_state_key, validate_object
 from wattline.errors import PermanentError
-from wattline.formats.readings import readings_from_file
-from wattline.models import DailyManifest
+from wattline.models import DailyManifest, readings_from_file
 from wattline.ports import ObjectStore
 
 
