@@ -1,7 +1,7 @@
 """Secrets: the environment value when set, else Secret Manager by resource name (lazy import, optional).
 
-`google-cloud-secret-manager` is in this service's requirements.txt, not in the shared package: only a
-deployment that names a secret needs it.
+`google-cloud-secret-manager` is in no lock and no bundle: only a deployment that names a secret needs it, and
+adds it to the built requirements.txt (deploy.sh's `--set-secrets` injection needs nothing).
 """
 
 from __future__ import annotations
