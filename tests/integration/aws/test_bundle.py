@@ -4,8 +4,8 @@ Each bundle is built for this machine's Python (BUNDLE_PYTHON_VERSION; the deplo
 runtime's 3.12 from the same uv.lock export) into a temporary directory, and each check runs in `python -I -S` with
 the bundle as the only non-stdlib entry on sys.path: no site-packages, no workspace. From the aggregator's bundle the
 watchdog and validate handlers run against moto server S3 and the Pub/Sub emulator (the messages are pulled from a
-subscription), and plan and aggregate run a closed day; from the archiver's bundle, which leaves google-auth out,
-the archiver packs a day into Glacier.
+subscription), and plan and aggregate run a closed day; from the archiver's bundle, which leaves numpy and
+google-auth out, the archiver packs a day into Glacier.
 """
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ def test_the_daily_run_plans_and_aggregates_from_the_bundle(bundle: Path, moto_e
     assert (probe["level"], probe["service"], probe["probe"]) == ("WARNING", "aws-aggregator", True)
 
 
-def test_the_archiver_runs_from_its_bundle_without_google_auth(
+def test_the_archiver_runs_from_its_bundle_without_numpy_or_google_auth(
     archiver_bundle: Path, moto_endpoint: str, tmp_path: Path
 ) -> None:
     # Given an aggregated device-day of raw objects in a versioned bucket
@@ -247,7 +247,7 @@ def test_the_archiver_runs_from_its_bundle_without_google_auth(
         body = b'{"topic":"shellies/%s/emeter/0/power","received_ms":%d,"payload_b64":"MTAw"}'
         store.put(keys.raw_key(day, device, received_ms, str(uuid.UUID(int=i))), body % (device.encode(), received_ms))
     put_daily_manifest(store, day, device, 4)
-    # When the archiver archives it from its bundle (the bundle that leaves google-auth out)
+    # When the archiver archives it from its bundle (the bundle that leaves numpy and google-auth out)
     event = {"device_id": device, "date": day.isoformat()}
     report = run_bundle(archiver_bundle, [(ARCHIVE, event)], lambda_env(tmp_path, store.name, moto_endpoint))
     # Then the day is one Glacier object and its raw objects are gone
@@ -256,6 +256,6 @@ def test_the_archiver_runs_from_its_bundle_without_google_auth(
     head = store.client.head_object(Bucket=store.name, Key=result["bundle_key"])
     assert head["StorageClass"] == "GLACIER"
     assert store.list_keys(keys.raw_prefix(day, device)) == []
-    # ... with nothing loaded from outside the bundle and neither google-auth nor the CLI imported
-    assert report["outside"] == [] and report["grpc"] == [] and report["loaded"] == ["numpy"]
-    assert not (archiver_bundle / "google").exists()
+    # ... with nothing loaded from outside the bundle and neither numpy, google-auth nor the CLI imported
+    assert report["outside"] == [] and report["grpc"] == [] and report["loaded"] == []
+    assert not (archiver_bundle / "numpy").exists() and not (archiver_bundle / "google").exists()
