@@ -3,12 +3,16 @@
 # (`package.artifact`).
 #
 # Serverless Framework only packages files inside the service directory and shared/wattline lives outside it,
-# so this script assembles the Lambda code itself: the service's handler package + shared/wattline[aws] + their
-# dependencies, all at the zip root (Lambda puts /var/task on sys.path).
+# so this script assembles the Lambda code itself, all at the zip root (Lambda puts /var/task on sys.path): the
+# service's handler package, the shared `wattline` sources without the CLI, the local runtime, the simulator and the
+# dashboard, and the third-party packages the service runs with, exactly as uv.lock pins them (infra/bundle.py).
 #   bash infra/aws/build-bundle.sh services/aws-aggregator            # full: downloads Lambda wheels with uv
 #   bash infra/aws/build-bundle.sh services/aws-aggregator --offline  # sources only → .build/offline-bundle.zip
-# The full build resolves manylinux x86_64 wheels for Python 3.12 (the Lambda runtime) whatever the local Python,
-# constrained to the service's requirements.txt pins (the versions uv.lock tests) when the service has one.
+# The full build exports the service's locked runtime dependencies (`uv export --frozen`, with hashes, minus the
+# service's `[tool.wattline.bundle] prune` list: the CLI's typer and rich, ...) into .build/requirements.txt and
+# installs exactly those with `--no-deps`, as manylinux_2_28 x86_64 wheels (the python3.12 runtime is Amazon Linux
+# 2023, glibc 2.34; numpy 2.5 ships no older manylinux wheels) for Python 3.12
+# whatever the local Python. No version is resolved at build time: a stale uv.lock fails the build.
 # The zip is deterministic (sorted entries, fixed timestamps): an unchanged build gives an identical zip, so
 # `serverless deploy` skips unchanged code.
 #
@@ -37,21 +41,17 @@ PACKAGE="$(basename "$SERVICE_DIR" | tr '-' '_')"
 rm -rf "$STAGE" "$BUILD/$NAME.zip"
 mkdir -p "$STAGE"
 
-if [ "$MODE" = "--offline" ]; then
-  # Sources only: enough for `serverless package` and template checks, not for running on Lambda.
-  cp -R "$ROOT/shared/wattline" "$STAGE/wattline"
-else
+if [ "$MODE" != "--offline" ]; then
+  # The offline (sources-only) bundle is enough for `serverless package` and template checks, not for running.
   UV="$(command -v uv || echo "$ROOT/.tools/uv/bin/uv")"
-  # wattline itself is pure Python: build its wheel here, then resolve it and its dependencies as binary wheels.
-  rm -rf "$BUILD/wheel"
-  "$UV" build --quiet --wheel --out-dir "$BUILD/wheel" "$ROOT/shared"
-  WHEEL="$(ls "$BUILD/wheel"/wattline-*.whl)"
-  CONSTRAINTS=()
-  [ -f "$SERVICE_DIR/requirements.txt" ] && CONSTRAINTS=(--constraint "$SERVICE_DIR/requirements.txt")
-  "$UV" pip install --quiet --target "$STAGE" \
-    --python-platform x86_64-manylinux2014 --python-version "$PYTHON_VERSION" --only-binary :all: \
-    "${CONSTRAINTS[@]}" "wattline[aws] @ file://$WHEEL"
+  python3 "$ROOT/infra/bundle.py" requirements "$SERVICE_DIR" "$BUILD/requirements.txt"
+  "$UV" pip install --quiet --target "$STAGE" --no-deps --require-hashes \
+    --python-platform x86_64-manylinux_2_28 --python-version "$PYTHON_VERSION" --only-binary :all: \
+    -r "$BUILD/requirements.txt"
+  # Test suites shipped inside wheels (numpy's: about 7 MB) are never imported at run time.
+  find "$STAGE" -mindepth 2 -type d -name tests -prune -exec rm -rf {} +
 fi
+python3 "$ROOT/infra/bundle.py" wattline "$STAGE"
 cp -R "$SERVICE_DIR/$PACKAGE" "$STAGE/$PACKAGE"
 rm -rf "$STAGE/.lock" "$STAGE/bin" "$STAGE"/*.dist-info/uv_cache.json  # uv bookkeeping, console scripts
 if compgen -G "$STAGE/*.dist-info/RECORD" >/dev/null; then sed -i "/uv_cache.json/d" "$STAGE"/*.dist-info/RECORD; fi

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Assemble the deployable source of one Cloud Functions service in .build/SERVICE ($BUILD_ROOT/SERVICE when
 # BUILD_ROOT is set, or OUT): main.py, the service's wiring package, a vendored copy of the shared `wattline` package
-# (Cloud Functions installs requirements.txt from PyPI and cannot see the uv workspace), and requirements.txt. The
-# CLI, the local stack and the simulator are left out.
+# without the CLI, the local runtime, the simulator and the dashboard (Cloud Functions installs requirements.txt from
+# PyPI and cannot see the uv workspace), and requirements.txt: the service's third-party runtime dependencies
+# exported from uv.lock (`uv export --frozen`, every package pinned with its hashes, minus the service's
+# `[tool.wattline.bundle] prune` list), so Cloud Build installs exactly the locked versions and nothing of the CLI
+# (infra/bundle.py).
 # Usage: infra/gcp/build-function.sh [--dry-run] SERVICE [OUT]  (SERVICE: gcp-loader, gcp-alerts; prints OUT)
 # --dry-run (or DRY_RUN=1 from a calling script) prints the commands instead of running them and writes nothing.
 set -euo pipefail
@@ -20,10 +23,10 @@ package="${service//-/_}"
 out="${2:-${BUILD_ROOT:-$repo/.build}/$service}"
 run rm -rf "$out"
 run mkdir -p "$out"
-run cp "$here/main.py" "$here/requirements.txt" "$out/"
+run python3 "$repo/infra/bundle.py" requirements "$here" "$out/requirements.txt"
+run cp "$here/main.py" "$out/"
 run cp -r "$here/$package" "$out/$package"
-run cp -r "$repo/shared/wattline" "$out/wattline"
-run rm -rf "$out/wattline/cli" "$out/wattline/local" "$out/wattline/simulator"
+run python3 "$repo/infra/bundle.py" wattline "$out"
 run find "$out" -name __pycache__ -type d -prune -exec rm -rf {} +
 run find "$out" -name '*.pyc' -delete
 stamp="# built $(date -u +%FT%TZ) from $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"

@@ -20,14 +20,14 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from gcp_alerts.deps import get_deps
-from gcp_alerts.logs import setup_logging
 from gcp_alerts.pubsub_event import PUBLISHED, message_of
+from wattline import observability
 from wattline.alerts.deliver import Sink
 from wattline.alerts.pipeline import DetectRequest, run_detect
 from wattline.alerts.subscriber import handle_message
 from wattline.errors import PermanentError
 
-logger = setup_logging()
+logger = observability.configure("gcp-alerts")  # cold start: JSON lines for Cloud Logging
 
 
 @functions_framework.cloud_event

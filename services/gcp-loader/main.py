@@ -11,13 +11,13 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from gcp_loader.deps import get_deps
-from gcp_loader.logs import get_logger
+from wattline import observability
 from wattline.errors import PermanentError
 from wattline.loader import FinalizedObject
 from wattline.loader import load_daily_file as load
 
 FINALIZED = "google.cloud.storage.object.v1.finalized"
-logger = get_logger()
+logger = observability.configure("gcp-loader")  # cold start: JSON lines for Cloud Logging
 
 
 @functions_framework.cloud_event

@@ -12,11 +12,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from aws_aggregator.settings import METRICS_NAMESPACE, SERVICE, get_settings, get_store
+from wattline import observability
 from wattline.aggregation import plan_days
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
+observability.configure(SERVICE)  # cold start: this logger's JSON for the wattline.* loggers too
 
 
 class PlanRequest(BaseModel):

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEve
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aws_aggregator.settings import METRICS_NAMESPACE, SERVICE, get_store
+from wattline import observability
 from wattline.aggregation import validate_object
 from wattline.errors import NotFoundError
 from wattline.realtime import forward_object
@@ -19,6 +20,7 @@ from wattline.realtime import forward_object
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
+observability.configure(SERVICE)  # cold start: this logger's JSON for the wattline.* loggers too
 
 
 @metrics.log_metrics

@@ -10,12 +10,14 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aws_archiver.settings import METRICS_NAMESPACE, SERVICE, get_settings, get_stores
+from wattline import observability
 from wattline.archive import ArchiveStatus
 from wattline.archive_stage import ArchiveRequest, run_archive
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
+observability.configure(SERVICE)  # cold start: this logger's JSON for the wattline.* loggers too
 
 __all__ = ["ArchiveRequest", "handler"]
 

@@ -1,7 +1,8 @@
 """Secrets: the environment value when set, else Secret Manager by resource name (lazy import, optional).
 
-`google-cloud-secret-manager` is in this service's requirements.txt, not in the shared package: only a
-deployment that names a secret needs it.
+`google-cloud-secret-manager` is in no bundle: only a deployment that names a secret needs it (deploy.sh's
+`--set-secrets` injection does not). Such a deployment adds it to this service's pyproject.toml dependencies and
+runs `uv lock`; the built requirements.txt is exported from the lock with hashes, so a line appended by hand fails.
 """
 
 from __future__ import annotations

@@ -179,9 +179,9 @@ def test_a_dry_build_prints_the_copies_and_writes_nothing(tmp_path: Path) -> Non
     out = tmp_path / "bundle"
     commands = commands_of(tmp_path, "infra/gcp/build-function.sh", "gcp-loader", str(out))
     assert not out.exists()
-    assert ["cp", "-r", str(ROOT / "shared/wattline"), f"{out}/wattline"] in commands
-    (removal,) = [c for c in starting(commands, "rm", "-rf") if c[-1].endswith("simulator")]
-    assert removal[2:] == [f"{out}/wattline/cli", f"{out}/wattline/local", f"{out}/wattline/simulator"]
+    assert ["python3", str(ROOT / "infra/bundle.py"), "wattline", str(out)] in commands
+    bundle_requirements = [str(ROOT / "infra/bundle.py"), "requirements", str(ROOT / "services/gcp-loader")]
+    assert ["python3", *bundle_requirements, f"{out}/requirements.txt"] in commands
 
 
 def test_the_loader_deploys_on_finalize_in_the_bucket_as_its_own_identities(tmp_path: Path) -> None:
