@@ -20,8 +20,7 @@ from wattline.daily import daily_energy
 from wattline.energy.engine import EnergyColumns
 from wattline.inputs import LineReader, text_of
 from wattline.models import DailyEnergy, QuarantineRecord, Reading
-from wattline.parsing import parse_message
-from wattline.parsing._common import Row, reading_from_row, row_from_reading
+from wattline.parsing import Row, parse_message, reading_from_row, row_from_reading
 from wattline.parsing.gc import paused_gc
 from wattline.parsing.lines import (
     LineError,

@@ -24,8 +24,7 @@ from wattline.aggregation.dedup import RawEnvelope, dedup, split_object
 from wattline.errors import NotFoundError, PermanentError
 from wattline.formats.readings import daily_file_bytes, reading_line, ts_text
 from wattline.models import DailyManifest, QuarantineRecord, Reading, readings_from_file
-from wattline.parsing import parse_line, parse_message
-from wattline.parsing._common import Row, row_from_reading
+from wattline.parsing import Row, parse_line, parse_message, row_from_reading
 from wattline.parsing.gc import paused_gc
 from wattline.ports import ObjectInfo, ObjectStore
 

@@ -26,7 +26,7 @@ from wattline.energy.core import (
 from wattline.energy.counters import RESET, CounterSeries, build_counter
 from wattline.energy.hours import local_hour_edges
 from wattline.models import Generation, HourlyEnergy, Reading
-from wattline.parsing._common import Row
+from wattline.parsing import Row
 
 METHODS = ("auto", "counter", "trapezoid", "locf")
 DEFAULT_MAX_GAP_S = defaults.MAX_GAP_S

@@ -25,6 +25,7 @@ Public API (stable; other stages code against it):
   order.
 """
 
+from wattline.parsing._common import Row, reading_from_row, row_from_reading
 from wattline.parsing.envelope import (
     envelope_from_capture,
     parse_envelope,
@@ -42,6 +43,7 @@ __all__ = [
     "MAX_LINE_BYTES",
     "MAX_PAYLOAD_BYTES",
     "Gen2State",
+    "Row",
     "envelope_from_capture",
     "parse_envelope",
     "parse_line",
@@ -49,4 +51,6 @@ __all__ = [
     "parse_message",
     "parse_object",
     "parse_object_rows",
+    "reading_from_row",
+    "row_from_reading",
 ]
