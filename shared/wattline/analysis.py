@@ -19,7 +19,7 @@ from typing import Any
 from wattline.daily import daily_energy
 from wattline.energy.engine import EnergyColumns
 from wattline.inputs import LineReader, text_of
-from wattline.models import DailyEnergy, QuarantineRecord, Reading
+from wattline.models import DailyEnergy, HourlyEnergy, QuarantineRecord, Reading
 from wattline.parsing import Row, parse_message, reading_from_row, row_from_reading
 from wattline.parsing.gc import paused_gc
 from wattline.parsing.lines import (
@@ -132,8 +132,16 @@ def analyze_columns(
     max_gap_s: float,
     max_power_w: float,
 ) -> list[DailyEnergy]:
+    hourly = compute_hourly(columns, timezone=timezone, method=method, max_gap_s=max_gap_s, max_power_w=max_power_w)
+    return daily_energy(hourly, tariff=tariff, timezone=timezone)
+
+
+def compute_hourly(
+    columns: EnergyColumns, *, timezone: str, method: IntegrationMethod, max_gap_s: float, max_power_w: float
+) -> list[HourlyEnergy]:
+    """The hourly energy `analyze` prices (also what `wattline whatif` compares tariffs on)."""
     result = columns.compute(tz=timezone, method=method, max_gap_s=max_gap_s, max_power_w=max_power_w)
-    return daily_energy(result.hourly, tariff=tariff, timezone=timezone)
+    return result.hourly
 
 
 def analyze_readings(readings: Iterable[Reading], **options: Any) -> list[DailyEnergy]:

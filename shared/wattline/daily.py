@@ -30,22 +30,43 @@ def local_day_seconds(day: date, zone: ZoneInfo) -> float:
     return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
 
 
-def daily_energy(hourly: Iterable[HourlyEnergy], *, tariff: Tariff, timezone: str) -> list[DailyEnergy]:
-    """Group hourly rows by (device, channel, local date) and price them; sorted by device, channel, date."""
+DayKey = tuple[str, int, date]
+
+
+def local_days(
+    hourly: Iterable[HourlyEnergy], *, tariff: Tariff, timezone: str
+) -> dict[DayKey, list[tuple[HourlyEnergy, str]]]:
+    """Hourly rows by (device, channel, local date), each with the tariff zone of its local hour start."""
     zone = ZoneInfo(timezone)
-    groups: dict[tuple[str, int, date], list[tuple[HourlyEnergy, str]]] = defaultdict(list)
+    groups: dict[DayKey, list[tuple[HourlyEnergy, str]]] = defaultdict(list)
     for row in hourly:
         local = row.hour_start.astimezone(zone)
         groups[(row.device_id, row.channel, local.date())].append((row, tariff.zone_at(local)))
+    return groups
 
+
+def zone_energy_wh(rows: Iterable[tuple[HourlyEnergy, str]], tariff: Tariff) -> dict[str, float]:
+    """Energy (import + estimated, Wh, unrounded) per zone of the tariff, every zone listed, in the tariff's order."""
+    zone_wh = dict.fromkeys(tariff.zone_names, 0.0)
+    for row, zone_name in rows:
+        zone_wh[zone_name] += row.import_wh + row.estimated_wh
+    return zone_wh
+
+
+def day_cost(zone_wh: dict[str, float], tariff: Tariff, day: date) -> float:
+    """Σ zone kWh × the zone's price on that local date (unrounded)."""
+    return sum(wh / 1000 * tariff.price(name, day) for name, wh in zone_wh.items())
+
+
+def daily_energy(hourly: Iterable[HourlyEnergy], *, tariff: Tariff, timezone: str) -> list[DailyEnergy]:
+    """Group hourly rows by (device, channel, local date) and price them; sorted by device, channel, date."""
+    zone = ZoneInfo(timezone)
     days = []
-    for (device_id, channel, day), rows in sorted(groups.items()):
-        zone_wh = dict.fromkeys(tariff.zone_names, 0.0)
-        for row, zone_name in rows:
-            zone_wh[zone_name] += row.import_wh + row.estimated_wh
+    for (device_id, channel, day), rows in sorted(local_days(hourly, tariff=tariff, timezone=timezone).items()):
+        zone_wh = zone_energy_wh(rows, tariff)
         measured = sum(row.import_wh for row, _ in rows)
         estimated = sum(row.estimated_wh for row, _ in rows)
-        cost = sum(wh / 1000 * tariff.price(name, day) for name, wh in zone_wh.items())
+        cost = day_cost(zone_wh, tariff, day)
         methods = sorted({row.method for row, _ in rows})
         days.append(
             DailyEnergy(

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "status": "status",
     "retry": "retry",
     "energy": "energy",
+    "whatif": "whatif",
     "rebuild": "rebuild",
     "archive": "archive",
     "restore": "archive",

@@ -10,6 +10,8 @@ Public API (stable; other stages code against it):
 - init_warehouse(warehouse, settings): ensure_schema + load the preset tariffs and the site tariff.
 - fetch_daily_energy(warehouse, start, end, *, tariff, device_id=None) -> list[DailyEnergy], the rows of
   the `daily_energy` view (or of `daily_energy_all_tariffs` for another tariff), as `wattline analyze` gives them.
+- fetch_hourly_energy(warehouse, start, end, *, timezone) -> list[HourlyEnergy], the energy_hourly rows of local
+  dates start..end (what `wattline whatif` prices).
 
 SQL lives in `wattline/sql/` (see wattline.warehouse.schema for layout, directives and `{{placeholders}}`).
 """
@@ -17,11 +19,11 @@ SQL lives in `wattline/sql/` (see wattline.warehouse.schema for layout, directiv
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from wattline.errors import PermanentError
-from wattline.models import DailyEnergy
+from wattline.models import DailyEnergy, HourlyEnergy
 from wattline.ports import Warehouse
 
 if TYPE_CHECKING:
@@ -127,6 +129,19 @@ def fetch_daily_energy(
         params["tariff"] = tariff.name
     rows = warehouse.query(query_text(view), params)
     return [daily_from_row(row, tariff) for row in rows]
+
+
+def fetch_hourly_energy(warehouse: Warehouse, start: date, end: date, *, timezone: str) -> list[HourlyEnergy]:
+    """`energy_hourly` rows of local dates start..end (inclusive) in `timezone`, sorted by device, channel, hour."""
+    from zoneinfo import ZoneInfo
+
+    from wattline.warehouse.schema import query_text
+
+    zone = ZoneInfo(timezone)
+    low = datetime.combine(start, time(), tzinfo=zone).astimezone(UTC)
+    high = datetime.combine(end + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+    rows = warehouse.query(query_text("energy_hourly_range"), {"start_ts": low, "end_ts": high})
+    return [HourlyEnergy.model_validate({name: row[name] for name in HourlyEnergy.model_fields}) for row in rows]
 
 
 def daily_from_row(row: Mapping[str, Any], tariff: Tariff) -> DailyEnergy:
