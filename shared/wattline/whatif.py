@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
@@ -95,6 +95,22 @@ def price_days(
             )
         )
     return days
+
+
+def compare_days(
+    hourly: Iterable[HourlyEnergy], tariffs: Sequence[Tariff], *, current: Tariff, timezone: str
+) -> list[dict[str, Any]]:
+    """The daily rows the warehouse view `tariff_comparison` holds: per device, channel, local date and tariff,
+    with saving = the current tariff's cost that day − this tariff's (None when the currencies differ)."""
+    hourly = list(hourly)
+    base = {(d.device_id, d.channel, d.date): d for d in price_days(hourly, current, timezone=timezone)}
+    rows = []
+    for tariff in tariffs:
+        for day in price_days(hourly, tariff, timezone=timezone):
+            ref = base[(day.device_id, day.channel, day.date)]
+            saving = round(ref.cost - day.cost, COST_DECIMALS) if ref.currency == day.currency else None
+            rows.append({**asdict(day), "current_tariff": current.name, "current_cost": ref.cost, "saving": saving})
+    return sorted(rows, key=lambda r: (r["device_id"], r["channel"], r["date"], r["tariff"]))
 
 
 @dataclass

@@ -82,9 +82,12 @@ def whatif(
         raise typer.BadParameter("use table or json", param_hint="--format")
     try:
         scenario = parse_shift(shift) if shift is not None else None
+    except PermanentError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--shift") from exc
+    try:
         custom = [load_tariff(spec) for spec in tariffs]
     except PermanentError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        raise typer.BadParameter(str(exc), param_hint="--tariff") from exc
     compared = list({t.name: t for t in [*PRESETS.values(), *custom]}.values())
 
     if files:
