@@ -104,6 +104,7 @@ def test_gcp_init_creates_the_tables_views_and_external_table(initialised: BigQu
         "monthly_energy",
         "hourly_profile",
         "data_quality",
+        "tariff_comparison",
     } <= names
 
 
@@ -223,6 +224,7 @@ def test_the_other_views_run_and_agree_with_duckdb(initialised: BigQueryWarehous
         ("monthly_energy", "device_id, channel, month"),
         ("hourly_profile", "device_id, channel, weekday, local_hour"),
         ("data_quality", "device_id, channel, date"),
+        ("tariff_comparison", "device_id, channel, date, tariff"),
     ):
         sql = f"SELECT * FROM `{{{{project}}}}.{{{{dataset}}}}.{view}` WHERE device_id = 'em-1' ORDER BY {order}"
         assert initialised.query(sql) == duck.query(sql), view
