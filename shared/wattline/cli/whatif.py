@@ -15,7 +15,8 @@ from wattline.settings import IntegrationMethod
 SHIFT_HELP = (
     'Load-shift scenario "KWH_PER_DAY from ZONE to ZONE" (e.g. "3 from day to night"): each local day, up to '
     "KWH_PER_DAY of the energy really used in the source zone moves to the target zone; priced again as extra "
-    "rows named TARIFF+shift. A tariff without both zones gets no shifted row (a note on stderr says so)."
+    "rows named TARIFF+shift, saving measured against the current tariff unshifted. A tariff without both zones "
+    "gets no shifted row (a note on stderr says so); an error when no tariff has both."
 )
 
 
@@ -63,15 +64,22 @@ def whatif(
     ),
     output: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
-    """Price the same measured hourly energy under every tariff, side by side, with the saving against one.
+    """Price the same measured hourly energy under every tariff, side by side.
 
-    From FILES (captures or readings files: the hourly energy `wattline analyze` computes, with its --tz,
-    --method and --max-gap) or from a warehouse (--home, or the WATTLINE_* warehouse settings, with --from and
-    --to: the energy_hourly rows `wattline energy` reads). One row per device, channel and tariff over the whole
-    period: energy_kwh, zones, cost, currency and saving = cost under --current − cost under this tariff
-    (positive: this tariff is cheaper). Each local day is priced as `wattline analyze` prices it; the period sums
-    the daily rounded values. --format json prints a list of objects with the keys device_id, channel, tariff,
-    energy_kwh, zones, cost, currency, saving.
+    Input: FILES (MQTT captures or readings files) give the hourly
+    energy `wattline analyze` computes, with its --tz, --method and
+    --max-gap; without FILES, --from and --to read the energy_hourly
+    rows of a warehouse as `wattline energy` does (--home, or the
+    WATTLINE_* warehouse settings).
+
+    Output: one row per device, channel and tariff over the whole
+    period: energy_kwh, zones, cost, currency and saving = cost under
+    --current minus cost under this tariff (positive: this tariff is
+    cheaper; none across currencies). Each local day is priced as
+    `wattline analyze` prices it; the period sums the daily rounded
+    values. --format json prints a list of objects with the keys
+    device_id, channel, tariff, energy_kwh, zones, cost, currency,
+    saving. Details: docs/tariffs.md, "What if".
     """
     from wattline.cli.failures import exit_on_failure
     from wattline.errors import PermanentError
