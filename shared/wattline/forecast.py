@@ -349,3 +349,62 @@ def _require(history: HourlyHistory) -> None:
     have = int(history.full()[: history.last_complete() + 1].sum())
     if have < MIN_HISTORY_DAYS:
         raise HistoryError(f"need at least {MIN_HISTORY_DAYS} days of history, have {have}")
+
+
+# -- the document `wattline forecast` prints ---------------------------------------------------------------------
+
+
+def protocol() -> dict[str, Any]:
+    """The backtest and interval settings, as the JSON document states them."""
+    return {
+        "origins": f"every day of the last {BACKTEST_WEEKS} weeks",
+        "horizon_days": BACKTEST_HORIZON,
+        "min_history_days": MIN_HISTORY_DAYS,
+        "profile_days": PROFILE_DAYS,
+        "level_days": LEVEL_DAYS,
+        "interval": list(INTERVAL),
+    }
+
+
+def forecast_document(
+    histories: dict[tuple[str, int], HourlyHistory],
+    *,
+    days: int = 7,
+    start: date | None = None,
+    backtest_only: bool = False,
+) -> dict[str, Any]:
+    """`{"model_used", "forecasts", "backtest", "skipped", "protocol"}` for every series (docs/forecast.md).
+
+    A series whose history is too short is listed in `skipped` with the reason; when every series is, the first
+    reason is raised (HistoryError). `forecasts` is absent with `backtest_only`.
+    """
+    forecasts: list[dict[str, Any]] = []
+    scores: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    for (device_id, channel), history in sorted(histories.items()):
+        key = {"device_id": device_id, "channel": channel}
+        try:
+            if backtest_only:
+                result = backtest(history)
+                used, source = result.winner, None
+            else:
+                made = forecast(history, days=days, start=start)
+                result, used, source = made.backtest, made.model_used, made.interval_source
+                forecasts += [{**key, **day.as_dict(), "model": used} for day in made.days]
+        except HistoryError as exc:
+            skipped.append({**key, "reason": str(exc)})
+            continue
+        last = history.day(history.last_complete()).isoformat()
+        entry = {**key, **result.as_dict(), "model_used": used, "last_complete_day": last}
+        if source is not None:
+            entry["interval_source"] = source
+        scores.append(entry)
+    if not scores:
+        reasons = "; ".join(f"{s['device_id']} channel {s['channel']}: {s['reason']}" for s in skipped)
+        raise HistoryError(reasons or f"no energy_hourly rows: need at least {MIN_HISTORY_DAYS} days of history")
+    used_names = {s["model_used"] for s in scores}
+    document: dict[str, Any] = {"model_used": used_names.pop() if len(used_names) == 1 else "mixed"}
+    if not backtest_only:
+        document["forecasts"] = forecasts
+    document.update({"backtest": scores, "skipped": skipped, "protocol": protocol()})
+    return document

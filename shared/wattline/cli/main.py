@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "status": "status",
     "retry": "retry",
     "energy": "energy",
+    "forecast": "forecast",
     "rebuild": "rebuild",
     "archive": "archive",
     "restore": "archive",
