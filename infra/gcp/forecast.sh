@@ -5,14 +5,14 @@
 #   infra/gcp/forecast.sh            train the model, then create the view
 #   infra/gcp/forecast.sh --dry-run  print the two `bq query` commands (the rendered SQL is their last argument)
 # The SQL is wattline's own: shared/wattline/sql/queries/forecast_{arima_model,daily_view}.sql, {{project}},
-# {{dataset}} and {{timezone}} filled here.
+# {{dataset}} and {{timezone}} filled here, comment lines dropped, on one line.
 if [[ "${1:-}" == "--dry-run" ]]; then DRY_RUN=1; fi
 source "$(dirname "$0")/env.sh"
 SQL_DIR="$(dirname "$0")/../../shared/wattline/sql/queries"
 
 render() {
   sed -e "s|{{project}}|${PROJECT}|g" -e "s|{{dataset}}|${DATASET}|g" -e "s|{{timezone}}|${TIMEZONE}|g" "$1" \
-    | grep -v '^--'
+    | grep -v '^--' | tr -s '\n ' '  '
 }
 
 for name in forecast_arima_model forecast_daily_view; do
