@@ -127,3 +127,12 @@ def test_the_table_names_the_method_and_both_errors(site: Path) -> None:
 def test_an_unknown_format_is_refused(site: Path) -> None:
     result = runner.invoke(app, ["forecast", "--format", "csv"])
     assert result.exit_code == 2
+
+
+def test_the_help_states_the_settings_the_module_uses() -> None:
+    from wattline import forecast as settings
+
+    text = " ".join(runner.invoke(app, ["forecast", "--help"], terminal_width=200).stdout.split())
+    assert f"the last {settings.PROFILE_DAYS} days" in text and f"the last {settings.LEVEL_DAYS} days" in text
+    assert f"last {settings.BACKTEST_WEEKS} weeks as origin, 1–{settings.BACKTEST_HORIZON} days ahead" in text
+    assert f"at least {settings.MIN_HISTORY_DAYS} complete local days" in text
