@@ -7,11 +7,14 @@ import sys
 from collections import defaultdict
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from wattline.local.cli_support import HOME_OPTION, warehouse_settings
+
+if TYPE_CHECKING:
+    from wattline.forecast import HourlyHistory
 
 
 def register(app: typer.Typer) -> None:
@@ -72,7 +75,7 @@ def forecast(
         print_tables(document)
 
 
-def histories(rows: list[dict[str, Any]]) -> dict[tuple[str, int], Any]:
+def histories(rows: list[dict[str, Any]]) -> dict[tuple[str, int], HourlyHistory]:
     """forecast_hourly rows grouped into one HourlyHistory per (device_id, channel)."""
     from wattline.forecast import HourlyHistory
 
