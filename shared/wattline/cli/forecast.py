@@ -98,10 +98,15 @@ def print_tables(document: dict[str, Any]) -> None:
     for score in document["backtest"]:
         key = (score["device_id"], score["channel"])
         model, baseline = score["model"], score["baseline"]
-        title = (
-            f"{key[0]} channel {key[1]}: using {score['model_used']} — backtest MAE {_kwh(model['mae_kwh'])} "
-            f"({model['name']}) vs {_kwh(baseline['mae_kwh'])} (seasonal naive), {score['pairs']} forecasts"
-        )
+        if score["pairs"]:
+            scored = (
+                f"backtest MAE {_kwh(model['mae_kwh'])} ({model['name']}) vs {_kwh(baseline['mae_kwh'])} "
+                f"(seasonal naive) over {score['pairs']} past forecasts"
+            )
+        else:
+            scored = f"no backtest yet (needs more than {document['protocol']['min_history_days']} complete days)"
+        note = "; intervals from in-sample errors" if score.get("interval_source") == "in_sample" else ""
+        title = f"{key[0]} channel {key[1]}: using {score['model_used']} — {scored}{note}"
         rows = [f for f in document.get("forecasts", []) if (f["device_id"], f["channel"]) == key]
         if "forecasts" not in document:
             console.print(title)
