@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "retry": "retry",
     "energy": "energy",
     "whatif": "whatif",
+    "forecast": "forecast",
     "rebuild": "rebuild",
     "archive": "archive",
     "restore": "archive",
