@@ -79,6 +79,12 @@ SCHEDULER_INVOCATION = Price(
 CLOUDWATCH_LOGS_INGEST = Price(
     0.50, "GB of logs ingested (Standard class)", "https://aws.amazon.com/cloudwatch/pricing/ (verify)"
 )
+CLOUDWATCH_ALARM = Price(
+    0.10,
+    "standard-resolution alarm-month (metric math: per metric)",
+    "https://aws.amazon.com/cloudwatch/pricing/ (verify)",
+)
+KMS_KEY = Price(1.00, "customer-managed key-month", "https://aws.amazon.com/kms/pricing/ (verify)")
 EGRESS_INTERNET = Price(
     0.09,
     "GB out of AWS to the internet (first 100 GB free: ignored)",
@@ -135,6 +141,8 @@ RAW_READS_PER_OBJECT = 3  # validate, aggregate and the archiver each GET every 
 DAILY_OBJECTS_PER_DEVICE_DAY = 3  # readings.jsonl.gz, manifest.json, state/aggregated
 TRANSFERRED_OBJECTS_PER_DEVICE_DAY = 2  # readings + manifest go to GCS
 TRANSFER_RUNS_PER_MONTH = 24 * DAYS_PER_MONTH  # hourly Storage Transfer job
+ALARMS = 16  # the service stacks' 14 (docs/aws.md, Monitoring) + the ingest stack's two; +1 for Firehose in batched
+KMS_KEYS = 3  # one customer-managed key per stack: logs, alarm topics, the dead-letter queue (their requests: cents)
 LAMBDA_GB_MEMORY = 0.5
 VALIDATE_S = 0.1  # per raw object (docs/aws.md §3)
 PLAN_S = 1.0
@@ -323,6 +331,11 @@ def estimate(s: Scenario) -> Estimate:
         log_gb * CLOUDWATCH_LOGS_INGEST.usd,
         f"{invocations:,.0f} invocations x 1 KB = {log_gb:,.3f} GB x $0.50/GB",
     )
+    alarms = ALARMS + (1 if s.mode == "batched" else 0)
+    add(
+        "CloudWatch alarms", alarms * CLOUDWATCH_ALARM.usd, f"{alarms} alarms x $0.10/alarm-month (the dashboard: free)"
+    )
+    add("KMS keys", KMS_KEYS * KMS_KEY.usd, f"{KMS_KEYS} customer-managed keys x $1.00/month (requests: cents)")
     # ---- AWS -> GCP
     egress_gb = daily_day_bytes * device_days / GB
     add(
