@@ -72,13 +72,9 @@ def topic_matches(topic_filter: str, topic: str) -> bool:
     return len(filter_parts) == len(topic_parts)
 
 
-def rules_for(topic: str) -> list[Generation]:
-    """The rules whose filters match the topic (IoT Core runs every matching rule; usually zero or one)."""
-    return list(_rules_for(topic))
-
-
 @functools.lru_cache(maxsize=4096)  # a deployment's topics are few and repeat in every message
-def _rules_for(topic: str) -> tuple[Generation, ...]:
+def rules_for(topic: str) -> tuple[Generation, ...]:
+    """The rules whose filters match the topic (IoT Core runs every matching rule; usually zero or one)."""
     matched: list[Generation] = []
     if any(topic_matches(f, topic) for f in GEN1_FILTERS):
         matched.append(Generation.GEN1)
@@ -91,7 +87,7 @@ def _rules_for(topic: str) -> tuple[Generation, ...]:
 def raw_segments(topic: str, *, keep_unmatched: bool = False) -> tuple[str, ...]:
     """The raw partitions (device segments) the rules store one message of this topic under, one per matching
     rule; with `keep_unmatched`, a topic no rule matches goes under `unmatched_segment(topic)`."""
-    rules = _rules_for(topic)
+    rules = rules_for(topic)
     if not rules:
         return (unmatched_segment(topic),) if keep_unmatched else ()
     return tuple(device_segment(topic, rule) for rule in rules)
@@ -105,11 +101,9 @@ def device_segment(topic: str, generation: Generation) -> str:
     return candidate if keys.is_safe_device_id(candidate) else INVALID_DEVICE_SEGMENT
 
 
-def make_envelope(topic: str, payload: bytes, received_ms: int, generation: Generation) -> Envelope:
-    """The envelope a rule stores for one message: the payload bytes base64 (`encode(*, 'base64')`), both rules.
-
-    `generation` is accepted for symmetry with the rules; both store the same shape.
-    """
+def make_envelope(topic: str, payload: bytes, received_ms: int) -> Envelope:
+    """The envelope a rule stores for one message: the payload bytes base64 (`encode(*, 'base64')`); both rules
+    store the same shape."""
     encoded = base64.b64encode(payload).decode("ascii")
     return Envelope.model_construct(topic=topic, received_ms=received_ms, payload=None, payload_b64=encoded)
 
@@ -122,11 +116,6 @@ def unmatched_segment(topic: str) -> str:
     levels = len(parts) - (1 if gen1 else 0)  # the device's level and those after it
     candidate = parts[1 if gen1 else 0] if levels >= 2 else ""
     return candidate if keys.is_device_id(candidate) else INVALID_DEVICE_SEGMENT
-
-
-def raw_record(topic: str, payload: bytes, received_ms: int, generation: Generation, *, unique: str) -> RawRecord:
-    envelope = make_envelope(topic, payload, received_ms, generation)
-    return _record(envelope, device_segment(topic, generation), unique)
 
 
 def _record(envelope: Envelope, segment: str, unique: str) -> RawRecord:
@@ -157,7 +146,7 @@ def raw_records(
     segments = raw_segments(topic, keep_unmatched=keep_unmatched)
     if not segments:
         return []
-    envelope = make_envelope(topic, payload, received_ms, Generation.GEN2)  # both rules store the same shape
+    envelope = make_envelope(topic, payload, received_ms)
     return [_record(envelope, segment, unique()) for segment in segments]
 
 
