@@ -59,46 +59,56 @@ def envelope_line(topic: str, received_ms: int, payload: Any, payload_b64: str |
 _json_str: Final = json.encoder.encode_basestring_ascii  # what json.dumps does to a str (ensure_ascii)
 
 
+class NotAnEnvelope(ValueError):
+    """A decoded line that is not a stored envelope; the text says why."""
+
+
+def envelope_parts(value: Any) -> tuple[str, int, Any, str | None]:
+    """The envelope rule on a decoded JSON value: an object with a string `topic`, an integer `received_ms` (a float
+    with an integer value counts), exactly one of `payload` and a string `payload_b64`; other keys are ignored.
+    Returns (topic, received_ms, payload, payload_b64), or raises NotAnEnvelope saying which part is wrong."""
+    if not isinstance(value, dict):
+        raise NotAnEnvelope("an envelope line must be a JSON object")
+    topic, received_ms = value.get("topic"), value.get("received_ms")
+    payload, payload_b64 = value.get("payload"), value.get("payload_b64")
+    if not isinstance(topic, str):
+        raise NotAnEnvelope("envelope: topic must be a string")
+    if received_ms.__class__ is not int:
+        if not (isinstance(received_ms, float) and received_ms.is_integer()):
+            raise NotAnEnvelope("envelope: received_ms must be an integer")
+        received_ms = int(received_ms)
+    if (payload is None) == (payload_b64 is None):
+        raise NotAnEnvelope("envelope: exactly one of payload or payload_b64")
+    if payload_b64 is not None and not isinstance(payload_b64, str):
+        raise NotAnEnvelope("envelope: payload_b64 must be a string")
+    return topic, received_ms, payload, payload_b64
+
+
 def envelope_fields(line: bytes) -> EnvelopeFields | None:
-    """A stored envelope line's fields, or None when it is not a well-formed envelope (the parser then quarantines
-    it with its reason): a JSON object with a string `topic`, an integer `received_ms` (a float with an integer
-    value counts) and exactly one of `payload` and a string `payload_b64`; other keys are ignored."""
+    """A stored envelope line's fields (`envelope_parts`), or None when it is not a well-formed envelope (the parser
+    then quarantines it with its reason)."""
     try:
         decoded = _ENVELOPE.decode(line)
+    except (msgspec.DecodeError, RecursionError):  # ValidationError included: the general decoder decides
+        decoded = None
+    if decoded is not None and (decoded.payload is None) != (decoded.payload_b64 is None):
         topic, received_ms, payload, payload_b64 = (
             decoded.topic,
             decoded.received_ms,
             decoded.payload,
             decoded.payload_b64,
         )
-    except (msgspec.DecodeError, RecursionError):  # ValidationError included: the general decoder decides
-        parts = _general_envelope(line)
-        if parts is None:
+    else:
+        try:
+            text = line.decode("utf-8").strip()
+            value, end = _JSON.raw_decode(text)
+            if end != len(text):
+                return None
+            topic, received_ms, payload, payload_b64 = envelope_parts(value)
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, NotAnEnvelope
             return None
-        topic, received_ms, payload, payload_b64 = parts
-    if (payload is None) == (payload_b64 is None):
-        return None
     raw_payload = b"" if payload_b64 is not None or isinstance(payload, str) else _RECEIVED_MS_RE.sub(b"", line, 1)
     return EnvelopeFields(topic, received_ms, payload, payload_b64, raw_payload)
-
-
-def _general_envelope(line: bytes) -> tuple[str, int, Any, str | None] | None:
-    try:
-        text = line.decode("utf-8").strip()
-        value, end = _JSON.raw_decode(text)
-    except (ValueError, RecursionError):
-        return None
-    if end != len(text) or not isinstance(value, dict):
-        return None
-    topic, received_ms = value.get("topic"), value.get("received_ms")
-    payload, payload_b64 = value.get("payload"), value.get("payload_b64")
-    if isinstance(received_ms, float) and received_ms.is_integer():
-        received_ms = int(received_ms)
-    if not isinstance(topic, str) or received_ms.__class__ is not int:
-        return None
-    if payload_b64 is not None and not isinstance(payload_b64, str):
-        return None
-    return topic, received_ms, payload, payload_b64
 
 
 class Capture(msgspec.Struct, gc=False):

@@ -8,6 +8,7 @@ import math
 import time
 from typing import Any, Final
 
+from wattline.formats.frames import NotAnEnvelope, envelope_parts
 from wattline.keys import is_device_id
 from wattline.models import Envelope, Generation, ParseOutcome, QuarantineReason, QuarantineRecord, fast_constructor
 from wattline.parsing import gen1, gen2, limits
@@ -182,33 +183,14 @@ def _parse_line(
         if len(original) > limits.MAX_LINE_BYTES:
             raise Reject(QuarantineReason.OVERSIZED_PAYLOAD, f"envelope line larger than {limits.MAX_LINE_BYTES} bytes")
         envelope = load_json_text(original, envelope=True)
-        topic, received_ms, payload, payload_b64 = _envelope_parts(envelope)
+        topic, received_ms, payload, payload_b64 = envelope_parts(envelope)
+    except NotAnEnvelope as exc:
+        return _quarantine(Reject(QuarantineReason.MALFORMED_ENVELOPE, str(exc)), None, None, original, source_key)
     except Reject as exc:
         return _quarantine(exc, None, None, original, source_key)
     except Exception as exc:  # total: a bug becomes a parser_error record
         return _quarantine(_internal(exc), None, None, original, source_key)
     return _parse(topic, received_ms, payload, payload_b64, now_ms, state, source_key, original, device_id)
-
-
-def _envelope_parts(envelope: Any) -> tuple[str, int, Any, str | None]:
-    if not isinstance(envelope, dict):
-        raise Reject(QuarantineReason.MALFORMED_ENVELOPE, "an envelope line must be a JSON object")
-    topic = envelope.get("topic")
-    received_ms = envelope.get("received_ms")
-    payload = envelope.get("payload")
-    payload_b64 = envelope.get("payload_b64")
-    if not isinstance(topic, str):
-        raise Reject(QuarantineReason.MALFORMED_ENVELOPE, "envelope: topic must be a string")
-    if received_ms.__class__ is not int:
-        if isinstance(received_ms, float) and received_ms.is_integer():
-            received_ms = int(received_ms)
-        else:
-            raise Reject(QuarantineReason.MALFORMED_ENVELOPE, "envelope: received_ms must be an integer")
-    if (payload is None) == (payload_b64 is None):
-        raise Reject(QuarantineReason.MALFORMED_ENVELOPE, "envelope: exactly one of payload or payload_b64")
-    if payload_b64 is not None and not isinstance(payload_b64, str):
-        raise Reject(QuarantineReason.MALFORMED_ENVELOPE, "envelope: payload_b64 must be a string")
-    return topic, received_ms, payload, payload_b64
 
 
 def _parse(
