@@ -5,7 +5,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from wattline.energy.core import (
 from wattline.energy.counters import RESET, CounterSeries, build_counter
 from wattline.energy.hours import local_hour_edges
 from wattline.models import Generation, HourlyEnergy, Reading
-from wattline.parsing import Row
+from wattline.parsing import Row, row_from_reading
 
 METHODS = ("auto", "counter", "trapezoid", "locf")
 DEFAULT_MAX_GAP_S = defaults.MAX_GAP_S
@@ -136,11 +136,8 @@ class EnergyColumns:
             col.generation = Generation.GEN2
 
     def add_reading(self, reading: Reading) -> None:
-        if reading.channel is None:
-            return
-        values = {name: value for name in _ENERGY_FIELDS if (value := getattr(reading, name)) is not None}
-        ts_us = (reading.ts - _EPOCH) // _ONE_US
-        self.add_row((reading.device_id, reading.channel, ts_us, reading.received_ms, reading.generation, values))
+        if reading.channel is not None:
+            self.add_row(row_from_reading(reading))
 
     def __len__(self) -> int:
         return sum(len(col.ts) for col in self._columns.values())
@@ -175,11 +172,6 @@ class EnergyColumns:
                 )
             )
         return result
-
-
-_ENERGY_FIELDS: Final = ("power_w", "energy_total_wh", "energy_returned_total_wh")
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US: Final = timedelta(microseconds=1)
 
 
 def resolve_power_method(method: str, generation: Generation | str) -> str:

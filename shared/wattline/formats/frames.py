@@ -5,7 +5,8 @@ Two line formats arrive by the hundred thousand:
   write under raw/), read by the aggregator;
 - capture lines (`{"topic", "payload", "received_at"}`: what `wattline demo` saves), read by `analyze` and `import`.
 
-Each is decoded into a typed msgspec Struct, a whole block of lines at once. msgspec accepts a subset of what the
+Each line is decoded into a typed msgspec Struct (one line per call: msgspec's `decode_lines` would take two objects
+on one line). msgspec accepts a subset of what the
 standard JSON decoders accept and gives the same values where it accepts (big integers, duplicate keys, escapes);
 a line it refuses — a type the Struct does not allow, NaN, a lone surrogate, invalid UTF-8, or anything that is not
 an envelope at all — is handed back for the general rule (`wattline.parsing`, `wattline.parsing.lines`), which
