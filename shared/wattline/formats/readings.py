@@ -52,15 +52,13 @@ def reading_line(
     """The JSON line of one reading; `ts` is `ts_text` of its time, `values` its non-null quantities (and
     `online` / `relay`). Readings whose values are all floats (nearly all) are formatted from a template made once
     per (channel or none, generation, value names); anything else goes through the JSON encoder."""
+    if any(value.__class__ is not float for value in values.values()):
+        return _encoded(device_id, channel, ts, received_ms, generation, values)
     names = tuple(values)
     key = (channel is None, generation, names)
     template = _TEMPLATES.get(key)
     if template is None:
-        if any(value.__class__ is not float for value in values.values()):
-            return _encoded(device_id, channel, ts, received_ms, generation, values)
         template = _TEMPLATES[key] = _template(channel is None, generation, names)
-    elif any(value.__class__ is not float for value in values.values()):
-        return _encoded(device_id, channel, ts, received_ms, generation, values)
     return template.format(channel, _json_str(device_id), received_ms, ts, *values.values())
 
 
