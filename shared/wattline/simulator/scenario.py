@@ -184,10 +184,12 @@ def _physics(
     else:
         house = loadshape.household(rng, hours, STEP_S)
         voltage = loadshape.mains_voltage(rng, hours)
-    powers = [house]
-    if spec.solar_channel is not None:
-        powers.append(loadshape.solar(rng, hours))
-    return powers, voltage
+    if spec.solar_channel is None:
+        return [house], voltage
+    # Channel 0 measures the grid connection, so it sees the house less what the PV covers (negative = export);
+    # the solar channel measures the inverter alone.
+    pv = loadshape.solar(rng, hours)
+    return [house + pv, pv], voltage
 
 
 def _true_kwh(
