@@ -116,7 +116,7 @@ def test_the_ledger_adds_up_and_nothing_is_pending(demo_run: DemoRun) -> None:
     ledger = home_ledger(demo_run.home, demo_run.runtime.clock())
 
     # Then every published MQTT message is accounted for exactly once
-    assert ledger.received == demo_run.result.published
+    assert ledger.received == demo_run.result.received
     assert ledger.received == ledger.kept + ledger.quarantined + ledger.duplicates
     # 5 Gen1 envelopes stored twice + 3 Gen2 notifications redelivered
     assert ledger.duplicates == 8
@@ -152,7 +152,7 @@ def test_status_prints_the_ledger_as_json(demo_run: DemoRun) -> None:
     assert result.exit_code == 0, result.output
     ledger = json.loads(result.output)
     assert ledger["balanced"] is True
-    assert ledger["received"] == demo_run.result.published
+    assert ledger["received"] == demo_run.result.received
 
 
 def test_wattline_report_writes_the_dashboard_for_a_date_range(demo_run: DemoRun, tmp_path: Path) -> None:
@@ -176,7 +176,7 @@ def test_the_capture_is_saved_in_analyze_format(demo_run: DemoRun) -> None:
     lines = Path(demo_run.home / "capture.jsonl").read_text().splitlines()
 
     # Then it holds every published message, one {"topic","payload","received_at"} object a line
-    assert len(lines) == demo_run.result.published
+    assert len(lines) == demo_run.result.received
     assert set(json.loads(lines[0])) == {"topic", "payload", "received_at"}
 
 

@@ -40,7 +40,7 @@ def test_importing_the_capture_and_running_gives_the_live_energy(demo_run: DemoR
         backfill_runtime.close()
     assert [row.model_dump() for row in backfilled] == [row.model_dump() for row in live]
     ledger = home_ledger(tmp_path, demo_run.runtime.clock())
-    assert ledger.received == demo_run.result.published
+    assert ledger.received == demo_run.result.received
     assert ledger.balanced
 
 

@@ -9,6 +9,8 @@ import typer
 
 from wattline.local.cli_support import HOME_OPTION
 
+DEMO_DAYS = 7  # a week: the hourly profile and the tariff comparison see every weekday
+
 
 def register(app: typer.Typer) -> None:
     app.command()(demo)
@@ -16,7 +18,16 @@ def register(app: typer.Typer) -> None:
 
 def demo(
     devices: int = typer.Option(2, "--devices", min=1, max=20, help="Simulated meters (Gen1 and Gen2 alternate)."),
-    days: int = typer.Option(1, "--days", min=1, max=14, help="Simulated local days, ending last midnight."),
+    days: int = typer.Option(
+        DEMO_DAYS, "--days", min=1, max=28, help="Simulated local days, ending last midnight (14+ for `forecast`)."
+    ),
+    live_days: int = typer.Option(
+        1,
+        "--live-days",
+        min=1,
+        help="The last N days are published live through the MQTT broker; the days before are backfilled as "
+        "`wattline import` does (publishing a week through the broker takes minutes).",
+    ),
     seed: int = typer.Option(7, "--seed", help="Simulation seed: the same seed gives the same messages."),
     stack: str = typer.Option(
         "embedded",
@@ -33,11 +44,13 @@ def demo(
     """Run the whole pipeline locally on simulated meters and write the dashboard.
 
     Simulated Shelly meters (Gen1 EM on a real UCI household series, Gen2 Pro EM
-    with a solar channel, more alternating) publish real MQTT messages, with
-    scripted faults: a reboot (counters -1, then reset), duplicates, late
-    messages, an outage and a spike. The bridge stores them under raw/ as the
-    IoT rule would; validate, the daily aggregation, the transfer to the "GCS"
-    bucket, the loader (DuckDB) and alert detection all run on local disk
+    with a solar channel, more alternating) make a week of real MQTT messages,
+    with scripted faults: a reboot (counters -1, then reset), duplicates, late
+    messages, an outage and a spike. The last day is published live through
+    the broker and the bridge stores it under raw/ as the IoT rule would; the
+    days before are backfilled as `wattline import` does. Validate, the daily
+    aggregation, the transfer to the "GCS" bucket, the loader (DuckDB) and
+    alert detection all run on local disk
     (--stack emulators: against local API servers, the loader and detection
     served by functions-framework, the warehouse on bqemulator).
     Prints energy per device and day, the ledger and the alerts; saves the
@@ -50,6 +63,8 @@ def demo(
 
     if stack not in ("embedded", "emulators"):
         raise typer.BadParameter("use embedded or emulators", param_hint="--stack")
+    if live_days > days:
+        raise typer.BadParameter(f"at most --days ({days})", param_hint="--live-days")
     if broker not in ("amqtt", "mosquitto"):
         raise typer.BadParameter("use amqtt or mosquitto", param_hint="--broker")
     root = resolve(home)
@@ -57,7 +72,15 @@ def demo(
     try:
         with progress_bars(not quiet) as update:
             result, runtime = run_demo(
-                root, devices=devices, days=days, seed=seed, broker=broker, today=pinned, progress=update, stack=stack
+                root,
+                devices=devices,
+                days=days,
+                live_days=live_days,
+                seed=seed,
+                broker=broker,
+                today=pinned,
+                progress=update,
+                stack=stack,
             )
     except Exception as exc:
         from wattline.local.broker import BrokerUnavailableError

@@ -1,4 +1,4 @@
-"""MQTT brokers for the local stack: embedded amqtt (in-process, default) or a mosquitto process.
+"""MQTT brokers for the local stack: embedded amqtt (a child Python process, default) or a mosquitto process.
 
 Both bind 127.0.0.1 on a free port and are context managers exposing `host` and `port`.
 """
@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
+import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -42,67 +43,74 @@ def wait_for_port(port: int, *, timeout_s: float = 10.0) -> bool:
 
 
 class EmbeddedBroker:
-    """amqtt running on its own event loop in a daemon thread. QoS 0/1, MQTT 3.1.1, anonymous, 127.0.0.1 only."""
+    """amqtt in a child Python process: QoS 0/1, MQTT 3.1.1, anonymous, 127.0.0.1 only.
+
+    A process of its own because the broker's per-message work would otherwise share one interpreter lock with the
+    publisher and the bridge (publishing a demo day took 3× longer in a thread). The child exits when its parent
+    is gone, so a killed demo leaves no broker behind."""
 
     def __init__(self, port: int | None = None) -> None:
         self.host = HOST
         self.port = port or free_port()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._broker: Any = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-
-    def config(self) -> dict[str, Any]:
-        return {
-            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}", "max_connections": 50}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
-        }
+        self._server: ServerProcess | None = None
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
 
     def start(self) -> EmbeddedBroker:
-        for name in ("amqtt", "transitions"):
-            quiet = logging.getLogger(name)
-            quiet.setLevel(logging.CRITICAL)
-            quiet.propagate = False
-        self._thread = threading.Thread(target=self._run, name="wattline-amqtt", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(15) or self._error is not None:
-            raise BrokerUnavailableError(f"the embedded MQTT broker (amqtt) did not start: {self._error}")
-        if not wait_for_port(self.port):
-            raise BrokerUnavailableError(f"the embedded MQTT broker is not listening on {self.host}:{self.port}")
+        from wattline.local.servers import ServerProcess
+
+        self._dir = tempfile.TemporaryDirectory(prefix="wattline-amqtt-")
+        command = [
+            sys.executable,
+            "-m",
+            "wattline.local.broker",
+            "--port",
+            str(self.port),
+            "--parent",
+            str(os.getpid()),
+        ]
+        server = ServerProcess("amqtt", command, self.port, Path(self._dir.name) / "amqtt.log")
+        try:
+            self._server = server.start(timeout_s=30)
+        except RuntimeError as exc:
+            self.stop()
+            raise BrokerUnavailableError(f"the embedded MQTT broker (amqtt) did not start: {exc}") from exc
         return self
 
-    def _run(self) -> None:
-        from amqtt.broker import Broker
-
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            self._broker = Broker(self.config(), loop=loop)
-            loop.run_until_complete(self._broker.start())
-        except BaseException as exc:  # report any start failure to the caller thread
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        loop.run_forever()
-        with contextlib.suppress(Exception):
-            loop.run_until_complete(self._broker.shutdown())
-        loop.close()
-
     def stop(self) -> None:
-        loop = self._loop
-        if loop is not None and loop.is_running():
-            loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def amqtt_config(port: int) -> dict[str, Any]:
+    return {
+        "listeners": {"default": {"type": "tcp", "bind": f"{HOST}:{port}", "max_connections": 50}},
+        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+    }
+
+
+async def serve_amqtt(port: int, parent: int) -> None:
+    """Run amqtt until `parent` is no longer this process's parent (it exited or was killed)."""
+    from amqtt.broker import Broker
+
+    for name in ("amqtt", "transitions"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    broker = Broker(amqtt_config(port))
+    await broker.start()
+    try:
+        while os.getppid() == parent:
+            await asyncio.sleep(1.0)
+    finally:
+        await broker.shutdown()
 
 
 class MosquittoBroker:
@@ -148,3 +156,18 @@ class MosquittoBroker:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def main() -> None:
+    """`python -m wattline.local.broker --port N --parent PID`: the embedded broker's process."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--parent", type=int, required=True)
+    args = parser.parse_args()
+    asyncio.run(serve_amqtt(args.port, args.parent))
+
+
+if __name__ == "__main__":
+    main()
