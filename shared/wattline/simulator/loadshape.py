@@ -6,7 +6,7 @@ Signed watts (negative = export). Pure numpy, deterministic for a given `numpy.r
 from __future__ import annotations
 
 import gzip
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from zoneinfo import ZoneInfo
@@ -16,7 +16,8 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 
-UCI_FIXTURE = "uci-household-2007-02-07-08.csv.gz"
+UCI_FIXTURE = "uci-household-2007-02.csv.gz"
+UCI_FIRST_DAY = date(2007, 2, 1)  # the fixture's first day; it holds four whole weeks
 
 
 def local_hours(start: datetime, step_s: int, count: int, zone: ZoneInfo) -> FloatArray:
@@ -87,17 +88,19 @@ def solar(rng: np.random.Generator, hours: FloatArray, *, peak_w: float = 1500.0
 
 @lru_cache(maxsize=1)
 def uci_minutes() -> tuple[FloatArray, FloatArray]:
-    """The packaged UCI fixture: (power W, voltage V) per minute over two local days."""
+    """The packaged UCI fixture: (power W, voltage V) per minute over 28 local days from UCI_FIRST_DAY."""
     raw = resources.files("wattline.simulator").joinpath("data", UCI_FIXTURE).read_bytes()
     lines = [line for line in gzip.decompress(raw).decode().splitlines() if line and not line.startswith("#")]
     rows = np.array([[float(cell) for cell in line.split(",")[1:]] for line in lines[1:]], dtype=np.float64)
     return rows[:, 0], rows[:, 1]
 
 
-def uci_driven(hours: FloatArray, step_s: int, start_minute_of_day: int) -> tuple[FloatArray, FloatArray]:
-    """Power and voltage replayed from the real UCI house, repeated as needed, aligned to local minutes."""
+def uci_driven(start: datetime, step_s: int, count: int) -> tuple[FloatArray, FloatArray]:
+    """Power and voltage replayed from the real UCI house from the fixture day with the weekday of `start` (an
+    aware local time), so a simulated week has the house's own weekdays and weekend; repeated after four weeks."""
     power, voltage = uci_minutes()
-    minutes = (start_minute_of_day + np.arange(hours.size) * step_s // 60).astype(np.int64) % power.size
+    first_minute = ((start.date() - UCI_FIRST_DAY).days % 28) * 1440 + start.hour * 60 + start.minute
+    minutes = (first_minute + np.arange(count) * step_s // 60).astype(np.int64) % power.size
     return power[minutes].astype(np.float64), voltage[minutes].astype(np.float64)
 
 

@@ -159,14 +159,13 @@ def simulate(
     specs = device_specs(devices, rng)
     hours = loadshape.local_hours(start, STEP_S, count, zone)
     local_start = start.astimezone(zone)
-    start_minute = local_start.hour * 60 + local_start.minute
 
     messages: list[SimMessage] = []
     scripted: list[Fault] = []
     truth: dict[tuple[str, int, str], float] = {}
     for index, spec in enumerate(specs):
         device_rng = np.random.default_rng([seed, index])
-        powers, voltage = _physics(spec, device_rng, hours, start_minute)
+        powers, voltage = _physics(spec, device_rng, hours, local_start)
         plan = _fault_plan(spec, index, start, zone, days) if faults else []
         scripted.extend(plan)
         meter = _Meter(spec, start, powers, voltage, device_rng, plan)
@@ -177,10 +176,10 @@ def simulate(
 
 
 def _physics(
-    spec: DeviceSpec, rng: np.random.Generator, hours: FloatArray, start_minute: int
+    spec: DeviceSpec, rng: np.random.Generator, hours: FloatArray, local_start: datetime
 ) -> tuple[list[FloatArray], FloatArray]:
     if spec.shape is LoadShape.UCI:
-        house, voltage = loadshape.uci_driven(hours, STEP_S, start_minute)
+        house, voltage = loadshape.uci_driven(local_start, STEP_S, hours.size)
     else:
         house = loadshape.household(rng, hours, STEP_S)
         voltage = loadshape.mains_voltage(rng, hours)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import json
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
+from importlib import resources
 
 import pytest
 
@@ -118,13 +120,26 @@ def test_capture_lines_are_in_the_analyze_format(scenario: Scenario) -> None:
     assert isinstance(line["payload"], str) and isinstance(line["received_at"], float)
 
 
-def test_the_uci_driven_meter_replays_the_real_house(scenario: Scenario) -> None:
-    # Given the true energy of the UCI-driven Gen1 meter on the simulated day
-    gen1 = scenario.devices[0].device_id
-    kwh = scenario.true_kwh[(gen1, 0, scenario.dates()[0])]
+def test_the_uci_driven_meter_replays_the_real_house_on_the_same_weekdays() -> None:
+    # Given a simulated week
+    week = simulate(devices=1, days=7, seed=7, today=TODAY, faults=False)
+    gen1 = week.devices[0].device_id
 
-    # Then it is the real house's 2007-02-07 consumption (38.8 kWh in the UCI data)
-    assert kwh == pytest.approx(38.8, abs=0.5)
+    # Then each simulated day's true energy is the real house's on the February 2007 day with the same weekday
+    minutes = _uci_minutes()
+    for day in week.dates():
+        simulated = date.fromisoformat(day)
+        offset = (simulated - date(2007, 2, 1)).days % 28
+        assert (date(2007, 2, 1) + timedelta(days=offset)).weekday() == simulated.weekday()
+        real_kwh = sum(minutes[offset * 1440 : (offset + 1) * 1440]) / 60_000
+        assert week.true_kwh[(gen1, 0, day)] == pytest.approx(real_kwh, rel=1e-9)
+
+
+def _uci_minutes() -> list[float]:
+    """The packaged UCI series read with the standard library: power W per minute from 2007-02-01."""
+    raw = resources.files("wattline.simulator").joinpath("data", "uci-household-2007-02.csv.gz").read_bytes()
+    rows = [line for line in gzip.decompress(raw).decode().splitlines() if line and not line.startswith("#")]
+    return [float(row.split(",")[1]) for row in rows[1:]]
 
 
 def test_more_devices_alternate_generations_without_faults() -> None:
