@@ -33,6 +33,7 @@ from wattline.parsing.lines import (
     typed_capture,
 )
 from wattline.settings import IntegrationMethod
+from wattline.solar import ChannelRoles, SolarDay, solar_days
 from wattline.tariffs import Tariff
 
 
@@ -132,8 +133,34 @@ def analyze_columns(
     max_gap_s: float,
     max_power_w: float,
 ) -> list[DailyEnergy]:
+    return analyze_energy(
+        columns, timezone=timezone, tariff=tariff, method=method, max_gap_s=max_gap_s, max_power_w=max_power_w
+    ).days
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What `wattline analyze` prints: the channel rows and, when channel roles are set, the sites' solar rows."""
+
+    days: list[DailyEnergy]
+    solar: list[SolarDay] | None  # None: no roles set (the output is what it was before roles existed)
+
+
+def analyze_energy(
+    columns: EnergyColumns,
+    *,
+    timezone: str,
+    tariff: Tariff,
+    method: IntegrationMethod,
+    max_gap_s: float,
+    max_power_w: float,
+    roles: ChannelRoles | None = None,
+) -> Analysis:
+    """Hourly energy once, then the priced channel days and (with `roles`) the solar days of the same hours."""
     hourly = compute_hourly(columns, timezone=timezone, method=method, max_gap_s=max_gap_s, max_power_w=max_power_w)
-    return daily_energy(hourly, tariff=tariff, timezone=timezone)
+    days = daily_energy(hourly, tariff=tariff, timezone=timezone, roles=roles)
+    solar = solar_days(hourly, roles, tariff=tariff, timezone=timezone) if roles else None
+    return Analysis(days, solar)
 
 
 def compute_hourly(
