@@ -21,7 +21,6 @@ from wattline.tariffs import ACTIVE_CONSUMER_PRESETS, PRESETS, load_tariff
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "warehouse"))
 from warehouse_helpers import hour, local_day_hours
 
-SAMPLE = Path(__file__).parents[2] / "fixtures" / "capture-sample.jsonl.gz"
 
 
 def test_the_active_presets_price_export_from_the_law_and_the_plain_presets_do_not() -> None:
