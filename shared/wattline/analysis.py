@@ -124,20 +124,6 @@ def _parse_capture(
         sink(row)
 
 
-def analyze_columns(
-    columns: EnergyColumns,
-    *,
-    timezone: str,
-    tariff: Tariff,
-    method: IntegrationMethod,
-    max_gap_s: float,
-    max_power_w: float,
-) -> list[DailyEnergy]:
-    return analyze_energy(
-        columns, timezone=timezone, tariff=tariff, method=method, max_gap_s=max_gap_s, max_power_w=max_power_w
-    ).days
-
-
 @dataclass(frozen=True)
 class Analysis:
     """What `wattline analyze` prints: the channel rows and, when channel roles are set, the sites' solar rows."""
@@ -172,8 +158,8 @@ def compute_hourly(
 
 
 def analyze_readings(readings: Iterable[Reading], **options: Any) -> list[DailyEnergy]:
-    """`analyze_columns` for Reading objects (the options are its keywords)."""
+    """The channel rows of `analyze_energy` for Reading objects (the options are its keywords)."""
     columns = EnergyColumns()
     for reading in readings:
         columns.add_reading(reading)
-    return analyze_columns(columns, **options)
+    return analyze_energy(columns, **options).days

@@ -222,14 +222,7 @@ def tariff_rows(tariff: Tariff) -> tuple[list[dict[str, Any]], list[dict[str, An
         for hour in sorted(zone.hours)
     ]
     prices = [
-        {
-            "tariff": tariff.name,
-            "zone": zone.name,
-            "valid_from": period.valid_from.isoformat(),
-            "valid_to": period.valid_to.isoformat() if period.valid_to else None,
-            "price": period.price,
-            "currency": tariff.currency,
-        }
+        {"tariff": tariff.name, "zone": zone.name, **_period_row(period, tariff.currency)}
         for zone in tariff.zones
         for period in zone.prices
     ]
@@ -238,13 +231,13 @@ def tariff_rows(tariff: Tariff) -> tuple[list[dict[str, Any]], list[dict[str, An
 
 def export_price_rows(tariff: Tariff) -> list[dict[str, Any]]:
     """Rows for the warehouse table tariff_export_prices: the tariff's dated price per exported kWh."""
-    return [
-        {
-            "tariff": tariff.name,
-            "valid_from": period.valid_from.isoformat(),
-            "valid_to": period.valid_to.isoformat() if period.valid_to else None,
-            "price": period.price,
-            "currency": tariff.currency,
-        }
-        for period in tariff.export_prices
-    ]
+    return [{"tariff": tariff.name, **_period_row(period, tariff.currency)} for period in tariff.export_prices]
+
+
+def _period_row(period: PricePeriod, currency: str) -> dict[str, Any]:
+    return {
+        "valid_from": period.valid_from.isoformat(),
+        "valid_to": period.valid_to.isoformat() if period.valid_to else None,
+        "price": period.price,
+        "currency": currency,
+    }

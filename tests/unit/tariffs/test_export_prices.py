@@ -22,7 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "warehouse"))
 from warehouse_helpers import hour, local_day_hours
 
 
-
 def test_the_active_presets_price_export_from_the_law_and_the_plain_presets_do_not() -> None:
     for name, tariff in PRESETS.items():
         active = ACTIVE_CONSUMER_PRESETS[f"{name}-active"]
