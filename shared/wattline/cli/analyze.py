@@ -78,7 +78,7 @@ def analyze(
 
     With channel roles (--channels or WATTLINE_CHANNELS), each site (device) named in them also gets a solar row per
     local day: generation, grid import, export, consumption, self-consumption, self-sufficiency and export value;
-    --format json then prints {"days": [the rows above], "solar": [those rows]} (docs/solar.md).
+    --format json then prints an object: "days" (the rows above) and "solar" (those rows); see docs/solar.md.
     """
     from wattline.analysis import analyze_energy, read_columns
     from wattline.cli.output import print_daily, report_input_stats

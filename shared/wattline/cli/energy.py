@@ -43,10 +43,10 @@ def energy(
     first). A --tariff other than the site's is written to the tariff
     tables first, then prices the same days.
 
-    With channel roles (WATTLINE_CHANNELS or [channels] in the home's
+    With channel roles (WATTLINE_CHANNELS or a channels table in the home's
     wattline.toml), each site named in them also gets its solar rows (the
-    solar_daily view); --format json then prints {"days": [...], "solar":
-    [...]}, as `wattline analyze` does (docs/solar.md).
+    solar_daily view); --format json then prints an object with "days"
+    and "solar", as `wattline analyze` does (docs/solar.md).
     """
     from wattline.cli.failures import exit_on_failure
     from wattline.cli.output import print_daily

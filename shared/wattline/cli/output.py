@@ -57,7 +57,7 @@ def _tables(days: Sequence[DailyEnergy]) -> list[Table]:
     optional: dict[str, tuple[Callable[[DailyEnergy], float], Callable[[DailyEnergy], str]]] = {
         "est.": (lambda d: d.estimated_kwh, lambda d: f"{d.estimated_kwh:.3f}"),
         "exp.": (lambda d: d.export_kwh, lambda d: f"{d.export_kwh:.3f}"),
-        "exp. value": (lambda d: d.export_value or 0.0, lambda d: f"{d.export_value or 0.0:.2f}"),
+        "exp. value": (lambda d: d.export_value or 0.0, lambda d: _money(d.export_value)),
         "gaps": (lambda d: d.gap_seconds, lambda d: _duration(d.gap_seconds)),
         "rst.": (lambda d: d.counter_resets, lambda d: str(d.counter_resets)),
     }
@@ -110,7 +110,7 @@ def _solar_tables(solar: Sequence[SolarDay]) -> list[Table]:
             table.add_column(column, justify="right", no_wrap=True)
         for day in rows:
             sufficiency = "-" if day.self_sufficiency is None else f"{day.self_sufficiency:.1%}"
-            value = [f"{day.export_value or 0.0:.2f}"] if valued else []
+            value = [_money(day.export_value)] if valued else []
             table.add_row(
                 day.date,
                 *(
@@ -128,6 +128,10 @@ def _solar_tables(solar: Sequence[SolarDay]) -> list[Table]:
             )
         tables.append(table)
     return tables
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"  # "-": not valued (no export, no price, or not a grid channel)
 
 
 def _duration(seconds: float) -> str:
