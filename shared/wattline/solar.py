@@ -130,25 +130,36 @@ def self_sufficiency(self_consumption_wh: float, consumption_wh: float) -> float
     return None if consumption_wh <= 0 else self_consumption_wh / consumption_wh
 
 
+@dataclass
+class _Flows:
+    """Running sums of one site-hour (or site-day) while the channel rows are read."""
+
+    generation_wh: float = 0.0
+    grid_import_wh: float = 0.0
+    export_wh: float = 0.0
+    self_consumption_wh: float = 0.0  # summed per hour for a day: noon's export never offsets the evening
+    consumption_wh: float = 0.0
+
+
 def solar_hours(hourly: Iterable[HourlyEnergy], roles: ChannelRoles) -> list[SolarHour]:
     """Per site (device named in `roles`) and hour, the balance of its channels; sorted by device and hour."""
     named = set(sites(roles))
-    sums: dict[tuple[str, datetime], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    flows: dict[tuple[str, datetime], _Flows] = defaultdict(_Flows)
     for row in hourly:
         if row.device_id not in named:
             continue
         role = roles.get((row.device_id, row.channel), ChannelRole.GRID)
-        generation_import_export = sums[(row.device_id, row.hour_start)]
+        hour = flows[(row.device_id, row.hour_start)]  # a load channel still makes its hour exist
         if role is ChannelRole.GRID:
-            generation_import_export[1] += row.import_wh + row.estimated_wh
-            generation_import_export[2] += row.export_wh
+            hour.grid_import_wh += row.import_wh + row.estimated_wh
+            hour.export_wh += row.export_wh
         elif role is ChannelRole.SOLAR:
-            generation_import_export[0] += row.export_wh
+            hour.generation_wh += row.export_wh
         elif role is ChannelRole.SOLAR_POSITIVE:
-            generation_import_export[0] += row.import_wh + row.estimated_wh
+            hour.generation_wh += row.import_wh + row.estimated_wh
     return [
-        SolarHour(device_id, hour_start, generation, grid_import, export)
-        for (device_id, hour_start), (generation, grid_import, export) in sorted(sums.items())
+        SolarHour(device_id, hour_start, hour.generation_wh, hour.grid_import_wh, hour.export_wh)
+        for (device_id, hour_start), hour in sorted(flows.items(), key=lambda item: item[0])
     ]
 
 
@@ -180,35 +191,30 @@ def export_value(export_kwh: float, tariff: Tariff, day: date) -> float | None:
 def solar_days(hourly: Iterable[HourlyEnergy], roles: ChannelRoles, *, tariff: Tariff, timezone: str) -> list[SolarDay]:
     """Per site and local date (of each hour's start in `timezone`), the sums of its hours; sorted by site, date."""
     zone = ZoneInfo(timezone)
-    days: dict[tuple[str, date], list[float]] = defaultdict(lambda: [0.0] * 5)
+    days: dict[tuple[str, date], _Flows] = defaultdict(_Flows)
     for hour in solar_hours(hourly, roles):
-        sums = days[(hour.device_id, hour.hour_start.astimezone(zone).date())]
-        for index, value in enumerate(
-            (
-                hour.generation_wh,
-                hour.grid_import_wh,
-                hour.export_wh,
-                hour.consumption_wh,
-                hour.self_consumption_wh,
-            )
-        ):
-            sums[index] += value
+        day = days[(hour.device_id, hour.hour_start.astimezone(zone).date())]
+        day.generation_wh += hour.generation_wh
+        day.grid_import_wh += hour.grid_import_wh
+        day.export_wh += hour.export_wh
+        day.self_consumption_wh += hour.self_consumption_wh
+        day.consumption_wh += hour.consumption_wh
     result = []
-    for (device_id, day), (generation, grid_import, export, consumption, self_consumed) in sorted(days.items()):
-        export_kwh = round(export / 1000, KWH_DECIMALS)
-        sufficiency = self_sufficiency(self_consumed, consumption)
+    for (device_id, local_date), day in sorted(days.items(), key=lambda item: item[0]):
+        export_kwh = round(day.export_wh / 1000, KWH_DECIMALS)
+        sufficiency = self_sufficiency(day.self_consumption_wh, day.consumption_wh)
         result.append(
             SolarDay(
                 device_id=device_id,
-                date=day.isoformat(),
+                date=local_date.isoformat(),
                 timezone=timezone,
-                generation_kwh=round(generation / 1000, KWH_DECIMALS),
-                grid_import_kwh=round(grid_import / 1000, KWH_DECIMALS),
+                generation_kwh=round(day.generation_wh / 1000, KWH_DECIMALS),
+                grid_import_kwh=round(day.grid_import_wh / 1000, KWH_DECIMALS),
                 export_kwh=export_kwh,
-                consumption_kwh=round(consumption / 1000, KWH_DECIMALS),
-                self_consumption_kwh=round(self_consumed / 1000, KWH_DECIMALS),
+                consumption_kwh=round(day.consumption_wh / 1000, KWH_DECIMALS),
+                self_consumption_kwh=round(day.self_consumption_wh / 1000, KWH_DECIMALS),
                 self_sufficiency=None if sufficiency is None else round(sufficiency, RATIO_DECIMALS),
-                export_value=export_value(export_kwh, tariff, day),
+                export_value=export_value(export_kwh, tariff, local_date),
                 currency=tariff.currency,
             )
         )
