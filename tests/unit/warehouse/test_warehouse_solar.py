@@ -191,3 +191,28 @@ def test_the_view_sql_parses_on_both_engines(view: str, dialect: str) -> None:
     sql = dict(BigQueryWarehouse(project="proj", bucket="archive").rendered_schema())[view]
     text = sql if dialect == "bigquery" else to_duckdb(sql)
     assert sqlglot.parse_one(text, read=dialect, error_level=sqlglot.ErrorLevel.RAISE) is not None
+
+
+def test_energy_on_a_home_reads_the_roles_from_its_wattline_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a home whose wattline.toml has the site tariff and a [channels] table, and no WATTLINE_* roles
+    for name in ("WAREHOUSE", "GCP_PROJECT", "BUCKET", "BQ_ENDPOINT", "TIMEZONE", "DUCKDB_PATH", "TARIFF", "CHANNELS"):
+        monkeypatch.delenv(f"WATTLINE_{name}", raising=False)
+    (tmp_path / "wattline.toml").write_text(
+        'tariff = "ua-3zone-active"\n[channels]\n'
+        + "".join(f'"{d}:{c}" = "{r.value}"\n' for (d, c), r in ROLES.items())
+    )
+    store = DuckDBWarehouse(tmp_path / "warehouse.duckdb", tariff="ua-3zone-active", extra_tariffs=[UA3_ACTIVE])
+    store.merge_rows("energy_hourly", dumps(solar_rows()), KEY)
+    store.close()
+
+    # When `wattline energy --home` prints JSON
+    result = runner.invoke(
+        app, ["energy", "--home", str(tmp_path), "--from", "2026-06-15", "--to", "2026-06-15", "--format", "json"]
+    )
+
+    # Then the solar rows are the library's for those roles
+    assert result.exit_code == 0, result.output
+    expected = solar_days(solar_rows(), ROLES, tariff=UA3_ACTIVE, timezone="Europe/Kyiv")
+    assert json.loads(result.stdout)["solar"] == [d.model_dump() for d in expected if d.date == "2026-06-15"]
