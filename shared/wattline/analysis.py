@@ -33,6 +33,7 @@ from wattline.parsing.lines import (
     typed_capture,
 )
 from wattline.settings import IntegrationMethod
+from wattline.solar import ChannelRoles, SolarDay, solar_days
 from wattline.tariffs import Tariff
 
 
@@ -123,7 +124,15 @@ def _parse_capture(
         sink(row)
 
 
-def analyze_columns(
+@dataclass(frozen=True)
+class Analysis:
+    """What `wattline analyze` prints: the channel rows and, when channel roles are set, the sites' solar rows."""
+
+    days: list[DailyEnergy]
+    solar: list[SolarDay] | None  # None: no roles set (the output is what it was before roles existed)
+
+
+def analyze_energy(
     columns: EnergyColumns,
     *,
     timezone: str,
@@ -131,9 +140,13 @@ def analyze_columns(
     method: IntegrationMethod,
     max_gap_s: float,
     max_power_w: float,
-) -> list[DailyEnergy]:
+    roles: ChannelRoles | None = None,
+) -> Analysis:
+    """Hourly energy once, then the priced channel days and (with `roles`) the solar days of the same hours."""
     hourly = compute_hourly(columns, timezone=timezone, method=method, max_gap_s=max_gap_s, max_power_w=max_power_w)
-    return daily_energy(hourly, tariff=tariff, timezone=timezone)
+    days = daily_energy(hourly, tariff=tariff, timezone=timezone, roles=roles)
+    solar = solar_days(hourly, roles, tariff=tariff, timezone=timezone) if roles else None
+    return Analysis(days, solar)
 
 
 def compute_hourly(
@@ -145,8 +158,8 @@ def compute_hourly(
 
 
 def analyze_readings(readings: Iterable[Reading], **options: Any) -> list[DailyEnergy]:
-    """`analyze_columns` for Reading objects (the options are its keywords)."""
+    """The channel rows of `analyze_energy` for Reading objects (the options are its keywords)."""
     columns = EnergyColumns()
     for reading in readings:
         columns.add_reading(reading)
-    return analyze_columns(columns, **options)
+    return analyze_energy(columns, **options).days

@@ -6,7 +6,9 @@ Rules shared with the warehouse view `daily_energy` (so both agree exactly):
 - cost = Σ zone kWh × the zone's price on that local date;
 - coverage = Σ covered_s / seconds in that local day (82,800, 86,400 or 90,000 with DST);
 - method is the single method of the day's hours, or their sorted names joined by '+';
-- kWh are rounded to 6 decimals and cost to 4, once, at the end.
+- kWh are rounded to 6 decimals and cost to 4, once, at the end;
+- export_value (grid channels only, wattline.solar.export_value) = export kWh as rounded × the tariff's export price
+  on that local date, when the day exported and the tariff prices export then (else absent).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from wattline.models import DailyEnergy, HourlyEnergy
+from wattline.solar import ChannelRole, ChannelRoles, export_value
 from wattline.tariffs import Tariff
 
 KWH_DECIMALS = 6
@@ -58,8 +61,11 @@ def day_cost(zone_wh: dict[str, float], tariff: Tariff, day: date) -> float:
     return sum(wh / 1000 * tariff.price(name, day) for name, wh in zone_wh.items())
 
 
-def daily_energy(hourly: Iterable[HourlyEnergy], *, tariff: Tariff, timezone: str) -> list[DailyEnergy]:
-    """Group hourly rows by (device, channel, local date) and price them; sorted by device, channel, date."""
+def daily_energy(
+    hourly: Iterable[HourlyEnergy], *, tariff: Tariff, timezone: str, roles: ChannelRoles | None = None
+) -> list[DailyEnergy]:
+    """Group hourly rows by (device, channel, local date) and price them; sorted by device, channel, date.
+    `roles` (default: every channel is grid) says which channels' export is sold energy that export_value prices."""
     zone = ZoneInfo(timezone)
     days = []
     for (device_id, channel, day), rows in sorted(local_days(hourly, tariff=tariff, timezone=timezone).items()):
@@ -68,6 +74,7 @@ def daily_energy(hourly: Iterable[HourlyEnergy], *, tariff: Tariff, timezone: st
         estimated = sum(row.estimated_wh for row, _ in rows)
         cost = day_cost(zone_wh, tariff, day)
         methods = sorted({row.method for row, _ in rows})
+        export_kwh = round(sum(row.export_wh for row, _ in rows) / 1000, KWH_DECIMALS)
         days.append(
             DailyEnergy(
                 device_id=device_id,
@@ -77,7 +84,7 @@ def daily_energy(hourly: Iterable[HourlyEnergy], *, tariff: Tariff, timezone: st
                 energy_kwh=round((measured + estimated) / 1000, KWH_DECIMALS),
                 measured_kwh=round(measured / 1000, KWH_DECIMALS),
                 estimated_kwh=round(estimated / 1000, KWH_DECIMALS),
-                export_kwh=round(sum(row.export_wh for row, _ in rows) / 1000, KWH_DECIMALS),
+                export_kwh=export_kwh,
                 zones={name: round(wh / 1000, KWH_DECIMALS) for name, wh in zone_wh.items()},
                 cost=round(cost, COST_DECIMALS),
                 currency=tariff.currency,
@@ -86,6 +93,16 @@ def daily_energy(hourly: Iterable[HourlyEnergy], *, tariff: Tariff, timezone: st
                 samples=sum(row.samples for row, _ in rows),
                 method="+".join(methods),
                 counter_resets=sum(row.counter_resets for row, _ in rows),
+                export_value=grid_export_value(export_kwh, tariff, day, roles, (device_id, channel)),
             )
         )
     return days
+
+
+def grid_export_value(
+    export_kwh: float, tariff: Tariff, day: date, roles: ChannelRoles | None, channel: tuple[str, int]
+) -> float | None:
+    """A channel-day's export value: only a grid channel's export is energy sold (a solar channel's is generation)."""
+    if (roles or {}).get(channel, ChannelRole.GRID) is not ChannelRole.GRID:
+        return None
+    return export_value(export_kwh, tariff, day)

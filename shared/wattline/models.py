@@ -235,7 +235,9 @@ class HourlyEnergy(BaseModel):
 class DailyEnergy(BaseModel):
     """One local day of one channel, priced: exactly the object `wattline analyze --format json` prints.
 
-    energy_kwh = measured_kwh + estimated_kwh = sum(zones.values()).
+    energy_kwh = measured_kwh + estimated_kwh = sum(zones.values()). `export_value` (what the exported energy earned
+    at the tariff's export price) exists only for a grid channel with export that day under a tariff that prices
+    export; otherwise it is None and left out of the printed object, so outputs without export pricing are as before.
     """
 
     device_id: str
@@ -254,6 +256,7 @@ class DailyEnergy(BaseModel):
     samples: int
     method: str
     counter_resets: int
+    export_value: float | None = Field(None, exclude_if=lambda value: value is None)
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -9,13 +9,14 @@ import tomllib
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from wattline import defaults
+from wattline.solar import CHANNELS_FORM, ChannelKey, ChannelRole, channel_key_text, parse_channel_roles
 
 if TYPE_CHECKING:
     from wattline.adapters.s3_store import S3ObjectStore
@@ -45,6 +46,11 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(
         4 * 1024**3, gt=0, description="`wattline import` refuses a file larger than this once decompressed (bytes)"
     )
+    # NoDecode: the environment form is `dev:0=grid,dev:1=solar`, not JSON; the validator reads both forms.
+    channels: Annotated[dict[str, ChannelRole], NoDecode] = Field(
+        default_factory=dict,
+        description=f"channel roles grid, solar, solar+ or load ({CHANNELS_FORM}); unlisted channels are grid",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -55,9 +61,20 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/Kyiv") from exc
         return value
 
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channel_roles(cls, value: Any) -> dict[str, ChannelRole]:
+        # Keys normalised to `device:channel` once, here; logic reads `channel_roles`.
+        return {channel_key_text(key): role for key, role in parse_channel_roles(value).items()}
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def channel_roles(self) -> dict[ChannelKey, ChannelRole]:
+        """The `channels` setting keyed by (device_id, channel)."""
+        return parse_channel_roles(dict(self.channels))
 
 
 class S3BucketSettings(BaseSettings):

@@ -1,15 +1,16 @@
 """Multi-zone electricity tariffs: zones by local hour and weekday, prices versioned by date.
 
 Presets follow CMU resolution 483 as amended (docs/tariffs.md): a base price per kWh that changes on known dates,
-and zone coefficients. Custom tariffs come from a TOML file. Zone edges are whole local hours, which is what every
-Ukrainian scheme uses and what the energy engine's hourly split makes exact.
+and zone coefficients; the `-active` presets add a dated export (net-billing) price for active consumers with their
+own generation (Law of Ukraine No. 3220-IX). Custom tariffs come from a TOML file. Zone edges are whole local
+hours, which is what every Ukrainian scheme uses and what the energy engine's hourly split makes exact.
 """
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,12 @@ class Zone:
 
 @dataclass(frozen=True)
 class Tariff:
+    """Zones with dated import prices, and optionally a dated price per exported kWh (feed-in or net billing)."""
+
     name: str
     currency: str
     zones: tuple[Zone, ...]
+    export_prices: tuple[PricePeriod, ...] = ()
 
     def zone_at(self, local: datetime) -> str:
         """The zone of the local hour that starts at (or contains) `local`."""
@@ -65,6 +69,10 @@ class Tariff:
                 return period.price
         raise PermanentError(f"tariff {self.name!r} has no price for zone {zone_name!r} on {day.isoformat()}")
 
+    def export_price(self, day: date) -> float | None:
+        """The price of one exported kWh on local date `day`; None when the tariff pays nothing for export then."""
+        return next((period.price for period in self.export_prices if period.covers(day)), None)
+
     @property
     def zone_names(self) -> list[str]:
         return [zone.name for zone in self.zones]
@@ -78,10 +86,18 @@ UA_BASE_PRICES: tuple[tuple[date, float], ...] = (
 )
 
 
-def _base_periods(coefficient: float) -> tuple[PricePeriod, ...]:
+# Price per exported kWh for an active consumer (активний споживач) under self-generation (net billing), Law of
+# Ukraine No. 3220-IX of 2023. The law values the excess at the market (day-ahead) price of the settlement period,
+# which changes every hour: this single figure is a placeholder (verify) to be replaced with the supplier's
+# settlement price (docs/tariffs.md, "Export"). Dated table: keep history, append changes.
+UA_ACTIVE_CONSUMER_EXPORT_PRICES: tuple[tuple[date, float], ...] = ((date(2023, 6, 30), 4.32),)
+
+
+def _periods(table: tuple[tuple[date, float], ...], coefficient: float = 1.0) -> tuple[PricePeriod, ...]:
+    """A dated (start, price) table as consecutive price periods, each price × coefficient."""
     periods = []
-    for index, (start, price) in enumerate(UA_BASE_PRICES):
-        end = UA_BASE_PRICES[index + 1][0] if index + 1 < len(UA_BASE_PRICES) else None
+    for index, (start, price) in enumerate(table):
+        end = table[index + 1][0] if index + 1 < len(table) else None
         periods.append(PricePeriod(start, end, round(price * coefficient, 6)))
     return tuple(periods)
 
@@ -103,7 +119,7 @@ def _ua(name: str, zones: Iterable[tuple[str, frozenset[int], float]]) -> Tariff
     return Tariff(
         name=name,
         currency="UAH",
-        zones=tuple(Zone(zone, hours, ALL_WEEKDAYS, _base_periods(k)) for zone, hours, k in zones),
+        zones=tuple(Zone(zone, hours, ALL_WEEKDAYS, _periods(UA_BASE_PRICES, k)) for zone, hours, k in zones),
     )
 
 
@@ -120,14 +136,25 @@ PRESETS: Mapping[str, Tariff] = {
     ),
 }
 
+# The same import tariffs for an active consumer: exported energy is priced too. Kept out of PRESETS, which are the
+# import tariffs `wattline whatif` compares (their import costs are the same as the plain presets').
+ACTIVE_CONSUMER_PRESETS: Mapping[str, Tariff] = {
+    f"{name}-active": replace(tariff, name=f"{name}-active", export_prices=_periods(UA_ACTIVE_CONSUMER_EXPORT_PRICES))
+    for name, tariff in PRESETS.items()
+}
+ALL_PRESETS: Mapping[str, Tariff] = {**PRESETS, **ACTIVE_CONSUMER_PRESETS}
+
 
 def load_tariff(spec: str | Path) -> Tariff:
-    """A preset name (ua-1zone, ua-2zone, ua-3zone) or the path of a tariff TOML file (docs/tariffs.md)."""
-    if isinstance(spec, str) and spec in PRESETS:
-        return PRESETS[spec]
+    """A preset name (ua-1zone, ua-2zone, ua-3zone, and each with `-active`) or the path of a tariff TOML file
+    (docs/tariffs.md)."""
+    if isinstance(spec, str) and spec in ALL_PRESETS:
+        return ALL_PRESETS[spec]
     path = Path(spec)
     if not path.is_file():
-        raise PermanentError(f"unknown tariff {str(spec)!r}: use one of {', '.join(PRESETS)} or a path to a TOML file")
+        raise PermanentError(
+            f"unknown tariff {str(spec)!r}: use one of {', '.join(ALL_PRESETS)} or a path to a TOML file"
+        )
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
@@ -141,25 +168,14 @@ def tariff_from_mapping(data: Mapping[str, Any], *, default_name: str = "custom"
     try:
         name = str(data.get("name", default_name))
         currency = str(data.get("currency", "UAH"))
-        base = tuple(
-            PricePeriod(
-                _as_date(p["valid_from"]), _as_date(p["valid_to"]) if "valid_to" in p else None, float(p["price"])
-            )
-            for p in data.get("base_prices", [])
-        )
+        base = _price_periods(data.get("base_prices", []))
+        export_prices = _price_periods(data.get("export_prices", []))
         zones = []
         for raw in data["zones"]:
             hours = frozenset(int(h) for h in raw["hours"]) if "hours" in raw else ALL_HOURS
             weekdays = frozenset(int(d) for d in raw.get("weekdays", sorted(ALL_WEEKDAYS)))
             if "prices" in raw:
-                prices = tuple(
-                    PricePeriod(
-                        _as_date(p["valid_from"]),
-                        _as_date(p["valid_to"]) if "valid_to" in p else None,
-                        float(p["price"]),
-                    )
-                    for p in raw["prices"]
-                )
+                prices = _price_periods(raw["prices"])
             else:
                 coefficient = float(raw.get("coefficient", 1.0))
                 if not base:
@@ -170,9 +186,16 @@ def tariff_from_mapping(data: Mapping[str, Any], *, default_name: str = "custom"
             zones.append(Zone(str(raw["name"]), hours, weekdays, prices))
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentError(f"tariff {default_name!r} is malformed ({exc!r}); see docs/tariffs.md") from exc
-    tariff = Tariff(name, currency, tuple(zones))
+    tariff = Tariff(name, currency, tuple(zones), export_prices)
     _check_partition(tariff)
     return tariff
+
+
+def _price_periods(raw: Iterable[Mapping[str, Any]]) -> tuple[PricePeriod, ...]:
+    return tuple(
+        PricePeriod(_as_date(p["valid_from"]), _as_date(p["valid_to"]) if "valid_to" in p else None, float(p["price"]))
+        for p in raw
+    )
 
 
 def _as_date(value: Any) -> date:
@@ -199,15 +222,22 @@ def tariff_rows(tariff: Tariff) -> tuple[list[dict[str, Any]], list[dict[str, An
         for hour in sorted(zone.hours)
     ]
     prices = [
-        {
-            "tariff": tariff.name,
-            "zone": zone.name,
-            "valid_from": period.valid_from.isoformat(),
-            "valid_to": period.valid_to.isoformat() if period.valid_to else None,
-            "price": period.price,
-            "currency": tariff.currency,
-        }
+        {"tariff": tariff.name, "zone": zone.name, **_period_row(period, tariff.currency)}
         for zone in tariff.zones
         for period in zone.prices
     ]
     return zone_hours, prices
+
+
+def export_price_rows(tariff: Tariff) -> list[dict[str, Any]]:
+    """Rows for the warehouse table tariff_export_prices: the tariff's dated price per exported kWh."""
+    return [{"tariff": tariff.name, **_period_row(period, tariff.currency)} for period in tariff.export_prices]
+
+
+def _period_row(period: PricePeriod, currency: str) -> dict[str, Any]:
+    return {
+        "valid_from": period.valid_from.isoformat(),
+        "valid_to": period.valid_to.isoformat() if period.valid_to else None,
+        "price": period.price,
+        "currency": currency,
+    }

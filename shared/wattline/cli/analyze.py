@@ -18,7 +18,15 @@ def _default(name: str) -> str:
 
 
 TZ_HELP = f"Site time zone for local days and tariff hours {_default('timezone')}."
-TARIFF_HELP = f"ua-1zone, ua-2zone, ua-3zone, or a tariff TOML file {_default('tariff')}."
+TARIFF_HELP = (
+    "ua-1zone, ua-2zone, ua-3zone (each also as -active: export priced for an active consumer), "
+    f"or a tariff TOML file {_default('tariff')}."
+)
+CHANNELS_HELP = (
+    "Channel roles, DEVICE_ID:CHANNEL=ROLE separated by commas; ROLE is grid, solar (generation is the export "
+    "direction), solar+ (generation is the import direction) or load; unlisted channels are grid. Adds a solar "
+    "section per site (default: none, or WATTLINE_CHANNELS)."
+)
 METHOD_HELP = (
     "auto (counters where they bracket an interval, else power), counter, trapezoid or locf "
     f"{_default('integration_method')}."
@@ -57,6 +65,7 @@ def analyze(
         min=1,
         help=MAX_GAP_HELP,
     ),
+    channels: str = typer.Option(None, "--channels", help=CHANNELS_HELP),
     output: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", help="table, json or csv."),
 ) -> None:
     """Energy per device, channel and local date, by tariff zone, with cost.
@@ -66,8 +75,12 @@ def analyze(
     counted and reported on stderr as file:line and why (the rule `wattline import` applies too); they never stop
     the run. A truncated .gz gives the lines before the break, with a warning. Options default to the WATTLINE_*
     settings.
+
+    With channel roles (--channels or WATTLINE_CHANNELS), each site (device) named in them also gets a solar row per
+    local day: generation, grid import, export, consumption, self-consumption, self-sufficiency and export value;
+    --format json then prints an object: "days" (the rows above) and "solar" (those rows); see docs/solar.md.
     """
-    from wattline.analysis import analyze_columns, read_columns
+    from wattline.analysis import analyze_energy, read_columns
     from wattline.cli.output import print_daily, report_input_stats
     from wattline.errors import PermanentError
     from wattline.settings import Settings
@@ -81,6 +94,7 @@ def analyze(
                 "tariff": tariff,
                 "integration_method": method,
                 "max_gap_seconds": max_gap,
+                "channels": channels,
             }.items()
             if value is not None
         }
@@ -92,12 +106,13 @@ def analyze(
 
     columns, stats = read_columns(files)
     report_input_stats(stats)
-    days = analyze_columns(
+    result = analyze_energy(
         columns,
         timezone=settings.timezone,
         tariff=chosen_tariff,
         method=settings.integration_method,
         max_gap_s=settings.max_gap_seconds,
         max_power_w=settings.max_power_w,
+        roles=settings.channel_roles,
     )
-    print_daily(days, output.value)
+    print_daily(result.days, output.value, result.solar)

@@ -23,7 +23,8 @@ def energy(
     tariff: str = typer.Option(
         None,
         "--tariff",
-        help="ua-1zone, ua-2zone, ua-3zone or a tariff TOML file (default: the site tariff, WATTLINE_TARIFF).",
+        help="ua-1zone, ua-2zone, ua-3zone (each also as -active: export priced) or a tariff TOML file "
+        "(default: the site tariff, WATTLINE_TARIFF).",
     ),
     warehouse: str = typer.Option(
         None, "--warehouse", help="duckdb or bigquery (default: WATTLINE_WAREHOUSE, else duckdb)."
@@ -41,12 +42,17 @@ def energy(
     (WATTLINE_GCP_PROJECT, WATTLINE_BQ_DATASET; run `wattline gcp init`
     first). A --tariff other than the site's is written to the tariff
     tables first, then prices the same days.
+
+    With channel roles (WATTLINE_CHANNELS or a channels table in the home's
+    wattline.toml), each site named in them also gets its solar rows (the
+    solar_daily view); --format json then prints an object with "days"
+    and "solar", as `wattline analyze` does (docs/solar.md).
     """
     from wattline.cli.failures import exit_on_failure
     from wattline.cli.output import print_daily
     from wattline.errors import PermanentError
     from wattline.tariffs import load_tariff
-    from wattline.warehouse import fetch_daily_energy, init_warehouse, load_tariffs, open_warehouse
+    from wattline.warehouse import fetch_daily_energy, fetch_solar_days, init_warehouse, load_tariffs, open_warehouse
 
     if output not in ("table", "json", "csv"):
         raise typer.BadParameter("use table, json or csv", param_hint="--format")
@@ -64,5 +70,9 @@ def energy(
             raise PermanentError(f"the home is read-only: --tariff {chosen.name} cannot be written to its warehouse")
         if chosen.name != site_tariff.name:
             load_tariffs(store, [chosen])
-        days = fetch_daily_energy(store, first, last, tariff=chosen, site_tariff=site_tariff.name, device_id=device)
-    print_daily(days, output)
+        roles = settings.channel_roles
+        days = fetch_daily_energy(
+            store, first, last, tariff=chosen, site_tariff=site_tariff.name, device_id=device, roles=roles
+        )
+        solar = fetch_solar_days(store, first, last, tariff=chosen, device_id=device) if roles else None
+    print_daily(days, output, solar)

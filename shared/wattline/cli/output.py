@@ -1,4 +1,5 @@
-"""Printing shared by the commands: daily energy as a table, JSON or CSV; input statistics on stderr."""
+"""Printing shared by the commands: daily energy (and the solar section) as a table, JSON or CSV; input statistics
+on stderr."""
 
 from __future__ import annotations
 
@@ -17,26 +18,36 @@ from wattline.models import DailyEnergy
 
 if TYPE_CHECKING:
     from wattline.analysis import InputStats
+    from wattline.solar import SolarDay
 
-DAILY_KEYS = list(DailyEnergy.model_fields)
+DAILY_KEYS = [name for name in DailyEnergy.model_fields if name != "export_value"]
 
 
-def print_daily(days: Sequence[DailyEnergy], output: str) -> None:
+def print_daily(days: Sequence[DailyEnergy], output: str, solar: Sequence[SolarDay] | None = None) -> None:
+    """`solar` is None when no channel roles are set: the output is then exactly what it was before roles existed.
+    With roles, JSON becomes {"days": [...], "solar": [...]} and the table gets a solar table per site; CSV keeps
+    the channel rows only (one table shape per CSV)."""
     if output == "json":
-        sys.stdout.write(json.dumps([day.model_dump() for day in days], indent=2) + "\n")
+        daily = [day.model_dump() for day in days]
+        document: object = daily if solar is None else {"days": daily, "solar": [d.model_dump() for d in solar]}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
     elif output == "csv":
+        # export_value is a column only when some day has one: CSV without export pricing is unchanged.
+        keys = DAILY_KEYS + (["export_value"] if any(day.export_value is not None for day in days) else [])
         writer = csv.writer(sys.stdout)
-        writer.writerow(DAILY_KEYS)
+        writer.writerow(keys)
         for day in days:
             row = day.model_dump()
             row["zones"] = json.dumps(row["zones"], separators=(",", ":"))
-            writer.writerow([row[key] for key in DAILY_KEYS])
+            writer.writerow([row.get(key) for key in keys])
     else:
         console = Console()
         for table in _tables(days):
             console.print(table)
         if not days:
             console.print("no energy: no usable power or counter readings")
+        for table in _solar_tables(solar or []):
+            console.print(table)
 
 
 def _tables(days: Sequence[DailyEnergy]) -> list[Table]:
@@ -46,6 +57,7 @@ def _tables(days: Sequence[DailyEnergy]) -> list[Table]:
     optional: dict[str, tuple[Callable[[DailyEnergy], float], Callable[[DailyEnergy], str]]] = {
         "est.": (lambda d: d.estimated_kwh, lambda d: f"{d.estimated_kwh:.3f}"),
         "exp.": (lambda d: d.export_kwh, lambda d: f"{d.export_kwh:.3f}"),
+        "exp. value": (lambda d: d.export_value or 0.0, lambda d: _money(d.export_value)),
         "gaps": (lambda d: d.gap_seconds, lambda d: _duration(d.gap_seconds)),
         "rst.": (lambda d: d.counter_resets, lambda d: str(d.counter_resets)),
     }
@@ -78,6 +90,48 @@ def _tables(days: Sequence[DailyEnergy]) -> list[Table]:
             )
         tables.append(table)
     return tables
+
+
+def _solar_tables(solar: Sequence[SolarDay]) -> list[Table]:
+    """One table per site: kWh per local day, self-sufficiency as a percentage, the export value when priced."""
+    tables = []
+    for device_id, group in groupby(solar, key=lambda day: day.device_id):
+        rows = list(group)
+        valued = any(day.export_value is not None for day in rows)
+        table = Table(
+            title=f"{device_id} solar: kWh per local day" + (f", export value in {rows[0].currency}" if valued else ""),
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            collapse_padding=True,
+        )
+        table.add_column("date", no_wrap=True)
+        columns = ("generated", "grid in", "exported", "consumed", "self-used", "self-suff.", *(["value"] * valued))
+        for column in columns:
+            table.add_column(column, justify="right", no_wrap=True)
+        for day in rows:
+            sufficiency = "-" if day.self_sufficiency is None else f"{day.self_sufficiency:.1%}"
+            value = [_money(day.export_value)] if valued else []
+            table.add_row(
+                day.date,
+                *(
+                    f"{kwh:.3f}"
+                    for kwh in (
+                        day.generation_kwh,
+                        day.grid_import_kwh,
+                        day.export_kwh,
+                        day.consumption_kwh,
+                        day.self_consumption_kwh,
+                    )
+                ),
+                sufficiency,
+                *value,
+            )
+        tables.append(table)
+    return tables
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"  # "-": not valued (no export, no price, or not a grid channel)
 
 
 def _duration(seconds: float) -> str:

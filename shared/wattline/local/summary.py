@@ -64,7 +64,7 @@ def print_summary(runtime: Runtime, dates: list[str], *, seconds: dict[str, floa
     zone = ZoneInfo(runtime.settings.timezone)
     first, last = date.fromisoformat(dates[0]), date.fromisoformat(dates[-1])
     tariff = _tariff(runtime)
-    days = fetch_daily_energy(runtime.warehouse, first, last, tariff=tariff)
+    days = fetch_daily_energy(runtime.warehouse, first, last, tariff=tariff, roles=runtime.settings.channel_roles)
     begin = datetime.combine(first, datetime.min.time(), zone)
     finish = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
     alerts = alert_rows(runtime, begin, finish)

@@ -7,9 +7,12 @@ Public API (stable; other stages code against it):
   `replace_rows(table, rows, where)`.
 - open_warehouse(settings) -> the adapter WarehouseSettings select (SDKs are imported only then).
 - load_tariffs(warehouse, tariffs): the tariff tables hold exactly these tariffs' definitions afterwards.
-- init_warehouse(warehouse, settings): ensure_schema + load the preset tariffs and the site tariff.
+- load_channel_roles(warehouse, roles): the channel_roles table holds exactly these roles afterwards.
+- init_warehouse(warehouse, settings): ensure_schema + load the preset tariffs, the site tariff and the roles.
 - fetch_daily_energy(warehouse, start, end, *, tariff, device_id=None) -> list[DailyEnergy], the rows of
   the `daily_energy` view (or of `daily_energy_all_tariffs` for another tariff), as `wattline analyze` gives them.
+- fetch_solar_days(warehouse, start, end, *, tariff, device_id=None) -> list[SolarDay], the rows of the
+  `solar_daily` view (what `wattline energy` prints as its solar section; one row per site and local date).
 - fetch_hourly_energy(warehouse, start, end, *, timezone) -> list[HourlyEnergy], the energy_hourly rows of local
   dates start..end (what `wattline whatif` prices).
 
@@ -27,12 +30,13 @@ from wattline.models import DailyEnergy, HourlyEnergy
 from wattline.ports import Warehouse
 
 if TYPE_CHECKING:
+    from wattline.solar import ChannelRoles, SolarDay
     from wattline.tariffs import Tariff
     from wattline.warehouse.settings import WarehouseSettings
 
 ENERGY_TABLE = "energy_hourly"
 ENERGY_KEY = ("device_id", "channel", "hour_start")
-DAILY_FIELDS = tuple(DailyEnergy.model_fields)
+DAILY_FIELDS = tuple(name for name in DailyEnergy.model_fields if name != "export_value")  # the view's columns
 
 
 @runtime_checkable
@@ -86,23 +90,33 @@ def _tariff_name(spec: str) -> str:
 
 def load_tariffs(warehouse: AdminWarehouse, tariffs: Iterable[Tariff]) -> int:
     """Write each tariff's zone hours and prices, replacing what the tables held for that tariff name."""
-    from wattline.tariffs import tariff_rows
+    from wattline.tariffs import export_price_rows, tariff_rows
 
     written = 0
     for tariff in tariffs:
         zone_hours, prices = tariff_rows(tariff)
         written += warehouse.replace_rows("tariff_zone_hours", zone_hours, {"tariff": tariff.name})
         written += warehouse.replace_rows("tariff_prices", prices, {"tariff": tariff.name})
+        written += warehouse.replace_rows("tariff_export_prices", export_price_rows(tariff), {"tariff": tariff.name})
     return written
 
 
+def load_channel_roles(warehouse: AdminWarehouse, roles: ChannelRoles) -> int:
+    """Replace the whole channel_roles table with `roles` (the setting is the one source; no roles: empty)."""
+    from wattline.solar import channel_role_rows
+
+    return warehouse.replace_rows("channel_roles", channel_role_rows(roles), {})
+
+
 def init_warehouse(warehouse: AdminWarehouse, settings: WarehouseSettings) -> list[str]:
-    """Create every object and load the preset tariffs plus the site tariff. Idempotent; returns tariff names."""
+    """Create every object and load the preset tariffs plus the site tariff, and the channel roles. Idempotent;
+    returns tariff names."""
     from wattline.tariffs import PRESETS
 
     warehouse.ensure_schema()
     tariffs = {t.name: t for t in [*PRESETS.values(), _load(settings.tariff)]}
     load_tariffs(warehouse, tariffs.values())
+    load_channel_roles(warehouse, settings.channel_roles)
     return list(tariffs)
 
 
@@ -114,12 +128,14 @@ def fetch_daily_energy(
     tariff: Tariff,
     site_tariff: str | None = None,
     device_id: str | None = None,
+    roles: ChannelRoles | None = None,
 ) -> list[DailyEnergy]:
     """Daily rows for local dates start..end (inclusive), sorted by device, channel, date.
 
     Reads the `daily_energy` view when `tariff` is the site tariff the views were created with, else
     `daily_energy_all_tariffs` filtered on the tariff's name (its rows must be loaded: see load_tariffs).
-    Zones come back in the tariff's zone order, exactly as wattline.daily.daily_energy lists them.
+    Zones come back in the tariff's zone order, exactly as wattline.daily.daily_energy lists them; `roles` (default:
+    every channel is grid) decide which channels' export gets an export_value, as there.
     """
     from wattline.warehouse.schema import query_text
 
@@ -128,7 +144,27 @@ def fetch_daily_energy(
     if view == "daily_energy_all_tariffs":
         params["tariff"] = tariff.name
     rows = warehouse.query(query_text(view), params)
-    return [daily_from_row(row, tariff) for row in rows]
+    return [daily_from_row(row, tariff, roles) for row in rows]
+
+
+def fetch_solar_days(
+    warehouse: Warehouse, start: date, end: date, *, tariff: Tariff, device_id: str | None = None
+) -> list[SolarDay]:
+    """Solar rows (view `solar_daily`) of local dates start..end (inclusive), sorted by site and date; the dashboard's
+    solar panel reads these. export_value and currency follow `tariff` (the view prices with the site tariff)."""
+    from wattline.solar import SolarDay, export_value
+    from wattline.warehouse.schema import query_text
+
+    params: dict[str, Any] = {"start_date": start, "end_date": end, "device_id": device_id}
+    days = []
+    for row in warehouse.query(query_text("solar_daily"), params):
+        day = row["date"] if isinstance(row["date"], date) else date.fromisoformat(str(row["date"]))
+        values = {name: row[name] for name in SolarDay.model_fields}
+        values.update(
+            date=day.isoformat(), export_value=export_value(row["export_kwh"], tariff, day), currency=tariff.currency
+        )
+        days.append(SolarDay.model_validate(values))
+    return days
 
 
 def fetch_hourly_energy(warehouse: Warehouse, start: date, end: date, *, timezone: str) -> list[HourlyEnergy]:
@@ -144,8 +180,11 @@ def fetch_hourly_energy(warehouse: Warehouse, start: date, end: date, *, timezon
     return [HourlyEnergy.model_validate({name: row[name] for name in HourlyEnergy.model_fields}) for row in rows]
 
 
-def daily_from_row(row: Mapping[str, Any], tariff: Tariff) -> DailyEnergy:
-    """A daily_energy row (zones as an array of {zone, kwh} or a mapping) as the DailyEnergy model."""
+def daily_from_row(row: Mapping[str, Any], tariff: Tariff, roles: ChannelRoles | None = None) -> DailyEnergy:
+    """A daily_energy row (zones as an array of {zone, kwh} or a mapping) as the DailyEnergy model, with the
+    export_value wattline.daily gives it."""
+    from wattline.daily import grid_export_value
+
     zones_value = row["zones"]
     pairs: dict[str, float] = (
         {str(k): float(v) for k, v in zones_value.items()}
@@ -160,5 +199,7 @@ def daily_from_row(row: Mapping[str, Any], tariff: Tariff) -> DailyEnergy:
             "re-run `wattline gcp init` (or load_tariffs) after updating the tariff"
         )
     day = row["date"]
+    local_date = day if isinstance(day, date) else date.fromisoformat(str(day))
     values = {name: row[name] for name in DAILY_FIELDS if name not in ("zones", "date")}
-    return DailyEnergy(**values, zones=ordered, date=day.isoformat() if isinstance(day, date) else str(day))
+    value = grid_export_value(values["export_kwh"], tariff, local_date, roles, (values["device_id"], values["channel"]))
+    return DailyEnergy(**values, zones=ordered, date=local_date.isoformat(), export_value=value)

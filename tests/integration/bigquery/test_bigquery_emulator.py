@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,10 @@ def test_gcp_init_creates_the_tables_views_and_external_table(initialised: BigQu
         "hourly_profile",
         "data_quality",
         "tariff_comparison",
+        "tariff_export_prices",
+        "channel_roles",
+        "solar_hourly",
+        "solar_daily",
     } <= names
 
 
@@ -283,3 +288,41 @@ def test_a_dataset_that_was_never_initialised_is_not_found_with_advice(bq_emulat
     warehouse = BigQueryWarehouse(project=PROJECT, dataset="never_created", endpoint=bq_emulator)
     with pytest.raises(NotFoundError, match="wattline gcp init"):
         warehouse.merge_rows("energy_hourly", _hourly_rows()[:1], KEY)
+
+
+def test_solar_daily_on_bigquery_equals_duckdb_and_the_python_library(initialised: BigQueryWarehouse) -> None:
+    # Given channel 1 of em-1 as a solar clamp and the site tariff ua-3zone with an export price, in BigQuery
+    # (emulator) and DuckDB alike
+    from dataclasses import replace
+
+    from wattline.models import HourlyEnergy
+    from wattline.solar import parse_channel_roles, solar_days, solar_hours
+    from wattline.tariffs import PricePeriod
+    from wattline.warehouse import load_channel_roles, load_tariffs
+
+    roles = parse_channel_roles("em-1:1=solar")
+    priced = replace(load_tariff("ua-3zone"), export_prices=(PricePeriod(date(2026, 3, 30), None, 1.5),))
+    duck = DuckDBWarehouse(":memory:", tariff="ua-3zone")
+    duck.merge_rows("energy_hourly", _hourly_rows(), KEY)
+    try:
+        for store in (initialised, duck):
+            load_channel_roles(store, roles)
+            load_tariffs(store, [priced])
+
+        # When solar_daily and solar_hourly are read from both
+        daily = "SELECT * FROM `{{project}}.{{dataset}}.solar_daily` WHERE device_id = 'em-1' ORDER BY date"
+        hourly = "SELECT * FROM `{{project}}.{{dataset}}.solar_hourly` WHERE device_id = 'em-1' ORDER BY hour_start"
+        from_bq, from_duck = initialised.query(daily), duck.query(daily)
+
+        # Then both are wattline.solar's days (the 23-hour DST day unpriced, the next day priced at 1.5)
+        hours = [HourlyEnergy(**r) for r in _hourly_rows()]
+        expected = [d.model_dump() for d in solar_days(hours, roles, tariff=priced, timezone="Europe/Kyiv")]
+        assert [{**r, "date": r["date"].isoformat()} for r in from_bq] == expected
+        assert [{**r, "date": r["date"].isoformat()} for r in from_duck] == expected
+        assert [d["export_value"] is None for d in expected] == [True, False]
+        assert initialised.query(hourly) == duck.query(hourly)
+        assert len(duck.query(hourly)) == len(solar_hours(hours, roles)) == 23 + 24
+    finally:
+        load_channel_roles(initialised, {})
+        load_tariffs(initialised, [load_tariff("ua-3zone")])
+        duck.close()
