@@ -88,9 +88,10 @@ UA_BASE_PRICES: tuple[tuple[date, float], ...] = (
 
 # Price per exported kWh for an active consumer (активний споживач) under self-generation (net billing), Law of
 # Ukraine No. 3220-IX of 2023. The law values the excess at the market (day-ahead) price of the settlement period,
-# which changes every hour: this single figure is a placeholder (verify) to be replaced with the supplier's
-# settlement price (docs/tariffs.md, "Export"). Dated table: keep history, append changes.
-UA_ACTIVE_CONSUMER_EXPORT_PRICES: tuple[tuple[date, float], ...] = ((date(2023, 6, 30), 4.32),)
+# which changes every hour. This single figure stands in for it: the Market Operator's day-ahead BASE price index
+# of the IPS of Ukraine for 2022, 2 671.04 UAH/MWh net of VAT (the latest yearly figure we could source; verify),
+# to be replaced with the supplier's settlement prices (docs/tariffs.md). Dated table: keep history, append changes.
+UA_ACTIVE_CONSUMER_EXPORT_PRICES: tuple[tuple[date, float], ...] = ((date(2023, 6, 30), 2.67104),)
 
 
 def _periods(table: tuple[tuple[date, float], ...], coefficient: float = 1.0) -> tuple[PricePeriod, ...]:

@@ -14,7 +14,7 @@ from wattline.solar import ChannelRole, SolarHour, parse_channel_roles, solar_da
 from wattline.tariffs import load_tariff
 
 ROLES = parse_channel_roles(f"{SITE}:0=grid,{SITE}:1=solar")
-UA1_ACTIVE = load_tariff("ua-1zone-active")  # export priced at 4.32 UAH/kWh on every date used here
+UA1_ACTIVE = load_tariff("ua-1zone-active")  # export priced at 2.67104 UAH/kWh on every date used here
 KYIV = "Europe/Kyiv"
 
 
@@ -38,7 +38,7 @@ def test_a_day_of_identical_hours_sums_them_whatever_its_length(day: str, hours:
     assert result.self_consumption_kwh == pytest.approx(0.020 * hours, abs=1e-9)
     assert result.consumption_kwh == pytest.approx(0.120 * hours, abs=1e-9)
     assert result.self_sufficiency == round(20 / 120, 6) == 0.166667
-    assert result.export_value == round(0.030 * hours * 4.32, 4)  # 23 h: 2.9808, 24 h: 3.1104, 25 h: 3.24
+    assert result.export_value == round(0.030 * hours * 2.67104, 4)  # 23 h: 1.843, 24 h: 1.9231, 25 h: 2.0033
     assert result.currency == "UAH"
 
 
@@ -59,7 +59,7 @@ def test_noon_export_does_not_offset_the_evening_import() -> None:
     assert (day.generation_kwh, day.export_kwh, day.self_consumption_kwh) == (1.0, 0.6, 0.4)
     assert (day.grid_import_kwh, day.consumption_kwh) == (0.5, 0.9)
     assert day.self_sufficiency == 0.444444
-    assert day.export_value == 2.592  # 0.6 kWh x 4.32
+    assert day.export_value == 1.6026  # 0.6 kWh x 2.67104
 
 
 def test_a_solar_plus_channel_generates_in_the_import_direction() -> None:

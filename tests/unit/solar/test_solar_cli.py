@@ -72,7 +72,7 @@ def test_the_solar_section_has_the_hand_computed_day(
     printed = json.loads(result.stdout)  # type: ignore[attr-defined]
 
     # Then generation is 6 x 1 kWh; export 6 x 0.3; self-consumed 6 x 0.7 = 4.2; grid import 0.4 kWh in each hour
-    # without sun; consumption = import + 4.2; export value 1.8 x 4.32 = 7.776 (the closing messages at midnight
+    # without sun; consumption = import + 4.2; export value 1.8 x 2.67104 = 4.8079 (the closing messages at midnight
     # open the next day, with nothing in it)
     (solar, next_day) = printed["solar"]
     assert solar == {
@@ -85,14 +85,14 @@ def test_the_solar_section_has_the_hand_computed_day(
         "consumption_kwh": consumption_kwh,
         "self_consumption_kwh": 4.2,
         "self_sufficiency": self_sufficiency,
-        "export_value": 7.776,
+        "export_value": 4.8079,
         "currency": "UAH",
     }
     assert (next_day["generation_kwh"], next_day["consumption_kwh"], next_day["self_sufficiency"]) == (0, 0, None)
     # And the channel rows are as without roles, the grid channel's export valued, the PV clamp's not; the PV
     # clamp's own energy is the inverter's standby (5 Wh in each hour without sun)
     days = {(d["channel"], d["date"]): d for d in printed["days"]}
-    assert days[(0, day)]["export_value"] == 7.776
+    assert days[(0, day)]["export_value"] == 4.8079
     assert days[(1, day)]["export_kwh"] == 6.0 and "export_value" not in days[(1, day)]
     assert days[(1, day)]["energy_kwh"] == standby_kwh
 
@@ -127,7 +127,7 @@ def test_the_table_has_a_solar_table_per_site(tmp_path: Path) -> None:
     path = capture(tmp_path / "site.jsonl", ["2026-03-29"])
     out = analyze(str(path), "--channels", f"{DEVICE}:1=solar").stdout  # type: ignore[attr-defined]
     assert f"{DEVICE} solar: kWh per local day, export value in UAH" in out
-    assert "38.2%" in out and "7.78" in out
+    assert "38.2%" in out and "4.81" in out
 
 
 def test_a_bad_channels_option_is_a_usage_error_naming_the_entry(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ def test_the_active_presets_price_export_from_the_law_and_the_plain_presets_do_n
         active = ACTIVE_CONSUMER_PRESETS[f"{name}-active"]
         assert active.zones == tariff.zones  # the same import prices
         assert tariff.export_price(date(2026, 6, 1)) is None
-        assert active.export_price(date(2026, 6, 1)) == 4.32
+        assert active.export_price(date(2026, 6, 1)) == 2.67104
         assert active.export_price(date(2023, 6, 29)) is None  # before Law No. 3220-IX
 
 
@@ -57,8 +57,8 @@ def test_a_grid_channel_that_exported_gets_the_value_of_its_export() -> None:
     # When the day is priced with ua-2zone-active
     grid, pv = daily_energy(rows, tariff=load_tariff("ua-2zone-active"), timezone="Europe/Kyiv", roles=roles)
 
-    # Then the grid channel's 6.25 kWh exported are worth 6.25 x 4.32 = 27.0; the PV clamp's export is generation
-    assert (grid.export_kwh, grid.export_value) == (6.25, 27.0)
+    # Then the grid channel's 6.25 kWh exported are worth 6.25 x 2.67104 = 16.694; the PV clamp's export is generation
+    assert (grid.export_kwh, grid.export_value) == (6.25, 16.694)
     # and the import is priced as ever: 10 Wh in 9 night hours (the autumn night) at 2.16 and 16 day hours at 4.32
     assert grid.cost == round(0.010 * 9 * 2.16 + 0.010 * 16 * 4.32, 4) == 0.8856
     assert (pv.export_kwh, pv.export_value) == (10.0, None)
@@ -98,9 +98,9 @@ def test_analyze_json_adds_export_value_only_to_days_that_exported(
         CliRunner().invoke(app, ["analyze", path, "--format", "json", "--tariff", "ua-2zone-active"]).stdout
     )
 
-    # Then the exporting day alone gains export_value = 1.2 x 4.32; every other key is as before
+    # Then the exporting day alone gains export_value = 1.2 x 2.67104; every other key is as before
     assert [day["export_kwh"] for day in plain] == [0.0, 1.2]
-    assert active == [plain[0], {**plain[1], "export_value": 5.184}]
+    assert active == [plain[0], {**plain[1], "export_value": 3.2052}]
 
 
 def test_analyze_csv_has_an_export_value_column_only_when_some_day_has_one(tmp_path: Path) -> None:
@@ -108,4 +108,4 @@ def test_analyze_csv_has_an_export_value_column_only_when_some_day_has_one(tmp_p
     plain = CliRunner().invoke(app, ["analyze", path, "--format", "csv"]).stdout
     active = CliRunner().invoke(app, ["analyze", path, "--format", "csv", "--tariff", "ua-2zone-active"]).stdout
     assert "export_value" not in plain.splitlines()[0]
-    assert [row["export_value"] for row in csv.DictReader(io.StringIO(active))] == ["", "5.184"]
+    assert [row["export_value"] for row in csv.DictReader(io.StringIO(active))] == ["", "3.2052"]

@@ -175,7 +175,7 @@ def test_load_tariffs_writes_the_export_prices(warehouse: DuckDBWarehouse) -> No
             "tariff": "ua-3zone-active",
             "valid_from": date(2023, 6, 30),
             "valid_to": None,
-            "price": 4.32,
+            "price": 2.67104,
             "currency": "UAH",
         }
     ]
