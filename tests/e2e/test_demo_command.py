@@ -36,7 +36,17 @@ def test_the_default_demo_runs_a_week_and_its_home_answers(tmp_path: Path) -> No
     assert ledger["balanced"] is True
     assert ledger["received"] == state["backfilled"] + state["published"]
 
-    # And the week is in the warehouse: energy for each of its days
-    energy = _wattline("energy", "--home", str(tmp_path), "--from", state["days"][0], "--to", state["days"][-1])
+    # And the simulated PV clamp got its role in the home's settings, so the summary shows the site's solar table
+    assert '"shellyproem50-' in (tmp_path / "wattline.toml").read_text()
+    assert "solar: kWh per local day" in demo.stdout
+
+    # And the week is in the warehouse: energy for each of its days, and the solar site's self-consumption
+    energy = _wattline(
+        "energy", "--home", str(tmp_path), "--from", state["days"][0], "--to", state["days"][-1], "--format", "json"
+    )
     assert energy.returncode == 0, energy.stderr
-    assert all(day in energy.stdout for day in state["days"])
+    printed = json.loads(energy.stdout)
+    assert {day["date"] for day in printed["days"]} == set(state["days"])
+    solar = printed["solar"]
+    assert [day["date"] for day in solar] == state["days"]
+    assert all(0 < day["self_consumption_kwh"] <= day["generation_kwh"] for day in solar)

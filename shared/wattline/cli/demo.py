@@ -96,3 +96,5 @@ def demo(
     finally:
         runtime.close()
     typer.echo(f"capture: {root / 'capture.jsonl'}   dashboard: {report}")
+    if result.settings_note:
+        typer.echo(f"note: {result.settings_note}")

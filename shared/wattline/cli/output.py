@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wattline.models import DailyEnergy
+from wattline.report.tables import money, solar_tables
 
 if TYPE_CHECKING:
     from wattline.analysis import InputStats
@@ -46,7 +47,7 @@ def print_daily(days: Sequence[DailyEnergy], output: str, solar: Sequence[SolarD
             console.print(table)
         if not days:
             console.print("no energy: no usable power or counter readings")
-        for table in _solar_tables(solar or []):
+        for table in solar_tables(solar or []):
             console.print(table)
 
 
@@ -57,7 +58,7 @@ def _tables(days: Sequence[DailyEnergy]) -> list[Table]:
     optional: dict[str, tuple[Callable[[DailyEnergy], float], Callable[[DailyEnergy], str]]] = {
         "est.": (lambda d: d.estimated_kwh, lambda d: f"{d.estimated_kwh:.3f}"),
         "exp.": (lambda d: d.export_kwh, lambda d: f"{d.export_kwh:.3f}"),
-        "exp. value": (lambda d: d.export_value or 0.0, lambda d: _money(d.export_value)),
+        "exp. value": (lambda d: d.export_value or 0.0, lambda d: money(d.export_value)),
         "gaps": (lambda d: d.gap_seconds, lambda d: _duration(d.gap_seconds)),
         "rst.": (lambda d: d.counter_resets, lambda d: str(d.counter_resets)),
     }
@@ -90,48 +91,6 @@ def _tables(days: Sequence[DailyEnergy]) -> list[Table]:
             )
         tables.append(table)
     return tables
-
-
-def _solar_tables(solar: Sequence[SolarDay]) -> list[Table]:
-    """One table per site: kWh per local day, self-sufficiency as a percentage, the export value when priced."""
-    tables = []
-    for device_id, group in groupby(solar, key=lambda day: day.device_id):
-        rows = list(group)
-        valued = any(day.export_value is not None for day in rows)
-        table = Table(
-            title=f"{device_id} solar: kWh per local day" + (f", export value in {rows[0].currency}" if valued else ""),
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-            collapse_padding=True,
-        )
-        table.add_column("date", no_wrap=True)
-        columns = ("generated", "grid in", "exported", "consumed", "self-used", "self-suff.", *(["value"] * valued))
-        for column in columns:
-            table.add_column(column, justify="right", no_wrap=True)
-        for day in rows:
-            sufficiency = "-" if day.self_sufficiency is None else f"{day.self_sufficiency:.1%}"
-            value = [_money(day.export_value)] if valued else []
-            table.add_row(
-                day.date,
-                *(
-                    f"{kwh:.3f}"
-                    for kwh in (
-                        day.generation_kwh,
-                        day.grid_import_kwh,
-                        day.export_kwh,
-                        day.consumption_kwh,
-                        day.self_consumption_kwh,
-                    )
-                ),
-                sufficiency,
-                *value,
-            )
-        tables.append(table)
-    return tables
-
-
-def _money(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"  # "-": not valued (no export, no price, or not a grid channel)
 
 
 def _duration(seconds: float) -> str:

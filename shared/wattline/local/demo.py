@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from wattline.bridge import BridgeMode, MqttBridge
 from wattline.importers import Message, batch_objects
 from wattline.local.lock import HomeLock
-from wattline.local.runtime import Home, Runtime, daily_ticks, simulated_now
+from wattline.local.runtime import Home, Runtime, daily_ticks, load_settings, simulated_now
 from wattline.local.serve import HomeService
 from wattline.simulator import Scenario, SimMessage, simulate
 
@@ -85,6 +85,7 @@ class DemoResult:
     bridged: int
     seconds: dict[str, float] = field(default_factory=dict)
     backfilled: int = 0  # the earlier days' messages, imported as `wattline import` does instead of published
+    settings_note: str | None = None  # what to add to the home's own wattline.toml to see the simulated PV clamp
 
     @property
     def received(self) -> int:
@@ -252,7 +253,6 @@ def emulator_runtime(home: Path, *, clock: Callable[[], datetime]) -> EmulatorSt
         GCS_BUCKET,
         RAW_BUCKET,
         enqueue_pubsub,
-        load_settings,
     )
     from wattline.local.servers import (
         EmulatorPubSub,
@@ -424,6 +424,7 @@ def run_demo(
         raise
     Home(home).demo_state.write_text(json.dumps({"status": "running", "started_at": datetime.now(UTC).isoformat()}))
     scenario = simulate(devices=devices, days=days, seed=seed, today=today)
+    settings_note = give_pv_clamps_their_role(home, scenario)
     paths = Home(home)
     write_capture(scenario, paths.capture)
     timings["simulate"] = time.monotonic() - started
@@ -511,7 +512,27 @@ def run_demo(
         )
     )
     runtime.home_lock.release()  # written: the runtime returned is for reading (another `run` may write now)
-    return DemoResult(scenario, published, bridged, timings, backfilled), runtime
+    return DemoResult(scenario, published, bridged, timings, backfilled, settings_note), runtime
+
+
+DEMO_SETTINGS_MARK = "# Written by `wattline demo` for its simulated meters; delete this line to keep your edits."
+
+
+def give_pv_clamps_their_role(home: Path, scenario: Scenario) -> str | None:
+    """The simulated Pro EM's channel 1 is a PV clamp: give it the `solar` role in `<home>/wattline.toml` when the
+    demo owns that file (absent, or written by the demo), so the demo and every later command on the home show its
+    generation and self-consumption. A home's own file is left alone: returns a note saying what to add."""
+    roles = {f"{s.device_id}:{s.solar_channel}": "solar" for s in scenario.devices if s.solar_channel is not None}
+    path = home / "wattline.toml"
+    if path.is_file() and not path.read_text(encoding="utf-8").startswith(DEMO_SETTINGS_MARK):
+        missing = {key: role for key, role in roles.items() if key not in load_settings(home).channels}
+        if not missing:
+            return None
+        table = "\n".join(f'"{key}" = "{role}"' for key, role in missing.items())
+        return f"to see the simulated PV clamp's self-consumption, add to {path}:\n[channels]\n{table}"
+    lines = [DEMO_SETTINGS_MARK, "[channels]", *(f'"{key}" = "{role}"' for key, role in roles.items())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return None
 
 
 def split_live(scenario: Scenario, live_days: int) -> tuple[list[SimMessage], list[SimMessage]]:

@@ -58,7 +58,8 @@ def alert_rows(runtime: Runtime, start: datetime, end: datetime) -> list[dict[st
 
 
 def print_summary(runtime: Runtime, dates: list[str], *, seconds: dict[str, float] | None = None) -> None:
-    from wattline.warehouse import fetch_daily_energy
+    from wattline.report.tables import solar_tables
+    from wattline.warehouse import fetch_daily_energy, fetch_solar_days
 
     console = Console(width=max(Console().width, 150))
     zone = ZoneInfo(runtime.settings.timezone)
@@ -100,6 +101,9 @@ def print_summary(runtime: Runtime, dates: list[str], *, seconds: dict[str, floa
             str(per_day.get((day.device_id, day.date), 0)),
         )
     console.print(table)
+    if runtime.settings.channel_roles:  # as `wattline energy`: roles set, solar rows shown
+        for solar_table in solar_tables(fetch_solar_days(runtime.warehouse, first, last, tariff=tariff)):
+            console.print(solar_table)
     print_ledger(queue_ledger(runtime.queue, runtime.s3.inner, runtime.gcs, runtime.clock()), console)
     alert_table = Table(title="Alerts")
     for column in ("start", "severity", "kind", "device", "ch"):
