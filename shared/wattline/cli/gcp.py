@@ -29,14 +29,15 @@ DATASET_OPTION: Any = typer.Option(
 )
 
 
-def _bigquery_settings(**options: Any) -> WarehouseSettings:
-    """WarehouseSettings for BigQuery: the WATTLINE_* settings, overridden by the options that were given."""
+def _bigquery_settings(**options: Any) -> tuple[WarehouseSettings, str]:
+    """WarehouseSettings for BigQuery (the WATTLINE_* settings, overridden by the options that were given) and
+    its project, which every `wattline gcp` command needs."""
     from wattline.errors import PermanentError
 
     settings = WarehouseSettings(warehouse="bigquery", **{k: v for k, v in options.items() if v is not None})
     if not settings.gcp_project:
         raise PermanentError("no project: pass --project or set WATTLINE_GCP_PROJECT")
-    return settings
+    return settings, settings.gcp_project
 
 
 @gcp_app.command("init")
@@ -78,7 +79,7 @@ def init(
     from wattline.warehouse.bigquery import BigQueryWarehouse
 
     with exit_on_failure("BigQuery is unavailable for now: re-run, init is idempotent"):
-        settings = _bigquery_settings(
+        settings, project = _bigquery_settings(
             gcp_project=project,
             bq_dataset=dataset,
             bq_location=location,
@@ -92,7 +93,7 @@ def init(
         from wattline.tariffs import load_tariff
 
         warehouse = BigQueryWarehouse(
-            project=settings.gcp_project,
+            project=project,
             dataset=settings.bq_dataset,
             location=settings.bq_location,
             endpoint=settings.bq_endpoint,
@@ -147,11 +148,8 @@ def looker_url(
     if output not in ("text", "json"):
         raise typer.BadParameter("use text or json", param_hint="--format")
     with exit_on_failure("try again"):
-        settings = _bigquery_settings(gcp_project=project, bq_dataset=dataset)
-        assert settings.gcp_project is not None  # _bigquery_settings requires one
-        link = report_link(
-            settings.gcp_project, settings.bq_dataset, report_name=report_name, template_report_id=template_report_id
-        )
+        settings, project = _bigquery_settings(gcp_project=project, bq_dataset=dataset)
+        link = report_link(project, settings.bq_dataset, report_name=report_name, template_report_id=template_report_id)
     typer.echo(json.dumps(link.as_dict(), indent=2) if output == "json" else link.url)
     if open_browser:
         typer.launch(link.url)
