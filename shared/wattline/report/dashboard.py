@@ -261,17 +261,21 @@ def tariff_figure(data: ReportData) -> Any:
 def forecast_figure(data: ReportData) -> Any | None:
     """History, forecast and its 80 % band per series; None when no series has enough history."""
     import plotly.graph_objects as go
+    from plotly.colors import hex_to_rgb, qualitative
 
     if not data.forecast.series:
         return None
     figure = go.Figure()
-    for series in data.forecast.series:
+    for index, series in enumerate(data.forecast.series):
         name = f"{series.device_id} ch {series.channel}"
+        red, green, blue = hex_to_rgb(qualitative.Plotly[index % len(qualitative.Plotly)])
+        color = f"rgb({red},{green},{blue})"
         dates = [row["date"] for row in series.days]
         figure.add_scatter(
             x=[day.isoformat() for day, _ in series.history],
             y=[kwh for _, kwh in series.history],
             mode="lines",
+            line={"color": color},
             name=f"{name} measured",
             legendgroup=name,
         )
@@ -291,7 +295,7 @@ def forecast_figure(data: ReportData) -> Any | None:
             mode="lines",
             line={"width": 0},
             fill="tonexty",
-            fillcolor="rgba(31,119,180,0.2)",
+            fillcolor=f"rgba({red},{green},{blue},0.2)",
             name=f"{name} 80 % interval",
             legendgroup=name,
         )
@@ -299,7 +303,7 @@ def forecast_figure(data: ReportData) -> Any | None:
             x=dates,
             y=[row["energy_kwh"] for row in series.days],
             mode="lines+markers",
-            line={"dash": "dash"},
+            line={"dash": "dash", "color": color},
             name=f"{name} forecast ({series.model_used})",
             legendgroup=name,
         )
@@ -438,6 +442,10 @@ def _missing(title: str, reason: str) -> str:
     return f"<h2>{html.escape(title)}</h2><p>No chart: {html.escape(reason)}.</p>"
 
 
+def _tariff_notes(data: ReportData) -> str:
+    return "" if data.tariffs else _missing(TARIFF_TITLE, "no energy in the period")
+
+
 def _forecast_notes(panel: ForecastPanel) -> str:
     if not panel.series:
         return _missing(FORECAST_TITLE, panel.unavailable or "no energy_hourly rows")
@@ -461,7 +469,7 @@ def render(data: ReportData) -> str:
     panels: list[tuple[str, Any | None, str]] = [
         ("daily", daily_zone_figure(data), ""),
         ("cost", cost_figure(data), ""),
-        ("tariffs", tariff_figure(data) if data.tariffs else None, _missing(TARIFF_TITLE, "no energy in the period")),
+        ("tariffs", tariff_figure(data) if data.tariffs else None, _tariff_notes(data)),
         ("heatmap", heatmap_figure(data), ""),
         ("forecast", forecast_figure(data), _forecast_notes(data.forecast)),
         ("solar", solar_figure(data), ""),

@@ -170,6 +170,7 @@ def test_the_page_shows_the_tariff_and_forecast_charts() -> None:
 
     assert 'id="chart-tariffs"' in page and 'id="chart-forecast"' in page
     assert "Not forecast: b channel 1: need at least 14 days of history, have 3" in page
+    assert "No chart" not in page
 
 
 def test_without_enough_history_the_page_shows_the_forecast_title_and_reason() -> None:
