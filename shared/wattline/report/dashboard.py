@@ -1,6 +1,7 @@
 """One self-contained HTML dashboard: Plotly figures with plotly.js inlined, plain HTML tables, no network needed.
 
-`render(data)` is pure (data in, HTML text out); `collect(...)` reads a warehouse and the local buckets.
+`render(data)` is pure (data in, HTML text out); `collect(...)` reads a warehouse and the local buckets. The
+panels match the pages of the Looker Studio report (docs/looker.md).
 """
 
 from __future__ import annotations
@@ -517,8 +518,11 @@ def collect(
 ) -> ReportData:
     """Everything the dashboard shows, from the warehouse (energy, readings, alerts) and the raw bucket (manifests).
 
-    `readings(start, end)`, when given, replaces `readings_ext` for the power timeline (e.g. the daily files read
-    from the bucket where the external table reads nothing, as on bqemulator)."""
+    The tariff comparison prices the period's hours under every preset and `tariff` (`wattline.whatif`); the
+    forecast uses the whole history, not only the period: the next FORECAST_DAYS days after the newest complete
+    local day (`wattline.forecast`, as `wattline forecast` does). `readings(start, end)`, when given, replaces
+    `readings_ext` for the power timeline (e.g. the daily files read from the bucket where the external table reads
+    nothing, as on bqemulator)."""
     from wattline import keys
     from wattline.forecast import series_histories
     from wattline.warehouse import fetch_daily_energy, fetch_hourly_energy
