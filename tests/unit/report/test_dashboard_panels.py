@@ -16,19 +16,16 @@ from wattline.adapters.memory_store import MemoryObjectStore
 from wattline.forecast import HourlyHistory
 from wattline.models import HourlyEnergy
 from wattline.report.dashboard import (
-    FORECAST_DAYS,
     FORECAST_TITLE,
     TARIFF_TITLE,
-    ForecastPanel,
     ReportData,
     collect,
     forecast_figure,
-    forecast_panel,
     render,
     solar_figure,
-    tariff_costs,
     tariff_figure,
 )
+from wattline.report.panel_data import FORECAST_DAYS, ForecastPanel, forecast_panel, tariff_costs
 from wattline.tariffs import PRESETS
 from wattline.warehouse.duckdb import DuckDBWarehouse
 
