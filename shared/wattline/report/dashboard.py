@@ -454,7 +454,7 @@ def collect(
     nothing, as on bqemulator)."""
     from wattline import keys
     from wattline.forecast import series_histories
-    from wattline.warehouse import fetch_daily_energy, fetch_hourly_energy
+    from wattline.warehouse import fetch_daily_energy
     from wattline.warehouse.schema import query_text
 
     manifests = [
@@ -474,7 +474,13 @@ def collect(
     begin = datetime.combine(start, datetime.min.time(), zone).astimezone(UTC)
     finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
     daily = fetch_daily_energy(warehouse, start, end, tariff=tariff)
-    hourly = fetch_hourly_energy(warehouse, start, end, timezone=timezone)
+    hourly = [
+        HourlyEnergy.model_validate(row)
+        for row in warehouse.query(
+            "SELECT * FROM `{{project}}.{{dataset}}.energy_hourly` WHERE hour_start >= @start AND hour_start < @end",
+            {"start": begin, "end": finish},
+        )
+    ]
     histories = series_histories(warehouse.query(query_text("forecast_hourly"), {"device_id": None}))
     if readings is not None:
         found = [r for r in readings(begin, finish) if r.power_w is not None and r.channel is not None]
