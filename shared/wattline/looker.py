@@ -60,6 +60,7 @@ DATA_SOURCES: tuple[LookerDataSource, ...] = (
     LookerDataSource("ds3", "data_quality", "Quality"),
     LookerDataSource("ds4", "tariff_comparison", "Tariffs"),
     LookerDataSource("ds5", "forecast_daily", "Forecast"),
+    LookerDataSource("ds6", "solar_daily", "Solar"),
 )
 
 

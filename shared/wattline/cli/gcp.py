@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from wattline import defaults
-from wattline.looker import DEFAULT_REPORT_NAME
+from wattline.looker import DATA_SOURCES, DEFAULT_REPORT_NAME
 from wattline.warehouse.settings import WarehouseSettings
 
 gcp_app = typer.Typer(
@@ -124,7 +124,8 @@ def looker_url(
     template_report_id: str = typer.Option(
         None,
         "--template-report-id",
-        help="Id of a template report to copy (its pages and charts; data sources ds0..ds5, docs/looker.md). "
+        help=f"Id of a template report to copy (its pages and charts; data sources {DATA_SOURCES[0].alias}.."
+        f"{DATA_SOURCES[-1].alias}, docs/looker.md). "
         "Without it the report starts blank, in edit mode, with the data sources attached.",
     ),
     open_browser: bool = typer.Option(False, "--open", help="Also open the URL in the default browser."),
@@ -134,11 +135,11 @@ def looker_url(
 
     One BigQuery data source per view: daily_zone_energy and
     monthly_energy (Overview page), hourly_profile (Profile), data_quality
-    (Quality), tariff_comparison (Tariffs) and forecast_daily (Forecast,
-    created by infra/gcp/forecast.sh). Following the URL, Looker Studio
-    copies the template report (or starts a blank one) and connects its data
-    sources to these views; "Edit and share" saves it to your account.
-    Contacts nothing. Details: docs/looker.md.
+    (Quality), tariff_comparison (Tariffs), forecast_daily (Forecast,
+    created by infra/gcp/forecast.sh) and solar_daily (Solar). Following the
+    URL, Looker Studio copies the template report (or starts a blank one)
+    and connects its data sources to these views; "Edit and share" saves it
+    to your account. Contacts nothing. Details: docs/looker.md.
     """
     import json
 

@@ -22,6 +22,7 @@ VIEWS = {
     "data_quality": "Quality",
     "tariff_comparison": "Tariffs",
     "forecast_daily": "Forecast",
+    "solar_daily": "Solar",
 }
 
 
