@@ -2,6 +2,7 @@
 #   make demo    the whole pipeline on this machine, embedded backends, no cloud account
 #   make test    lint, type-check, and the full test suite (starts the local servers it needs)
 #   make bench   benchmarks that print throughput figures and ratios against baselines
+#   make screenshot  regenerate docs/dashboard.png (docs/looker.md)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -11,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install servers test lint typecheck unit demo bench aws-check clean
+.PHONY: install servers test lint typecheck unit demo bench aws-check screenshot clean
 
 $(TOOLS)/uv/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)/uv
@@ -50,6 +51,10 @@ demo: install
 
 bench: install
 	PYTHONPATH=tests $(BIN)/python bench/run.py
+
+# docs/dashboard.png from a 14-day demo home in headless Chromium (the tests do not run it).
+screenshot: install
+	bash infra/local/dashboard-screenshot.sh
 
 # serverless package (offline, dummy credentials), cfn-lint, checkov and the ASL check; `make test` runs them too.
 aws-check: install

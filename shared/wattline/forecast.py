@@ -19,7 +19,8 @@ model uses it yet and passing one raises NotImplementedError.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -103,6 +104,19 @@ class HourlyHistory:
     def last_complete(self) -> int:
         """Index of the newest complete day: the last day when its hour 23 has data, else the day before it."""
         return self.days - 1 if not np.isnan(self.kwh[-1, 23]) else self.days - 2
+
+
+def series_histories(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, int], HourlyHistory]:
+    """Rows of the `forecast_hourly` query (device_id, channel, local_date, local_hour, energy_kwh) as one
+    HourlyHistory per (device_id, channel)."""
+    grouped: dict[tuple[str, int], list[tuple[date, int, float]]] = defaultdict(list)
+    for row in rows:
+        day = row["local_date"]
+        local = day if isinstance(day, date) else date.fromisoformat(str(day))
+        grouped[(str(row["device_id"]), int(row["channel"]))].append(
+            (local, int(row["local_hour"]), float(row["energy_kwh"] or 0.0))
+        )
+    return {key: HourlyHistory.from_rows(items) for key, items in grouped.items()}
 
 
 @dataclass(frozen=True)

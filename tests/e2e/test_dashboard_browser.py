@@ -9,32 +9,20 @@ from pathlib import Path
 
 import pytest
 from e2e_support import DemoRun
+from helpers.serverless import ROOT
 
 from wattline.local.summary import write_report
+from wattline.report.dashboard import FORECAST_TITLE, TARIFF_TITLE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHARTS = ("chart-daily", "chart-cost", "chart-heatmap", "chart-power")
+CHARTS = ("chart-daily", "chart-cost", "chart-tariffs", "chart-heatmap", "chart-power")
 
 
 def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     assert CHROMIUM is not None
-    command = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        "--enable-logging=stderr",
-        "--v=0",
-        "--virtual-time-budget=10000",
-        *args,
-    ]
+    command = ["bash", str(ROOT / "infra" / "local" / "headless-chromium.sh"), str(profile), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -58,6 +46,19 @@ def test_the_dashboard_renders_every_chart_without_console_errors(dashboard: Pat
         start = dom.index(f'id="{chart}"')
         assert 'class="main-svg"' in dom[start : start + 20_000], chart
     assert dom.count("<path") > 50
+
+
+def test_the_dashboard_shows_the_tariff_comparison_and_why_there_is_no_forecast_yet(
+    dashboard: Path, tmp_path: Path
+) -> None:
+    # When Chromium renders the dashboard of the one-day demo
+    dom = _chromium(tmp_path / "profile", "--dump-dom", dashboard.as_uri()).stdout
+
+    # Then the tariff comparison chart has its title, and the forecast panel says why it has no chart
+    assert TARIFF_TITLE in dom
+    forecast = dom[dom.index('id="panel-forecast"') :]
+    assert FORECAST_TITLE in forecast[:2000]
+    assert "need at least 14 days of history" in forecast[:2000]
 
 
 def test_the_dashboard_screenshot_is_not_blank(dashboard: Path, tmp_path: Path) -> None:

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import defaultdict
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
 from wattline.local.cli_support import HOME_OPTION, warehouse_settings
-
-if TYPE_CHECKING:
-    from wattline.forecast import HourlyHistory
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +48,7 @@ def forecast(
     series. Details, JSON keys and measured figures: docs/forecast.md.
     """
     from wattline.cli.failures import exit_on_failure
-    from wattline.forecast import forecast_document
+    from wattline.forecast import forecast_document, series_histories
     from wattline.warehouse import init_warehouse, open_warehouse
     from wattline.warehouse.schema import query_text
 
@@ -67,26 +63,12 @@ def forecast(
             init_warehouse(store, settings)  # embedded: views follow the current settings, cheap to refresh
         rows = store.query(query_text("forecast_hourly"), {"device_id": device})
         document = forecast_document(
-            histories(rows), days=days, start=start.date() if start else None, backtest_only=backtest
+            series_histories(rows), days=days, start=start.date() if start else None, backtest_only=backtest
         )
     if output == "json":
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
         print_tables(document)
-
-
-def histories(rows: list[dict[str, Any]]) -> dict[tuple[str, int], HourlyHistory]:
-    """forecast_hourly rows grouped into one HourlyHistory per (device_id, channel)."""
-    from wattline.forecast import HourlyHistory
-
-    grouped: dict[tuple[str, int], list[tuple[date, int, float]]] = defaultdict(list)
-    for row in rows:
-        day = row["local_date"]
-        local = day if isinstance(day, date) else date.fromisoformat(str(day))
-        grouped[(str(row["device_id"]), int(row["channel"]))].append(
-            (local, int(row["local_hour"]), float(row["energy_kwh"] or 0.0))
-        )
-    return {key: HourlyHistory.from_rows(items) for key, items in grouped.items()}
 
 
 def print_tables(document: dict[str, Any]) -> None:

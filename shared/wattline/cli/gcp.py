@@ -8,6 +8,8 @@ from typing import Any
 import typer
 
 from wattline import defaults
+from wattline.looker import DATA_SOURCES, DEFAULT_REPORT_NAME
+from wattline.warehouse.settings import WarehouseSettings
 
 gcp_app = typer.Typer(
     help="Google Cloud set-up: the BigQuery dataset, tables, views and tariffs.", no_args_is_help=True
@@ -18,10 +20,30 @@ def register(app: typer.Typer) -> None:
     app.add_typer(gcp_app, name="gcp")
 
 
+# Shared by every `wattline gcp` command: the same settings (WarehouseSettings) name the project and dataset.
+PROJECT_OPTION: Any = typer.Option(None, "--project", help="GCP project id (default: WATTLINE_GCP_PROJECT).")
+DATASET_OPTION: Any = typer.Option(
+    None,
+    "--dataset",
+    help=f"BigQuery dataset (default: WATTLINE_BQ_DATASET, {WarehouseSettings.model_fields['bq_dataset'].default}).",
+)
+
+
+def _bigquery_settings(**options: Any) -> tuple[WarehouseSettings, str]:
+    """WarehouseSettings for BigQuery (the WATTLINE_* settings, overridden by the options that were given) and
+    its project, which every `wattline gcp` command needs."""
+    from wattline.errors import PermanentError
+
+    settings = WarehouseSettings(warehouse="bigquery", **{k: v for k, v in options.items() if v is not None})
+    if not settings.gcp_project:
+        raise PermanentError("no project: pass --project or set WATTLINE_GCP_PROJECT")
+    return settings, settings.gcp_project
+
+
 @gcp_app.command("init")
 def init(
-    project: str = typer.Option(None, "--project", help="GCP project id (default: WATTLINE_GCP_PROJECT)."),
-    dataset: str = typer.Option(None, "--dataset", help="BigQuery dataset (default: WATTLINE_BQ_DATASET, wattline)."),
+    project: str = PROJECT_OPTION,
+    dataset: str = DATASET_OPTION,
     location: str = typer.Option(None, "--location", help="Dataset location (default: WATTLINE_BQ_LOCATION, EU)."),
     bucket: str = typer.Option(
         None, "--bucket", help="GCS bucket holding daily/ (the external table) (default: WATTLINE_BUCKET)."
@@ -55,31 +77,23 @@ def init(
     from wattline.errors import PermanentError
     from wattline.warehouse import init_warehouse
     from wattline.warehouse.bigquery import BigQueryWarehouse
-    from wattline.warehouse.settings import WarehouseSettings
 
-    overrides: dict[str, Any] = {
-        key: value
-        for key, value in {
-            "gcp_project": project,
-            "bq_dataset": dataset,
-            "bq_location": location,
-            "bucket": bucket,
-            "bq_endpoint": endpoint,
-            "timezone": tz,
-            "tariff": tariff,
-        }.items()
-        if value is not None
-    }
     with exit_on_failure("BigQuery is unavailable for now: re-run, init is idempotent"):
-        settings = WarehouseSettings(warehouse="bigquery", **overrides)
-        if not settings.gcp_project:
-            raise PermanentError("no project: pass --project or set WATTLINE_GCP_PROJECT")
+        settings, project = _bigquery_settings(
+            gcp_project=project,
+            bq_dataset=dataset,
+            bq_location=location,
+            bucket=bucket,
+            bq_endpoint=endpoint,
+            timezone=tz,
+            tariff=tariff,
+        )
         if not settings.bucket:
             raise PermanentError("no bucket for the external table: pass --bucket or set WATTLINE_BUCKET")
         from wattline.tariffs import load_tariff
 
         warehouse = BigQueryWarehouse(
-            project=settings.gcp_project,
+            project=project,
             dataset=settings.bq_dataset,
             location=settings.bq_location,
             endpoint=settings.bq_endpoint,
@@ -100,3 +114,43 @@ def init(
         f"{context.project}.{context.dataset}: {len(statements)} objects ensured "
         f"(time zone {context.timezone}, site tariff {context.tariff}); tariffs loaded: {', '.join(tariffs)}"
     )
+
+
+@gcp_app.command("looker-url")
+def looker_url(
+    project: str = PROJECT_OPTION,
+    dataset: str = DATASET_OPTION,
+    report_name: str = typer.Option(DEFAULT_REPORT_NAME, "--report-name", help="Name of the new report."),
+    template_report_id: str = typer.Option(
+        None,
+        "--template-report-id",
+        help=f"Id of a template report to copy (its pages and charts; data sources {DATA_SOURCES[0].alias}.."
+        f"{DATA_SOURCES[-1].alias}, docs/looker.md). "
+        "Without it the report starts blank, in edit mode, with the data sources attached.",
+    ),
+    open_browser: bool = typer.Option(False, "--open", help="Also open the URL in the default browser."),
+    output: str = typer.Option("text", "--format", help="text (the URL) or json (the URL and the data sources)."),
+) -> None:
+    """Print a Looker Studio Linking API URL for a report over the wattline views.
+
+    One BigQuery data source per view: daily_zone_energy and
+    monthly_energy (Overview page), hourly_profile (Profile), data_quality
+    (Quality), tariff_comparison (Tariffs), forecast_daily (Forecast,
+    created by infra/gcp/forecast.sh) and solar_daily (Solar). Following the
+    URL, Looker Studio copies the template report (or starts a blank one)
+    and connects its data sources to these views; "Edit and share" saves it
+    to your account. Contacts nothing. Details: docs/looker.md.
+    """
+    import json
+
+    from wattline.cli.failures import exit_on_failure
+    from wattline.looker import report_link
+
+    if output not in ("text", "json"):
+        raise typer.BadParameter("use text or json", param_hint="--format")
+    with exit_on_failure("try again"):
+        settings, project = _bigquery_settings(gcp_project=project, bq_dataset=dataset)
+        link = report_link(project, settings.bq_dataset, report_name=report_name, template_report_id=template_report_id)
+    typer.echo(json.dumps(link.as_dict(), indent=2) if output == "json" else link.url)
+    if open_browser:
+        typer.launch(link.url)

@@ -22,10 +22,14 @@ def report(
 ) -> None:
     """Write one self-contained HTML dashboard.
 
-    Daily energy stacked by tariff zone, cost per day and month, the hourly
-    profile heat map (hour x weekday), the power timeline with gaps and outages
+    Daily energy stacked by tariff zone, cost per day and month, the tariff
+    comparison (the period priced under every preset, as `wattline whatif`),
+    the hourly profile heat map (hour x weekday), the forecast of the next 7
+    days with its 80 % interval (as `wattline forecast`; the reason instead
+    when the history is too short), the power timeline with gaps and outages
     shaded, a data-quality table and recent alerts. Plotly with plotly.js
-    inlined: the file opens without network."""
+    inlined: the file opens without network. The Looker Studio report has the
+    same pages: docs/looker.md."""
     from rich.console import Console
 
     from wattline.local.cli_support import existing_home, writable

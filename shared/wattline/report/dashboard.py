@@ -1,6 +1,7 @@
 """One self-contained HTML dashboard: Plotly figures with plotly.js inlined, plain HTML tables, no network needed.
 
-`render(data)` is pure (data in, HTML text out); `collect(...)` reads a warehouse and the local buckets.
+`render(data)` is pure (data in, HTML text out); `collect(...)` reads a warehouse and the local buckets. The
+panels match the pages of the Looker Studio report (docs/looker.md).
 """
 
 from __future__ import annotations
@@ -11,13 +12,19 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from wattline.alerts.ledger import NOTIFIED
 from wattline.models import DailyEnergy, DailyManifest, HourlyEnergy, Reading
+from wattline.report.panel_data import FORECAST_DAYS, ForecastPanel, TariffCost, forecast_panel, tariff_costs
+
+if TYPE_CHECKING:
+    from wattline.tariffs import Tariff
 
 MAX_POINTS = 4000  # per power series, after downsampling
+FORECAST_TITLE = f"Forecast: daily energy of the next {FORECAST_DAYS} days with its 80 % interval"
+TARIFF_TITLE = "Tariff comparison: cost of the period under each tariff"
 SHADED_KINDS = {"gap": "rgba(255,165,0,0.18)", "outage": "rgba(220,20,60,0.22)", "offline": "rgba(128,128,128,0.2)"}
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -53,6 +60,10 @@ class ReportData:
     power: list[PowerSeries] = field(default_factory=list)
     alerts: list[AlertRow] = field(default_factory=list)
     manifests: list[DailyManifest] = field(default_factory=list)
+    current_tariff: str = ""
+    tariffs: list[TariffCost] = field(default_factory=list)
+    forecast: ForecastPanel = field(default_factory=ForecastPanel)
+    solar: list[Any] = field(default_factory=list)  # the solar panel's rows (wattline's solar code, being built)
 
 
 def downsample(
@@ -151,6 +162,92 @@ def heatmap_figure(data: ReportData) -> Any:
     figure.update_layout(xaxis_title="local hour", yaxis={"autorange": "reversed"})
     _layout(figure, "Average hourly energy (hour × weekday, all meters)", height=340)
     return figure
+
+
+def tariff_figure(data: ReportData) -> Any:
+    import plotly.graph_objects as go
+
+    rows = data.tariffs
+    labels = [
+        f"{row.cost:.2f} {row.currency}"
+        + ("" if row.tariff == data.current_tariff or row.saving is None else f"<br>saving {row.saving:+.2f}")
+        for row in rows
+    ]
+    figure = go.Figure(
+        go.Bar(
+            x=[row.tariff for row in rows],
+            y=[round(row.cost, 2) for row in rows],
+            text=labels,
+            textposition="outside",
+            marker_color=["#1f77b4" if row.tariff == data.current_tariff else "#9ecae1" for row in rows],
+            hovertext=[f"{row.energy_kwh:.3f} kWh" for row in rows],
+        )
+    )
+    figure.update_layout(yaxis_title=data.currency, xaxis={"type": "category"}, showlegend=False)
+    _layout(figure, f"{TARIFF_TITLE} (saving against the current tariff, {data.current_tariff})", height=360)
+    return figure
+
+
+def forecast_figure(data: ReportData) -> Any | None:
+    """History, forecast and its 80 % band per series; None when no series has enough history."""
+    import plotly.graph_objects as go
+    from plotly.colors import hex_to_rgb, qualitative
+
+    if not data.forecast.series:
+        return None
+    figure = go.Figure()
+    for index, series in enumerate(data.forecast.series):
+        name = f"{series.device_id} ch {series.channel}"
+        red, green, blue = hex_to_rgb(qualitative.Plotly[index % len(qualitative.Plotly)])
+        color = f"rgb({red},{green},{blue})"
+        dates = [row["date"] for row in series.days]
+        figure.add_scatter(
+            x=[day.isoformat() for day, _ in series.history],
+            y=[kwh for _, kwh in series.history],
+            mode="lines",
+            line={"color": color},
+            name=f"{name} measured",
+            legendgroup=name,
+        )
+        # The band: the upper bound drawn invisibly, the lower bound filled up to it.
+        figure.add_scatter(
+            x=dates,
+            y=[row["upper"] for row in series.days],
+            mode="lines",
+            line={"width": 0},
+            legendgroup=name,
+            showlegend=False,
+            hoverinfo="skip",
+        )
+        figure.add_scatter(
+            x=dates,
+            y=[row["lower"] for row in series.days],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor=f"rgba({red},{green},{blue},0.2)",
+            name=f"{name} 80 % interval",
+            legendgroup=name,
+        )
+        figure.add_scatter(
+            x=dates,
+            y=[row["energy_kwh"] for row in series.days],
+            mode="lines+markers",
+            line={"dash": "dash", "color": color},
+            name=f"{name} forecast ({series.model_used})",
+            legendgroup=name,
+        )
+    figure.update_layout(yaxis_title="kWh per local day", xaxis={"type": "date"})
+    _layout(figure, FORECAST_TITLE)
+    return figure
+
+
+def solar_figure(data: ReportData) -> Any | None:
+    """The solar panel's slot: nothing to draw until wattline's solar rows exist (then: production,
+    self-consumption and export per day from `data.solar`)."""
+    if not data.solar:
+        return None
+    raise NotImplementedError("the solar panel is drawn once wattline's solar rows exist")
 
 
 def power_figure(data: ReportData) -> Any:
@@ -271,6 +368,20 @@ border-radius:8px;padding:10px 16px;box-shadow:0 1px 3px rgba(0,0,0,.08)}.kpi b{
 """
 
 
+def _missing(title: str, reason: str) -> str:
+    return f"<h2>{html.escape(title)}</h2><p>No chart: {html.escape(reason)}.</p>"
+
+
+def _tariff_notes(data: ReportData) -> str:
+    return "" if data.tariffs else _missing(TARIFF_TITLE, "no energy in the period")
+
+
+def _forecast_notes(panel: ForecastPanel) -> str:
+    if not panel.series:
+        return _missing(FORECAST_TITLE, panel.unavailable or "no energy_hourly rows")
+    return "".join(f"<p>Not forecast: {html.escape(note)}</p>" for note in panel.skipped)
+
+
 def render(data: ReportData) -> str:
     """The dashboard page as one HTML string (plotly.js inlined once)."""
     total_kwh = sum(row.energy_kwh for row in data.daily)
@@ -284,16 +395,23 @@ def render(data: ReportData) -> str:
         ("MQTT messages", f"{received:,}"),
         ("alerts", str(len(data.alerts))),
     ]
-    figures = [
-        ("daily", daily_zone_figure(data)),
-        ("cost", cost_figure(data)),
-        ("heatmap", heatmap_figure(data)),
-        ("power", power_figure(data)),
+    # (name, figure or None, HTML shown after the figure, or instead of it when there is none)
+    panels: list[tuple[str, Any | None, str]] = [
+        ("daily", daily_zone_figure(data), ""),
+        ("cost", cost_figure(data), ""),
+        ("tariffs", tariff_figure(data) if data.tariffs else None, _tariff_notes(data)),
+        ("heatmap", heatmap_figure(data), ""),
+        ("forecast", forecast_figure(data), _forecast_notes(data.forecast)),
+        ("solar", solar_figure(data), ""),
+        ("power", power_figure(data), ""),
     ]
-    sections = [
-        f"<section>{_figure_html(figure, first=index == 0, div_id=f'chart-{name}')}</section>"
-        for index, (name, figure) in enumerate(figures)
-    ]
+    sections: list[str] = []
+    charts = 0
+    for name, figure, notes in panels:
+        chart = "" if figure is None else _figure_html(figure, first=charts == 0, div_id=f"chart-{name}")
+        charts += bool(chart)
+        if chart or notes:
+            sections.append(f'<section id="panel-{name}">{chart}{notes}</section>')
     kpi_html = "".join(f'<div class="kpi">{html.escape(name)}<b>{html.escape(value)}</b></div>' for name, value in kpis)
     generated = data.generated_at.astimezone(UTC).isoformat()
     meta = {
@@ -320,7 +438,7 @@ def collect(
     s3: Any,
     *,
     timezone: str,
-    tariff: Any,
+    tariff: Tariff,
     start: date | None = None,
     end: date | None = None,
     title: str = "wattline energy dashboard",
@@ -329,10 +447,15 @@ def collect(
 ) -> ReportData:
     """Everything the dashboard shows, from the warehouse (energy, readings, alerts) and the raw bucket (manifests).
 
-    `readings(start, end)`, when given, replaces `readings_ext` for the power timeline (e.g. the daily files read
-    from the bucket where the external table reads nothing, as on bqemulator)."""
+    The tariff comparison prices the period's hours under every preset and `tariff` (`wattline.whatif`); the
+    forecast uses the whole history, not only the period: the next FORECAST_DAYS days after the newest complete
+    local day (`wattline.forecast`, as `wattline forecast` does). `readings(start, end)`, when given, replaces
+    `readings_ext` for the power timeline (e.g. the daily files read from the bucket where the external table reads
+    nothing, as on bqemulator)."""
     from wattline import keys
+    from wattline.forecast import series_histories
     from wattline.warehouse import fetch_daily_energy
+    from wattline.warehouse.schema import query_text
 
     manifests = [
         DailyManifest.model_validate_json(s3.get(key))
@@ -358,6 +481,7 @@ def collect(
             {"start": begin, "end": finish},
         )
     ]
+    histories = series_histories(warehouse.query(query_text("forecast_hourly"), {"device_id": None}))
     if readings is not None:
         found = [r for r in readings(begin, finish) if r.power_w is not None and r.channel is not None]
         rows: list[dict[str, Any]] = [
@@ -408,13 +532,16 @@ def collect(
     return ReportData(
         title=title,
         timezone=timezone,
-        currency=str(getattr(tariff, "currency", "")),
+        currency=tariff.currency,
         generated_at=now or datetime.now(UTC),
         daily=daily,
         hourly=hourly,
         power=list(grouped.values()),
         alerts=alerts,
         manifests=manifests,
+        current_tariff=tariff.name,
+        tariffs=tariff_costs(hourly, current=tariff, timezone=timezone),
+        forecast=forecast_panel(histories),
     )
 
 

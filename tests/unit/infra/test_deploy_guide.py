@@ -1,5 +1,5 @@
-"""docs/deploy.md names only what exists: every repository path and every `wattline` command and option it uses.
-(The scripts' own options are exercised by test_gcp_dry_runs.py.)"""
+"""docs/deploy.md and docs/looker.md name only what exists: every repository path and every `wattline` command and
+option they use. (The scripts' own options are exercised by test_gcp_dry_runs.py.)"""
 
 from __future__ import annotations
 
@@ -11,21 +11,24 @@ from typer.testing import CliRunner
 
 from wattline.cli.main import app
 
-GUIDE = (ROOT / "docs" / "deploy.md").read_text()
+GUIDES = ("deploy.md", "looker.md")
+TEXT = {name: (ROOT / "docs" / name).read_text() for name in GUIDES}
 runner = CliRunner()
+PATH = r"\b((?:infra|services|shared|docs)/[\w./-]+\.(?:sh|yml|yaml|json|py|md))"
 
 
 @pytest.mark.parametrize(
-    "path", sorted(set(re.findall(r"\b((?:infra|services|shared|docs)/[\w./-]+\.(?:sh|yml|yaml|json|py|md))", GUIDE)))
+    ("guide", "path"), sorted({(name, path) for name, text in TEXT.items() for path in re.findall(PATH, text)})
 )
-def test_every_path_the_guide_names_exists(path: str) -> None:
-    assert (ROOT / path).is_file()
+def test_every_path_the_guide_names_exists(guide: str, path: str) -> None:
+    assert (ROOT / path).is_file(), f"docs/{guide} names {path}"
 
 
 def wattline_commands() -> list[tuple[str, ...]]:
-    """Each `wattline …` command line of the guide, as its words up to a placeholder, pipe or comment."""
+    """Each `wattline …` command line of the guides, as its words up to a placeholder, pipe or comment."""
     found = set()
-    for line in re.findall(r"(?<![=\w-])wattline ((?:gcp |aws )?[a-z][\w-]*(?: [^`|#\n]*)?)", GUIDE):
+    text = "\n".join(TEXT.values())
+    for line in re.findall(r"(?<![=\w-])wattline ((?:gcp |aws )?[a-z][\w-]*(?: [^`|#\n]*)?)", text):
         words = []
         for word in line.split():
             if word.startswith(("<", "[", "…", "$", "(")) or word in {"lists", "recomputes", "for", "with"}:
@@ -45,5 +48,13 @@ def test_every_wattline_command_and_option_the_guide_uses_exists(words: tuple[st
         assert option in result.output, f"wattline {' '.join(command)} has no {option}"
 
 
-def test_the_readme_links_the_guide() -> None:
-    assert "docs/deploy.md" in (ROOT / "README.md").read_text()
+@pytest.mark.parametrize("guide", GUIDES)
+def test_the_readme_links_the_guide(guide: str) -> None:
+    assert f"docs/{guide}" in (ROOT / "README.md").read_text()
+
+
+def test_the_looker_guide_lists_every_data_source_the_command_sets() -> None:
+    from wattline.looker import DATA_SOURCES
+
+    for source in DATA_SOURCES:
+        assert f"| `{source.alias}` | `{source.view}` | {source.page} |" in TEXT["looker.md"]
