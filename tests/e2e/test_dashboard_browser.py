@@ -17,7 +17,7 @@ from wattline.report.dashboard import FORECAST_TITLE, TARIFF_TITLE
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHARTS = ("chart-daily", "chart-cost", "chart-tariffs", "chart-heatmap", "chart-power")
+CHARTS = ("chart-daily", "chart-cost", "chart-tariffs", "chart-heatmap", "chart-solar", "chart-power")
 
 
 def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:

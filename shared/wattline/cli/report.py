@@ -26,7 +26,9 @@ def report(
     comparison (the period priced under every preset, as `wattline whatif`),
     the hourly profile heat map (hour x weekday), the forecast of the next 7
     days with its 80 % interval (as `wattline forecast`; the reason instead
-    when the history is too short), the power timeline with gaps and outages
+    when the history is too short), the solar sites' generation,
+    self-consumption and self-sufficiency (when a channel has the solar role,
+    docs/solar.md), the power timeline with gaps and outages
     shaded, a data-quality table and recent alerts. Plotly with plotly.js
     inlined: the file opens without network. The Looker Studio report has the
     same pages: docs/looker.md."""

@@ -40,6 +40,7 @@ def write_report(runtime: Runtime, path: Path, *, start: date | None = None, end
         end=end,
         now=runtime.clock(),
         readings=readings,
+        roles=runtime.settings.channel_roles,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(data), encoding="utf-8")

@@ -20,11 +20,13 @@ from wattline.models import DailyEnergy, DailyManifest, HourlyEnergy, Reading
 from wattline.report.panel_data import FORECAST_DAYS, ForecastPanel, TariffCost, forecast_panel, tariff_costs
 
 if TYPE_CHECKING:
+    from wattline.solar import ChannelRoles, SolarDay
     from wattline.tariffs import Tariff
 
 MAX_POINTS = 4000  # per power series, after downsampling
 FORECAST_TITLE = f"Forecast: daily energy of the next {FORECAST_DAYS} days with its 80 % interval"
 TARIFF_TITLE = "Tariff comparison: cost of the period under each tariff"
+SOLAR_TITLE = "Solar: generation self-consumed and exported, grid import, self-sufficiency (all solar sites)"
 SHADED_KINDS = {"gap": "rgba(255,165,0,0.18)", "outage": "rgba(220,20,60,0.22)", "offline": "rgba(128,128,128,0.2)"}
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -63,7 +65,7 @@ class ReportData:
     current_tariff: str = ""
     tariffs: list[TariffCost] = field(default_factory=list)
     forecast: ForecastPanel = field(default_factory=ForecastPanel)
-    solar: list[Any] = field(default_factory=list)  # the solar panel's rows (wattline's solar code, being built)
+    solar: list[SolarDay] = field(default_factory=list)  # sites with a solar channel role (`solar_daily`)
 
 
 def downsample(
@@ -243,11 +245,51 @@ def forecast_figure(data: ReportData) -> Any | None:
 
 
 def solar_figure(data: ReportData) -> Any | None:
-    """The solar panel's slot: nothing to draw until wattline's solar rows exist (then: production,
-    self-consumption and export per day from `data.solar`)."""
+    """Per local day over every solar site: generation split into self-consumed and exported, the grid import
+    beside it, and self-sufficiency (self-consumed / consumption) on the right axis. None without solar rows."""
+    import plotly.graph_objects as go
+
     if not data.solar:
         return None
-    raise NotImplementedError("the solar panel is drawn once wattline's solar rows exist")
+    totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for row in data.solar:
+        for name in ("self_consumption_kwh", "export_kwh", "grid_import_kwh", "consumption_kwh"):
+            totals[row.date][name] += getattr(row, name)
+    days = sorted(totals)
+
+    def kwh(name: str) -> list[float]:
+        return [round(totals[day][name], 3) for day in days]
+
+    sufficiency = [
+        round(totals[d]["self_consumption_kwh"] / totals[d]["consumption_kwh"], 4)
+        if totals[d]["consumption_kwh"]
+        else None
+        for d in days
+    ]
+    figure = go.Figure()
+    figure.add_bar(
+        name="self-consumed", x=days, y=kwh("self_consumption_kwh"), offsetgroup="solar", marker_color="#2ca02c"
+    )
+    figure.add_bar(
+        name="exported",
+        x=days,
+        y=kwh("export_kwh"),
+        offsetgroup="solar",
+        base=kwh("self_consumption_kwh"),
+        marker_color="#98df8a",
+    )
+    figure.add_bar(name="grid import", x=days, y=kwh("grid_import_kwh"), offsetgroup="grid", marker_color="#7f7f7f")
+    figure.add_scatter(
+        name="self-sufficiency", x=days, y=sufficiency, yaxis="y2", mode="lines+markers", line_color="#ff7f0e"
+    )
+    figure.update_layout(
+        yaxis_title="kWh",
+        yaxis2={"title": "self-sufficiency", "overlaying": "y", "side": "right", "tickformat": ".0%", "range": [0, 1]},
+        xaxis={"type": "category"},
+        barmode="group",
+    )
+    _layout(figure, SOLAR_TITLE)
+    return figure
 
 
 def power_figure(data: ReportData) -> Any:
@@ -444,6 +486,7 @@ def collect(
     title: str = "wattline energy dashboard",
     now: datetime | None = None,
     readings: Callable[[datetime, datetime], Sequence[Reading]] | None = None,
+    roles: ChannelRoles | None = None,
 ) -> ReportData:
     """Everything the dashboard shows, from the warehouse (energy, readings, alerts) and the raw bucket (manifests).
 
@@ -454,7 +497,7 @@ def collect(
     nothing, as on bqemulator)."""
     from wattline import keys
     from wattline.forecast import series_histories
-    from wattline.warehouse import fetch_daily_energy
+    from wattline.warehouse import fetch_daily_energy, fetch_solar_days
     from wattline.warehouse.schema import query_text
 
     manifests = [
@@ -473,7 +516,8 @@ def collect(
         end = last_hour.astimezone(zone).date() if last_hour else date.today()
     begin = datetime.combine(start, datetime.min.time(), zone).astimezone(UTC)
     finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
-    daily = fetch_daily_energy(warehouse, start, end, tariff=tariff)
+    daily = fetch_daily_energy(warehouse, start, end, tariff=tariff, roles=roles)
+    solar = fetch_solar_days(warehouse, start, end, tariff=tariff) if roles else []
     hourly = [
         HourlyEnergy.model_validate(row)
         for row in warehouse.query(
@@ -542,6 +586,7 @@ def collect(
         current_tariff=tariff.name,
         tariffs=tariff_costs(hourly, current=tariff, timezone=timezone),
         forecast=forecast_panel(histories),
+        solar=solar,
     )
 
 

@@ -26,6 +26,7 @@ from wattline.report.dashboard import (
     tariff_figure,
 )
 from wattline.report.panel_data import FORECAST_DAYS, ForecastPanel, forecast_panel, tariff_costs
+from wattline.solar import SolarDay
 from wattline.tariffs import PRESETS
 from wattline.warehouse.duckdb import DuckDBWarehouse
 
@@ -151,6 +152,46 @@ def test_the_forecast_figure_draws_history_band_and_forecast_for_each_series() -
 def test_without_solar_rows_the_solar_slot_draws_nothing() -> None:
     assert solar_figure(_data()) is None
     assert 'id="panel-solar"' not in render(_data())
+
+
+def test_the_solar_panel_sums_the_sites_per_day_and_computes_self_sufficiency_from_the_sums() -> None:
+    # Given two solar sites on one day: (self-consumed, exported, grid import, consumption) = (1, 3, 4, 5) and
+    # (2, 0, 2, 4) kWh; and one site on the next day that consumed nothing
+    solar = [
+        _solar_day("a", "2026-11-02", self_used=1.0, exported=3.0, grid_in=4.0),
+        _solar_day("b", "2026-11-02", self_used=2.0, exported=0.0, grid_in=2.0),
+        _solar_day("a", "2026-11-03", self_used=0.0, exported=0.5, grid_in=0.0),
+    ]
+
+    # When the panel is drawn
+    figure = solar_figure(_data(solar=solar))
+
+    # Then each day's bars are the sums, and self-sufficiency is 3 / 9 (not the mean of 1/5 and 2/4), none on a day
+    # without consumption
+    traces = {trace.name: trace for trace in figure.data}
+    assert list(traces["self-consumed"].y) == [3.0, 0.0]
+    assert list(traces["exported"].y) == [3.0, 0.5]
+    assert list(traces["exported"].base) == [3.0, 0.0]  # stacked on the self-consumed part: the bar is generation
+    assert list(traces["grid import"].y) == [6.0, 0.0]
+    assert list(traces["self-sufficiency"].y) == [round(3 / 9, 4), None]
+    assert 'id="panel-solar"' in render(_data(solar=solar))
+
+
+def _solar_day(site: str, day: str, *, self_used: float, exported: float, grid_in: float) -> SolarDay:
+    consumption = grid_in + self_used
+    return SolarDay(
+        device_id=site,
+        date=day,
+        timezone=TZ,
+        generation_kwh=self_used + exported,
+        grid_import_kwh=grid_in,
+        export_kwh=exported,
+        consumption_kwh=consumption,
+        self_consumption_kwh=self_used,
+        self_sufficiency=self_used / consumption if consumption else None,
+        export_value=None,
+        currency="UAH",
+    )
 
 
 # -- the page ------------------------------------------------------------------------------------------------------
