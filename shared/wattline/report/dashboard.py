@@ -497,7 +497,7 @@ def collect(
     nothing, as on bqemulator)."""
     from wattline import keys
     from wattline.forecast import series_histories
-    from wattline.warehouse import fetch_daily_energy, fetch_solar_days
+    from wattline.warehouse import fetch_daily_energy, fetch_hourly_energy, fetch_solar_days
     from wattline.warehouse.schema import query_text
 
     manifests = [
@@ -518,13 +518,7 @@ def collect(
     finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
     daily = fetch_daily_energy(warehouse, start, end, tariff=tariff, roles=roles)
     solar = fetch_solar_days(warehouse, start, end, tariff=tariff) if roles else []
-    hourly = [
-        HourlyEnergy.model_validate(row)
-        for row in warehouse.query(
-            "SELECT * FROM `{{project}}.{{dataset}}.energy_hourly` WHERE hour_start >= @start AND hour_start < @end",
-            {"start": begin, "end": finish},
-        )
-    ]
+    hourly = fetch_hourly_energy(warehouse, start, end, timezone=timezone)
     histories = series_histories(warehouse.query(query_text("forecast_hourly"), {"device_id": None}))
     if readings is not None:
         found = [r for r in readings(begin, finish) if r.power_w is not None and r.channel is not None]

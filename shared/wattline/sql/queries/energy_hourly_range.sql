@@ -1,4 +1,4 @@
--- energy_hourly rows with @start_ts <= hour_start < @end_ts: what `wattline rebuild` compares with the rows it
+-- energy_hourly rows with start_ts <= hour_start < end_ts: what `wattline rebuild` compares with the rows it
 -- recomputes from the daily files (loaded_at and source_generation are provenance, read but not compared).
 SELECT
   device_id,
