@@ -18,8 +18,11 @@ $(TOOLS)/uv/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)/uv
 	$(TOOLS)/uv/bin/pip install --quiet --disable-pip-version-check uv
 
+# --compile-bytecode: the libraries' .pyc files are written here, once. Without them every process compiles pydantic,
+# typer, rich and numpy from source again whenever .pyc files cannot be written at run time (PYTHONDONTWRITEBYTECODE,
+# a read-only install): that was half of `wattline analyze`'s start-up (docs/benchmarks.md).
 $(BIN)/.installed: pyproject.toml uv.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml) | $(UV)
-	$(UV) sync --all-packages --group dev --python $(PYTHON)
+	$(UV) sync --all-packages --group dev --compile-bytecode --python $(PYTHON)
 	touch $@
 
 uv.lock: | $(UV)

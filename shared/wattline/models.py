@@ -30,7 +30,9 @@ class Envelope(BaseModel):
     used for non-JSON Gen1 payloads such as `on`). Exactly one of the two is set.
     """
 
-    model_config = ConfigDict(extra="ignore")
+    # defer_build (every model here): the validator is built on first use, not at import, so a command pays only for
+    # the models it uses (`wattline analyze`: DailyEnergy; docs/benchmarks.md, "Start-up").
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     topic: str
     received_ms: int
@@ -85,7 +87,7 @@ class Reading(BaseModel):
     state (`online`, `relay`). `ts` is UTC: Gen2 `params.ts` when present, else the receive time.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     device_id: str
     channel: int | None = None
@@ -161,7 +163,7 @@ class QuarantineReason(StrEnum):
 class QuarantineRecord(BaseModel):
     """A rejected message, kept with its reason and its original bytes (base64) so nothing is lost."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     reason: QuarantineReason
     detail: str
@@ -178,12 +180,16 @@ class QuarantineRecord(BaseModel):
 class ParseOutcome(BaseModel):
     """What parsing one envelope gave: readings, or one quarantine record (never both empty)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     readings: list[Reading] = Field(default_factory=list)
     quarantined: QuarantineRecord | None = None
 
 
 class DailyManifest(BaseModel):
     """Written beside each daily readings file; the loader verifies the file against it."""
+
+    model_config = ConfigDict(defer_build=True)
 
     device_id: str
     date: str
@@ -214,7 +220,7 @@ class HourlyEnergy(BaseModel):
     `covered_s` is the part of the hour inside integrated intervals; `gap_s` the part inside gaps.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     device_id: str
     channel: int
@@ -239,6 +245,8 @@ class DailyEnergy(BaseModel):
     at the tariff's export price) exists only for a grid channel with export that day under a tariff that prices
     export; otherwise it is None and left out of the printed object, so outputs without export pricing are as before.
     """
+
+    model_config = ConfigDict(defer_build=True)
 
     device_id: str
     channel: int

@@ -22,7 +22,7 @@ from wattline.aggregation.common import (
 )
 from wattline.aggregation.dedup import RawEnvelope, dedup, split_object
 from wattline.errors import NotFoundError, PermanentError
-from wattline.formats.readings import daily_file_bytes, reading_line, ts_text
+from wattline.formats.readings import daily_file_bytes, reading_lines, ts_text
 from wattline.models import DailyManifest, QuarantineRecord, Reading, readings_from_file
 from wattline.parsing import Row, parse_line, parse_message, row_from_reading
 from wattline.parsing.gc import paused_gc
@@ -164,13 +164,14 @@ def aggregate_day(
         cleared = _clear_dirty(store, day, device_id, dirty_marker)
         return AggregateResult(device_id, day, "empty", DayCounts(), 0, 0, None, cleared)
 
-    items = [_row_item(row_from_reading(reading), seq) for seq, reading in enumerate(previous_readings)]
-    counts = _aggregate_objects(
-        store, day, device_id, to_read, items, concurrency=concurrency, window_ms=dedup_window_ms
-    )
-    counts = previous_counts.merged(counts)
-    lines = _canonical(items)
-    data = daily_file_bytes([line for _ts, line in lines])
+    with paused_gc():  # the day's rows, lines and items: millions of acyclic objects (see `paused_gc`)
+        rows = [row_from_reading(reading) for reading in previous_readings]
+        counts = _aggregate_objects(
+            store, day, device_id, to_read, rows, concurrency=concurrency, window_ms=dedup_window_ms
+        )
+        counts = previous_counts.merged(counts)
+        lines = _canonical(_items(rows))
+        data = daily_file_bytes([line for _ts, line in lines])
     sha256 = hashlib.sha256(data).hexdigest()
     manifest = DailyManifest(
         device_id=device_id,
@@ -202,12 +203,12 @@ def _aggregate_objects(
     day: date,
     device_id: str,
     object_keys: Sequence[str],
-    items: list[_Item],
+    rows: list[Row],
     *,
     concurrency: int,
     window_ms: int,
 ) -> DayCounts:
-    """Reads, frames, deduplicates and parses the objects; appends one `_Item` per reading to `items`. A message
+    """Reads, frames, deduplicates and parses the objects; appends one row per reading to `rows`. A message
     whose readings name another device than the partition's `device_id` is quarantined (device_mismatch)."""
     counts = DayCounts()
     envelopes: list[RawEnvelope] = []
@@ -221,25 +222,22 @@ def _aggregate_objects(
             if outcome.quarantined is not None:
                 counts.add_quarantine(outcome.quarantined)
             else:  # framing the parser accepts but `split_object` does not: keep it, undeduplicated
-                for reading in outcome.readings:
-                    items.append(_row_item(row_from_reading(reading), len(items)))
+                rows.extend(row_from_reading(reading) for reading in outcome.readings)
     counts.envelopes += len(envelopes)
     kept, counts.duplicates = dedup(envelopes, window_ms)
-    with paused_gc():
-        for envelope in kept:
-            parsed = parse_message(
-                envelope.topic,
-                envelope.received_ms,
-                envelope.payload,
-                envelope.payload_b64,
-                now_ms=now_ms,
-                device_id=device_id,
-            )
-            if isinstance(parsed, QuarantineRecord):
-                counts.add_quarantine(parsed)
-            else:
-                for row in parsed:
-                    items.append(_row_item(row, len(items)))
+    for envelope in kept:
+        parsed = parse_message(
+            envelope.topic,
+            envelope.received_ms,
+            envelope.payload,
+            envelope.payload_b64,
+            now_ms=now_ms,
+            device_id=device_id,
+        )
+        if isinstance(parsed, QuarantineRecord):
+            counts.add_quarantine(parsed)
+        else:
+            rows.extend(parsed)
     counts.reasons = dict(sorted(counts.reasons.items()))
     return counts
 
@@ -258,11 +256,20 @@ sequence number, formatted ts, the row). Sorting the tuples sorts the file; the 
 stable and never lets it compare the last element."""
 
 
-def _row_item(row: Row, seq: int) -> _Item:
-    device_id, channel, ts_us, received_ms, generation, values = row
-    ts = ts_text(ts_us)
-    line = reading_line(device_id, channel, ts, received_ms, generation.value, values)
-    return (ts_us, -1 if channel is None else channel, received_ms, line, seq, ts, row)
+def _items(rows: Sequence[Row]) -> list[_Item]:
+    """One `_Item` per row, the sequence number its index; the lines written together (`reading_lines`)."""
+    if not rows:
+        return []
+    device_ids, channels, times_us, received, generations, values = zip(*rows, strict=True)
+    texts = list(map(ts_text, times_us))
+    names = {generation: generation.value for generation in set(generations)}
+    lines = reading_lines(device_ids, channels, texts, received, [names[g] for g in generations], values)
+    return [
+        (ts_us, -1 if channel is None else channel, received_ms, line, seq, text, row)
+        for seq, (ts_us, channel, received_ms, line, text, row) in enumerate(
+            zip(times_us, channels, received, lines, texts, rows, strict=True)
+        )
+    ]
 
 
 def _same_observation(a: Row, b: Row) -> bool:
@@ -276,7 +283,7 @@ def canonical_lines(readings: Iterable[Reading]) -> list[tuple[str, str]]:
     Lines are exactly `Reading.to_json_line()`. Readings equal in everything but `received_ms` are the same
     observation (Reading.dedup_key): the first received is kept.
     """
-    return _canonical([_row_item(row_from_reading(reading), seq) for seq, reading in enumerate(readings)])
+    return _canonical(_items([row_from_reading(reading) for reading in readings]))
 
 
 def _canonical(items: list[_Item]) -> list[tuple[str, str]]:

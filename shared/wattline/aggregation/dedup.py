@@ -117,7 +117,7 @@ def split_object(data: bytes, source_key: str) -> tuple[list[RawEnvelope], list[
     if len(lines) > 1 and not lines[0].rstrip().endswith(b"}") and len(data) <= MAX_LINE_BYTES:
         whole = envelope_fields(data)  # perhaps one pretty-printed envelope
         if whole is not None:
-            return [RawEnvelope(whole.received_ms, source_key, 0, *_payload_fields(whole))], []
+            return [_raw_envelope(whole, source_key, 0)], []
     envelopes: list[RawEnvelope] = []
     malformed: list[bytes] = []
     for line_no, line in enumerate(lines):
@@ -125,9 +125,10 @@ def split_object(data: bytes, source_key: str) -> tuple[list[RawEnvelope], list[
         if fields is None:
             malformed.append(line)
         else:
-            envelopes.append(RawEnvelope(fields.received_ms, source_key, line_no, *_payload_fields(fields)))
+            envelopes.append(_raw_envelope(fields, source_key, line_no))
     return envelopes, malformed
 
 
-def _payload_fields(fields: EnvelopeFields) -> tuple[str, Any, str | None, bytes]:
-    return fields.topic, fields.payload, fields.payload_b64, fields.raw_payload
+def _raw_envelope(fields: EnvelopeFields, source_key: str, line_no: int) -> RawEnvelope:
+    topic, received_ms, payload, payload_b64, raw_payload = fields
+    return RawEnvelope(received_ms, source_key, line_no, topic, payload, payload_b64, raw_payload)

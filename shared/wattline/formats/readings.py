@@ -5,8 +5,8 @@ A daily file (`daily/dt=…/device=…/readings.jsonl.gz`) is gzip (level 6, mti
 `2026-11-27T10:00:00.123Z` (UTC, truncated to the millisecond), numbers as Python's `repr` (the shortest text that
 reads back to the same float).
 
-- Writer: `reading_line` (called by `Reading.to_json_line` and the aggregator) and `daily_file_bytes`, so a file
-  written twice from the same readings is byte-identical.
+- Writer: `reading_lines` (many readings at once: the aggregator; `reading_line`, called by `Reading.to_json_line`,
+  is it for one reading) and `daily_file_bytes`, so a file written twice from the same readings is byte-identical.
 - Readers: `read_columns` (arrays for the loader and the energy engine), `readings_from_file` (Reading objects, for the
   aggregator's merge and the alert detectors), `daily_text_lines`.
 """
@@ -50,16 +50,78 @@ def reading_line(
     values: Mapping[str, Any],
 ) -> str:
     """The JSON line of one reading; `ts` is `ts_text` of its time, `values` its non-null quantities (and
-    `online` / `relay`). Readings whose values are all floats (nearly all) are formatted from a template made once
-    per (channel or none, generation, value names); anything else goes through the JSON encoder."""
-    if any(value.__class__ is not float for value in values.values()):
-        return _encoded(device_id, channel, ts, received_ms, generation, values)
-    names = tuple(values)
-    key = (channel is None, generation, names)
-    template = _TEMPLATES.get(key)
-    if template is None:
-        template = _TEMPLATES[key] = _template(channel is None, generation, names)
-    return template.format(channel, _json_str(device_id), received_ms, ts, *values.values())
+    `online` / `relay`): `reading_lines` of one reading."""
+    return reading_lines([device_id], [channel], [ts], [received_ms], [generation], [values])[0]
+
+
+def reading_lines(
+    device_ids: Sequence[str],
+    channels: Sequence[int | None],
+    ts: Sequence[str],
+    received_ms: Sequence[int],
+    generations: Sequence[str],
+    values: Sequence[Mapping[str, Any]],
+) -> list[str]:
+    """The JSON lines of many readings, in order (the columns as `reading_line` takes one reading's fields).
+
+    Readings of one shape (channel or none, generation, value names in order) are written together: when every
+    value of the shape is a float (nearly always), from one `str.format` template made once per shape, mapped over
+    the shape's columns in C; otherwise each through the JSON encoder."""
+    shapes: dict[tuple[bool, str, tuple[str, ...]], list[int]] = {}
+    for index, key in enumerate(zip(map(_is_none, channels), generations, map(tuple, values), strict=True)):
+        members = shapes.get(key)
+        if members is None:
+            shapes[key] = [index]
+        else:
+            members.append(index)
+    quoted = {device_id: _json_str(device_id) for device_id in set(device_ids)}
+    if len(shapes) == 1:  # one shape (a Gen2 meter's deltas, one Gen1 quantity): no gathering by index
+        ((key, members),) = shapes.items()
+        return _shape_lines(key, device_ids, channels, ts, received_ms, values, quoted)
+    lines = [""] * len(values)
+    for key, members in shapes.items():
+        written = _shape_lines(
+            key,
+            [device_ids[i] for i in members],
+            [channels[i] for i in members],
+            [ts[i] for i in members],
+            [received_ms[i] for i in members],
+            [values[i] for i in members],
+            quoted,
+        )
+        for index, line in zip(members, written, strict=True):
+            lines[index] = line
+    return lines
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+def _shape_lines(
+    key: tuple[bool, str, tuple[str, ...]],
+    device_ids: Sequence[str],
+    channels: Sequence[int | None],
+    ts: Sequence[str],
+    received_ms: Sequence[int],
+    values: Sequence[Mapping[str, Any]],
+    quoted: Mapping[str, str],
+) -> list[str]:
+    """The lines of readings of one shape (`reading_lines`)."""
+    no_channel, generation, names = key
+    columns = [[row[name] for row in values] for name in names]
+    if all(set(map(type, column)) == _FLOAT for column in columns):
+        template = _TEMPLATES.get(key)
+        if template is None:
+            template = _TEMPLATES[key] = _template(no_channel, generation, names)
+        return list(map(template.format, channels, map(quoted.__getitem__, device_ids), received_ms, ts, *columns))
+    return [
+        _encoded(device_id, channel, text, received, generation, row)
+        for device_id, channel, text, received, row in zip(device_ids, channels, ts, received_ms, values, strict=True)
+    ]
+
+
+_FLOAT: Final = {float}
 
 
 def _template(no_channel: bool, generation: str, names: tuple[str, ...]) -> str:
