@@ -7,13 +7,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from e2e_support import warehouse_and_analyze_rows
 
-from wattline.analysis import analyze_readings, read_inputs
 from wattline.local.demo import run_demo
 from wattline.local.ledger import home_ledger
-from wattline.settings import IntegrationMethod
-from wattline.tariffs import load_tariff
-from wattline.warehouse import fetch_daily_energy
 
 pytestmark = pytest.mark.slow
 
@@ -33,21 +30,7 @@ def test_backfilled_days_and_the_live_day_give_analyzes_energy(tmp_path: Path) -
         first, last = (date.fromisoformat(day) for day in (result.scenario.dates()[0], result.scenario.dates()[-1]))
 
         # And the warehouse's daily energy equals analyze's over the saved capture, day by day
-        settings = runtime.settings
-        tariff = load_tariff(settings.tariff)
-        pipeline = [row.model_dump() for row in fetch_daily_energy(runtime.warehouse, first, last, tariff=tariff)]
-        readings, _stats = read_inputs([tmp_path / "capture.jsonl"])
-        analyzed = [
-            row.model_dump()
-            for row in analyze_readings(
-                readings,
-                timezone=settings.timezone,
-                tariff=tariff,
-                method=IntegrationMethod(settings.integration_method),
-                max_gap_s=settings.max_gap_seconds,
-                max_power_w=settings.max_power_w,
-            )
-        ]
+        pipeline, analyzed = warehouse_and_analyze_rows(runtime, tmp_path / "capture.jsonl", first, last)
     finally:
         runtime.close()
     assert {row["date"] for row in pipeline} == {first.isoformat(), last.isoformat()}
