@@ -177,11 +177,11 @@ def _series(names: NDArray[np.str_], device: I64, cols: ReadingColumns, values: 
     dev, chan, ts, value = device[rows], cols.channel[rows], cols.ts_us[rows], values[rows]
     order = np.lexsort((value, cols.received_ms[rows], ts, chan, dev))  # the last of an instant wins
     dev, chan, ts, value = dev[order], chan[order], ts[order], value[order]
+    last = np.ones(len(ts), dtype=bool)
+    last[:-1] = (dev[1:] != dev[:-1]) | (chan[1:] != chan[:-1]) | (ts[1:] != ts[:-1])
+    dev, chan, ts, value = dev[last], chan[last], ts[last], value[last]
     new_key = np.ones(len(ts), dtype=bool)
     new_key[1:] = (dev[1:] != dev[:-1]) | (chan[1:] != chan[:-1])
-    last = np.ones(len(ts), dtype=bool)
-    last[:-1] = new_key[1:] | (ts[1:] != ts[:-1])
-    dev, chan, ts, value, new_key = dev[last], chan[last], ts[last], value[last], new_key[last]
     starts = [*np.flatnonzero(new_key).tolist(), len(ts)]
     return {(str(names[dev[a]]), int(chan[a])): Series(ts[a:b], value[a:b]) for a, b in pairwise(starts)}
 

@@ -1,8 +1,9 @@
 """Readings for detection straight from the daily files in the object store (`readings_source = objects`).
 
-The same rows `readings_ext` gives (the columns detection selects, every line of the window's files), for where
-the external table returns nothing — bqemulator accepts external tables but reads no data — or is not wanted.
-Hourly energy for the spike baseline still comes from the warehouse's `energy_hourly`.
+The same rows `readings_ext` gives (every line of the window's files), for where the external table returns nothing —
+bqemulator accepts external tables but reads no data — or is not wanted: as columns for detection (`daily_columns`),
+or as Readings reduced to detection's columns for the dashboard (`daily_readings`). Hourly energy for the spike
+baseline still comes from the warehouse's `energy_hourly`.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from wattline.alerts.detect import ResetLike, detect_all
 from wattline.alerts.ledger import AlertStore, LedgerRow, plan_transitions
 from wattline.alerts.model import SITE, Alert, Notification
 from wattline.alerts.thresholds import Thresholds
-from wattline.formats.columns import NO_CHANNEL, ReadingColumns
+from wattline.formats.columns import ReadingColumns
 from wattline.formats.messages import ENERGY_UPDATED, EnergyUpdated
 from wattline.models import HourlyEnergy
 from wattline.ports import Publisher
@@ -148,11 +148,8 @@ def counter_resets(readings: ReadingColumns, options: DetectOptions) -> list[Res
     """The counter resets and jumps the energy engine finds, channel by channel in (device, channel) order."""
     from wattline.loader import channel_energy
 
-    keys = sorted(
-        {(str(d), int(c)) for d, c in zip(readings.device_id, readings.channel, strict=True) if c != NO_CHANNEL}
-    )
     found: list[ResetLike] = []
-    for device, channel in keys:
+    for device, channel in readings.channel_keys():
         result = channel_energy(
             readings.take(readings.rows(device, channel)),
             device,

@@ -58,6 +58,13 @@ class ReadingColumns:
         idx = np.flatnonzero((self.channel == channel) & (self.device_id == device))
         return idx[np.argsort(self.ts_us[idx], kind="stable")]
 
+    def channel_keys(self) -> list[tuple[str, int]]:
+        """The (device, channel) pairs of the readings that have a channel, sorted."""
+        real = self.channel != NO_CHANNEL
+        names, device = np.unique(self.device_id[real], return_inverse=True)
+        pairs = np.unique(np.stack([device.ravel(), self.channel[real]]), axis=1)
+        return [(str(names[d]), int(c)) for d, c in pairs.T.tolist()]
+
     def channels(self, device: str) -> list[int]:
         chans = self.channel[(self.device_id == device) & (self.channel != NO_CHANNEL)]
         return sorted(int(c) for c in np.unique(chans))
