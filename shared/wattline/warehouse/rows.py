@@ -90,13 +90,14 @@ def filled_column(name: str, values: Any) -> Any:
     """A fetched column as a plain array: masked (NULL) floats become NaN; NULLs elsewhere are refused."""
     import numpy as np
 
-    if not isinstance(values, np.ma.MaskedArray):
-        return np.asarray(values)
-    if values.dtype.kind == "f":
-        return values.filled(np.nan)
-    if np.ma.getmaskarray(values).any():
-        raise PermanentError(f"column {name} holds NULL: the query must give it a value")
-    return np.asarray(values.data)
+    if isinstance(values, np.ma.MaskedArray):
+        if values.dtype.kind == "f":
+            return values.filled(np.nan)
+        if np.ma.getmaskarray(values).any():
+            raise PermanentError(f"column {name} holds NULL: the query must give it a value")
+        values = values.data
+    array = np.asarray(values)
+    return array.astype(np.str_) if array.dtype.kind == "O" else array  # strings come as Python objects
 
 
 _ARRAY_TYPES: Final = {
