@@ -160,8 +160,7 @@ class Observed:
 
 def observe(cols: ReadingColumns) -> Observed:
     """The series of `cols` (any row order), each quantity one value per instant."""
-    names, device = np.unique(cols.device_id, return_inverse=True)
-    device = device.astype(np.int64).ravel()
+    names, device = cols.devices
     lwt = (cols.channel == NO_CHANNEL) & (cols.online == 0)
     return Observed(
         power=_series(names, device, cols, cols.power_w),
@@ -188,9 +187,14 @@ def _series(names: NDArray[np.str_], device: I64, cols: ReadingColumns, values: 
 
 def _times(names: NDArray[np.str_], device: I64, ts_us: I64, keep: NDArray[np.bool_]) -> dict[str, I64]:
     """Per device (every device of `names`), the distinct times of the rows kept, sorted."""
-    pairs = np.unique(np.stack([device[keep], ts_us[keep]]), axis=1) if keep.any() else np.zeros((2, 0), np.int64)
-    bounds = np.searchsorted(pairs[0], np.arange(len(names) + 1))
-    return {str(name): pairs[1, bounds[i] : bounds[i + 1]] for i, name in enumerate(names)}
+    dev, ts = device[keep], ts_us[keep]
+    order = np.lexsort((ts, dev))
+    dev, ts = dev[order], ts[order]
+    first = np.ones(len(ts), dtype=bool)
+    first[1:] = (dev[1:] != dev[:-1]) | (ts[1:] != ts[:-1])
+    dev, ts = dev[first], ts[first]
+    bounds = np.searchsorted(dev, np.arange(len(names) + 1)).tolist()
+    return {str(name): ts[bounds[i] : bounds[i + 1]] for i, name in enumerate(names)}
 
 
 def _instant(us: int | np.integer) -> datetime:

@@ -53,6 +53,12 @@ class ReadingColumns:
         """UTC Unix seconds, as the energy engine takes them (== `Reading.ts.timestamp()`)."""
         return self.ts_us / 1e6
 
+    @cached_property
+    def devices(self) -> tuple[NDArray[np.str_], NDArray[np.int64]]:
+        """The distinct device ids, sorted, and each row's index among them."""
+        names, index = np.unique(self.device_id, return_inverse=True)
+        return names, index.astype(np.int64).ravel()
+
     def rows(self, device: str, channel: int) -> NDArray[np.intp]:
         """Indices of one (device, channel), sorted by time."""
         idx = np.flatnonzero((self.channel == channel) & (self.device_id == device))
@@ -61,9 +67,12 @@ class ReadingColumns:
     def channel_keys(self) -> list[tuple[str, int]]:
         """The (device, channel) pairs of the readings that have a channel, sorted."""
         real = self.channel != NO_CHANNEL
-        names, device = np.unique(self.device_id[real], return_inverse=True)
-        pairs = np.unique(np.stack([device.ravel(), self.channel[real]]), axis=1)
-        return [(str(names[d]), int(c)) for d, c in pairs.T.tolist()]
+        names, device = self.devices
+        channel = self.channel[real]
+        low = int(channel.min()) if len(channel) else 0
+        span = (int(channel.max()) if len(channel) else 0) - low + 1
+        pairs = np.unique(device[real] * span + (channel - low)).tolist()  # one int per (device, channel)
+        return [(str(names[pair // span]), pair % span + low) for pair in pairs]
 
     def channels(self, device: str) -> list[int]:
         chans = self.channel[(self.device_id == device) & (self.channel != NO_CHANNEL)]
