@@ -283,25 +283,3 @@ def test_a_dataset_that_was_never_initialised_is_not_found_with_advice(bq_emulat
     warehouse = BigQueryWarehouse(project=PROJECT, dataset="never_created", endpoint=bq_emulator)
     with pytest.raises(NotFoundError, match="wattline gcp init"):
         warehouse.merge_rows("energy_hourly", _hourly_rows()[:1], KEY)
-
-
-def test_query_columns_gives_the_same_arrays_as_duckdb(initialised: BigQueryWarehouse) -> None:
-    # Given hourly rows in both warehouses, some with a NULL float column
-    import numpy as np
-
-    duck = DuckDBWarehouse(":memory:", tariff="ua-3zone")
-    duck.merge_rows("energy_hourly", _hourly_rows(), KEY)
-    sql = (
-        "SELECT device_id, channel, UNIX_MICROS(hour_start) AS hour_us, IF(channel = 0, NULL, import_wh) AS wh, "
-        "counter_resets > 0 AS reset FROM `{{project}}.{{dataset}}.energy_hourly` "
-        "WHERE device_id = 'em-1' ORDER BY hour_start, channel"
-    )
-    # When both answer the same query in columns
-    ours, theirs = initialised.query_columns(sql), duck.query_columns(sql)
-    duck.close()
-    # Then the arrays are equal, of the same kinds, NULL floats as NaN
-    assert list(ours) == list(theirs)
-    for name in ours:
-        assert ours[name].dtype.kind == theirs[name].dtype.kind, name
-        assert np.array_equal(ours[name], theirs[name], equal_nan=ours[name].dtype.kind == "f"), name
-    assert np.isnan(ours["wh"]).sum() == (ours["channel"] == 0).sum() > 0 and ours["reset"].sum() == 2
