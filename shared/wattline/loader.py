@@ -35,11 +35,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -54,6 +53,9 @@ from wattline.formats.readings import daily_text_lines
 from wattline.keys import MANIFEST_FILE, READINGS_FILE, daily_manifest_key, daily_readings_key, parse_daily_key
 from wattline.models import DailyManifest, Generation, HourlyEnergy
 from wattline.ports import ObjectStore, Publisher, Warehouse
+
+if TYPE_CHECKING:
+    from wattline.energy import EnergyResult
 
 logger = logging.getLogger(__name__)
 
@@ -213,35 +215,6 @@ def _next_side(cols: ReadingColumns | None, device: str, channel: int, zone: tzi
     return _Side(order[ts <= cut], hour_start)
 
 
-def _take(cols: ReadingColumns, rows: NDArray[np.intp]) -> ReadingColumns:
-    return ReadingColumns(
-        cols.device_id[rows],
-        cols.channel[rows],
-        cols.ts_s[rows],
-        cols.received_ms[rows],
-        cols.gen2[rows],
-        cols.power_w[rows],
-        cols.energy_total_wh[rows],
-        cols.energy_returned_wh[rows],
-    )
-
-
-def _concat(parts: Sequence[ReadingColumns]) -> ReadingColumns:
-    return ReadingColumns(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))
-
-
-_FIELDS = (
-    "device_id",
-    "channel",
-    "ts_s",
-    "received_ms",
-    "gen2",
-    "power_w",
-    "energy_total_wh",
-    "energy_returned_wh",
-)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # The use case
 # ---------------------------------------------------------------------------------------------------------------
@@ -300,12 +273,20 @@ def load_daily_file(
         next_cols = neighbours.find(channel, +1)
         before = _previous_side(prev_cols, device, channel, zone)
         after = _next_side(next_cols, device, channel, zone)
-        parts = [_take(today, today.rows(device, channel))]
+        parts = [today.take(today.rows(device, channel))]
         if prev_cols is not None:
-            parts.append(_take(prev_cols, before.rows))
+            parts.append(prev_cols.take(before.rows))
         if next_cols is not None:
-            parts.append(_take(next_cols, after.rows))
-        hourly = _compute(device, channel, _concat(parts), options)
+            parts.append(next_cols.take(after.rows))
+        hourly = channel_energy(
+            ReadingColumns.concat(parts),
+            device,
+            channel,
+            tz=options.zone,
+            method=options.method,
+            max_gap_s=options.max_gap_s,
+            max_power_w=options.max_power_w,
+        ).hourly
         rows.extend(row for row in hourly if _within(row.hour_start, before.bound, after.bound))
     if not rows:
         return LoadResult(LoadStatus.EMPTY, "no energy rows", device, day, channels=channels)
@@ -345,11 +326,20 @@ def energy_updated_message(result: LoadResult, event: FinalizedObject) -> bytes:
     ).to_bytes()
 
 
-def _compute(device: str, channel: int, cols: ReadingColumns, options: LoaderOptions) -> list[HourlyEnergy]:
-    """The engine's columnar fast path over one (device, channel)."""
+def channel_energy(
+    cols: ReadingColumns,
+    device: str,
+    channel: int,
+    *,
+    tz: tzinfo,
+    max_gap_s: float,
+    max_power_w: float,
+    method: str = "auto",
+) -> EnergyResult:
+    """The engine's columnar fast path over the rows of one (device, channel) (`cols` holds only those)."""
     from wattline.energy import compute_hourly_arrays
 
-    result = compute_hourly_arrays(
+    return compute_hourly_arrays(
         device,
         channel,
         cols.ts_s,
@@ -357,13 +347,12 @@ def _compute(device: str, channel: int, cols: ReadingColumns, options: LoaderOpt
         cols.energy_total_wh,
         cols.energy_returned_wh,
         generation=Generation.GEN2 if bool(cols.gen2.any()) else Generation.GEN1,
-        tz=options.zone,
-        method=options.method,
-        max_gap_s=options.max_gap_s,
-        max_power_w=options.max_power_w,
+        tz=tz,
+        method=method,
+        max_gap_s=max_gap_s,
+        max_power_w=max_power_w,
         received_ms=cols.received_ms,
     )
-    return list(result.hourly)
 
 
 def _within(hour_start: datetime, low: datetime | None, high: datetime | None) -> bool:

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 
 @dataclass(frozen=True)
@@ -67,4 +70,15 @@ class Warehouse(Protocol):
 
     def merge_rows(self, table: str, rows: Sequence[Mapping[str, Any]], key: Sequence[str]) -> int:
         """Insert or replace rows by key (idempotent). Returns the number of rows written."""
+        ...
+
+
+@runtime_checkable
+class ColumnarWarehouse(Warehouse, Protocol):
+    """A Warehouse that also answers a query as one numpy array per column (BigQuery and DuckDB do), for reads
+    of many rows that would be costly as dicts."""
+
+    def query_columns(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, NDArray[Any]]:
+        """The result's columns by name: FLOAT64 as float64 (NULL → NaN), INT64 as int64, BOOL as bool, STRING as
+        str. A NULL in a column that is not FLOAT64 is a PermanentError: write the query to leave none."""
         ...

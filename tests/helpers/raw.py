@@ -14,6 +14,7 @@ from wattline import keys
 from wattline.alerts.detect import detect_all
 from wattline.alerts.model import Alert
 from wattline.alerts.thresholds import Thresholds
+from wattline.formats.columns import ReadingColumns
 from wattline.models import Envelope, Reading
 from wattline.parsing import parse_object
 from wattline.ports import ObjectStore
@@ -78,4 +79,4 @@ def readings_in(store: ObjectStore, prefix: str = keys.RAW_PREFIX) -> list[Readi
 
 def batch_alerts(readings: Iterable[Reading], now: datetime, tz: ZoneInfo, thresholds: Thresholds) -> list[Alert]:
     """What the batch detector finds in these readings at `now`."""
-    return detect_all(list(readings), thresholds=thresholds, tz=tz, open_until=now)
+    return detect_all(ReadingColumns.from_readings(readings), thresholds=thresholds, tz=tz, open_until=now)

@@ -13,7 +13,7 @@ from wattline.alerts.pipeline import ReadingsSource
 from wattline.alerts.settings import AlertSettings
 from wattline.alerts.sinks import OutboxSink, SlackWebhookSink, SmtpSink
 from wattline.alerts.store import WarehouseAlertStore, WarehouseDeliveryLog
-from wattline.ports import Publisher, Warehouse
+from wattline.ports import ColumnarWarehouse, Publisher
 
 logger = logging.getLogger("gcp_alerts")
 
@@ -23,7 +23,7 @@ class Deps:
     settings: AlertSettings
 
     @cached_property
-    def warehouse(self) -> Warehouse:
+    def warehouse(self) -> ColumnarWarehouse:
         from wattline.warehouse import open_warehouse
 
         warehouse = open_warehouse(self.settings)

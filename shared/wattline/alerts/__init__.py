@@ -3,7 +3,7 @@ notification rendering and delivery. Pure domain code: collaborators (Warehouse,
 as parameters. See docs/alerts.md.
 
 Public API:
-- detect.detect_all(readings, *, thresholds, tz, open_until=None, resets=(), hourly=(), history=(),
+- detect.detect_all(readings: ReadingColumns, *, thresholds, tz, open_until=None, resets=(), hourly=(), history=(),
                     coverage_from=None) -> list[Alert]
 - model.Alert, AlertKind, Severity, AlertEvent, Notification, alert_key(kind, device_id, channel, start)
 - ledger.record_alerts(warehouse, alerts, *, now) -> list[Notification]   (dedup + resolve transitions)

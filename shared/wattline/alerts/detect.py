@@ -1,4 +1,10 @@
-"""Pure detectors: canonical readings (and hourly energy, counter resets) in, alerts out.
+"""Pure detectors: canonical readings as columns (and hourly energy, counter resets) in, alerts out.
+
+The readings come as `ReadingColumns` (one array per field); `observe` turns them once into what the detectors
+read — per (device, channel) the power, voltage and counter series as sorted numpy arrays of UTC microseconds and
+values, per device the times of its messages and of its MQTT last wills — and the detectors work on those arrays
+(gaps are `np.diff > limit`, episodes runs of a mask). Several readings of one quantity at one instant count once:
+the latest received, then the larger value.
 
 Every detector is deterministic: the same readings give the same alerts with the same starts, so the same
 dedup keys, whatever window they were read through (as long as the window holds the sample before a
@@ -10,18 +16,20 @@ device only up to its watermark; beyond it the device is "not yet known", never 
 from __future__ import annotations
 
 import statistics
-from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
-from typing import Protocol
+from typing import Final, Protocol
 from zoneinfo import ZoneInfo
+
+import numpy as np
+from numpy.typing import NDArray
 
 from wattline.alerts.model import SITE, Alert, AlertKind, Severity
 from wattline.alerts.thresholds import Thresholds
-from wattline.models import Reading
+from wattline.formats.columns import NO_CHANNEL, ReadingColumns
 
 # The instant up to which data is known to be complete: one for all devices, one per device (a device that is
 # not in the mapping, or maps to None, is known only up to its own newest reading), or None (nothing is open).
@@ -29,6 +37,11 @@ Until = datetime | Mapping[str, datetime | None] | None
 
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
 HOUR = timedelta(hours=1)
+_HOUR_US: Final = 3_600_000_000
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US: Final = timedelta(microseconds=1)
+I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
 
 
 class ResetLike(Protocol):
@@ -74,7 +87,7 @@ def until_for(open_until: Until, device_id: str) -> datetime | None:
 
 
 def detect_all(
-    readings: Iterable[Reading],
+    readings: ReadingColumns,
     *,
     thresholds: Thresholds,
     tz: ZoneInfo,
@@ -90,39 +103,126 @@ def detect_all(
     judged only for local days inside [coverage_from, the device's watermark] (time the readings fully cover).
     Gaps and silence-offline alerts that overlap a site outage are folded into that outage.
     """
-    rows = _sorted_rows(readings)
-    site = detect_site_outages(rows, thresholds=thresholds, tz=tz, open_until=open_until)
+    seen = observe(readings)
+    site = detect_site_outages(seen, thresholds=thresholds, tz=tz, open_until=open_until)
     alerts: list[Alert] = [*site]
-    alerts += _fold(detect_gaps(rows, thresholds=thresholds, tz=tz, open_until=open_until), site, thresholds)
-    alerts += _fold(detect_offline(rows, thresholds=thresholds, tz=tz, open_until=open_until), site, thresholds)
+    alerts += _fold(detect_gaps(seen, thresholds=thresholds, tz=tz, open_until=open_until), site, thresholds)
+    alerts += _fold(detect_offline(seen, thresholds=thresholds, tz=tz, open_until=open_until), site, thresholds)
     if coverage_from is not None and open_until is not None:
-        alerts += detect_low_coverage(rows, thresholds=thresholds, tz=tz, start=coverage_from, end=open_until)
-    alerts += detect_voltage(rows, thresholds=thresholds, tz=tz)
-    alerts += detect_over_rated(rows, thresholds=thresholds, tz=tz)
-    alerts += detect_energy_mismatch(rows, thresholds=thresholds, tz=tz)
+        alerts += detect_low_coverage(seen, thresholds=thresholds, tz=tz, start=coverage_from, end=open_until)
+    alerts += detect_voltage(seen, thresholds=thresholds, tz=tz)
+    alerts += detect_over_rated(seen, thresholds=thresholds, tz=tz)
+    alerts += detect_energy_mismatch(seen, thresholds=thresholds, tz=tz)
     alerts += detect_counter_resets(resets, tz=tz)
     alerts += detect_spikes(hourly, history, thresholds=thresholds, tz=tz)
     return sorted(alerts, key=sort_key)
 
 
 def detect_silence(
-    readings: Iterable[Reading], *, thresholds: Thresholds, tz: ZoneInfo, open_until: Until = None
+    readings: ReadingColumns, *, thresholds: Thresholds, tz: ZoneInfo, open_until: Until = None
 ) -> list[Alert]:
     """Site outages and per-device offline alerts (LWT and silence), silence folded into site outages exactly as
     in `detect_all`. The near-real-time watchdog calls it with each device's newest readings, so the alerts it
     raises carry the keys the batch path computes for the same silence."""
-    rows = _sorted_rows(readings)
-    site = detect_site_outages(rows, thresholds=thresholds, tz=tz, open_until=open_until)
-    offline = _fold(detect_offline(rows, thresholds=thresholds, tz=tz, open_until=open_until), site, thresholds)
+    seen = observe(readings)
+    site = detect_site_outages(seen, thresholds=thresholds, tz=tz, open_until=open_until)
+    offline = _fold(detect_offline(seen, thresholds=thresholds, tz=tz, open_until=open_until), site, thresholds)
     return sorted([*site, *offline], key=sort_key)
-
-
-def _sorted_rows(readings: Iterable[Reading]) -> list[Reading]:
-    return sorted(set(readings), key=lambda r: (r.device_id, r.ts, -1 if r.channel is None else r.channel))
 
 
 def sort_key(alert: Alert) -> tuple[datetime, str, str, int]:
     return (alert.start, alert.kind.value, alert.device_id, -1 if alert.channel is None else alert.channel)
+
+
+# --- the observed series ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Series:
+    """One quantity of one (device, channel): strictly increasing UTC microseconds and the value at each."""
+
+    ts: I64
+    values: F64
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the detectors read. `alive`: per device the distinct times of its messages, every reading but an MQTT
+    last will (`online` false on the device level) — empty for a device that sent only last wills; `lwt`: the
+    times of its last wills. Keys are sorted."""
+
+    power: dict[tuple[str, int], Series]
+    voltage: dict[tuple[str, int], Series]
+    counter: dict[tuple[str, int], Series]  # energy_total_wh
+    alive: dict[str, I64]
+    lwt: dict[str, I64]
+
+
+def observe(cols: ReadingColumns) -> Observed:
+    """The series of `cols` (any row order), each quantity one value per instant."""
+    names, device = cols.devices
+    lwt = (cols.channel == NO_CHANNEL) & (cols.online == 0)
+    return Observed(
+        power=_series(names, device, cols, cols.power_w),
+        voltage=_series(names, device, cols, cols.voltage_v),
+        counter=_series(names, device, cols, cols.energy_total_wh),
+        alive=_times(names, device, cols.ts_us, ~lwt),
+        lwt=_times(names, device, cols.ts_us, lwt),
+    )
+
+
+def _series(names: NDArray[np.str_], device: I64, cols: ReadingColumns, values: F64) -> dict[tuple[str, int], Series]:
+    rows = np.flatnonzero((cols.channel != NO_CHANNEL) & np.isfinite(values))
+    dev, chan, ts, value = device[rows], cols.channel[rows], cols.ts_us[rows], values[rows]
+    order = np.lexsort((value, cols.received_ms[rows], ts, chan, dev))  # the last of an instant wins
+    dev, chan, ts, value = dev[order], chan[order], ts[order], value[order]
+    last = np.ones(len(ts), dtype=bool)
+    last[:-1] = (dev[1:] != dev[:-1]) | (chan[1:] != chan[:-1]) | (ts[1:] != ts[:-1])
+    dev, chan, ts, value = dev[last], chan[last], ts[last], value[last]
+    new_key = np.ones(len(ts), dtype=bool)
+    new_key[1:] = (dev[1:] != dev[:-1]) | (chan[1:] != chan[:-1])
+    starts = [*np.flatnonzero(new_key).tolist(), len(ts)]
+    return {(str(names[dev[a]]), int(chan[a])): Series(ts[a:b], value[a:b]) for a, b in pairwise(starts)}
+
+
+def _times(names: NDArray[np.str_], device: I64, ts_us: I64, keep: NDArray[np.bool_]) -> dict[str, I64]:
+    """Per device (every device of `names`), the distinct times of the rows kept, sorted."""
+    dev, ts = device[keep], ts_us[keep]
+    order = np.lexsort((ts, dev))
+    dev, ts = dev[order], ts[order]
+    first = np.ones(len(ts), dtype=bool)
+    first[1:] = (dev[1:] != dev[:-1]) | (ts[1:] != ts[:-1])
+    dev, ts = dev[first], ts[first]
+    bounds = np.searchsorted(dev, np.arange(len(names) + 1)).tolist()
+    return {str(name): ts[bounds[i] : bounds[i + 1]] for i, name in enumerate(names)}
+
+
+def _instant(us: int | np.integer) -> datetime:
+    return _EPOCH + timedelta(microseconds=int(us))
+
+
+def _us(instant: datetime) -> int:
+    return (instant - _EPOCH) // _ONE_US
+
+
+def _limit_us(seconds: float) -> int:
+    """A threshold in whole microseconds, as `timedelta(seconds=…)` rounds it."""
+    return timedelta(seconds=seconds) // _ONE_US
+
+
+def _runs(inside: NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """Runs of consecutive True: (first index, index after the last)."""
+    edges = np.diff(np.concatenate(([0], inside.astype(np.int8), [0])))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
+
+
+def _episodes(series: Series, inside: NDArray[np.bool_]) -> list[tuple[datetime, datetime | None, F64]]:
+    """Runs of consecutive points for which `inside` holds: (first ts, ts of the first point after, values)."""
+    n = len(series.ts)
+    return [
+        (_instant(series.ts[a]), _instant(series.ts[b]) if b < n else None, series.values[a:b])
+        for a, b in _runs(inside)
+    ]
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
@@ -153,36 +253,6 @@ def _span(start: datetime, end: datetime | None, tz: ZoneInfo) -> str:
     return f"from {fmt_local(start, tz)} to {fmt_local(end, tz)} ({fmt_duration((end - start).total_seconds())})"
 
 
-def _series(rows: Sequence[Reading], field: str) -> dict[tuple[str, int], list[tuple[datetime, float]]]:
-    """Per (device, channel): (ts, value) of one quantity, sorted, one value per instant (the last one)."""
-    out: dict[tuple[str, int], dict[datetime, float]] = defaultdict(dict)
-    for reading in rows:
-        value = getattr(reading, field)
-        if reading.channel is not None and value is not None:
-            out[(reading.device_id, reading.channel)][reading.ts] = float(value)
-    return {key: sorted(points.items()) for key, points in sorted(out.items())}
-
-
-def _episodes(
-    points: Sequence[tuple[datetime, float]], inside: Callable[[float], bool]
-) -> list[tuple[datetime, datetime | None, list[float]]]:
-    """Runs of consecutive points for which `inside` holds: (first ts, ts of the first point after, values)."""
-    runs: list[tuple[datetime, datetime | None, list[float]]] = []
-    start: datetime | None = None
-    values: list[float] = []
-    for ts, value in points:
-        if inside(value):
-            if start is None:
-                start, values = ts, []
-            values.append(value)
-        elif start is not None:
-            runs.append((start, ts, values))
-            start = None
-    if start is not None:
-        runs.append((start, None, values))
-    return runs
-
-
 def _explained_by(alert: Alert, outage: Alert, slack: timedelta) -> bool:
     """The alert's silence is the outage's: it began and ended (or is still going on) with it, within `slack`."""
     if abs(alert.start - outage.start) > slack:
@@ -206,20 +276,17 @@ def _fold(alerts: list[Alert], site: list[Alert], thresholds: Thresholds) -> lis
 # --- gaps and coverage -----------------------------------------------------------------------------------------
 
 
-def detect_gaps(
-    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, open_until: Until = None
-) -> list[Alert]:
+def detect_gaps(seen: Observed, *, thresholds: Thresholds, tz: ZoneInfo, open_until: Until = None) -> list[Alert]:
     """A gap: no power sample on a channel for longer than `gap_s`, from the last sample to the next one."""
     alerts = []
-    limit = timedelta(seconds=thresholds.gap_s)
-    for (device_id, channel), points in _series(rows, "power_w").items():
-        times = [ts for ts, _ in points]
-        for before, after in pairwise(times):
-            if after - before > limit:
-                alerts.append(_gap(device_id, channel, before, after, thresholds, tz))
+    limit = _limit_us(thresholds.gap_s)
+    for (device_id, channel), series in seen.power.items():
+        times = series.ts
+        for i in np.flatnonzero(np.diff(times) > limit).tolist():
+            alerts.append(_gap(device_id, channel, _instant(times[i]), _instant(times[i + 1]), thresholds, tz))
         until = until_for(open_until, device_id)
-        if until is not None and until - times[-1] > limit:
-            alerts.append(_gap(device_id, channel, times[-1], None, thresholds, tz, until))
+        if until is not None and _us(until) - int(times[-1]) > limit:
+            alerts.append(_gap(device_id, channel, _instant(times[-1]), None, thresholds, tz, until))
     return alerts
 
 
@@ -261,7 +328,7 @@ def _local_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[date
 
 
 def detect_low_coverage(
-    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, start: datetime, end: Until
+    seen: Observed, *, thresholds: Thresholds, tz: ZoneInfo, start: datetime, end: Until
 ) -> list[Alert]:
     """A local day whose share of time between power samples no further apart than `gap_s` is too low.
 
@@ -269,18 +336,21 @@ def detect_low_coverage(
     first sample in the readings are not.
     """
     alerts = []
-    limit = timedelta(seconds=thresholds.gap_s)
-    for (device_id, channel), points in _series(rows, "power_w").items():
+    limit = _limit_us(thresholds.gap_s)
+    for (device_id, channel), series in seen.power.items():
         until = until_for(end, device_id)
         if until is None:
             continue
         days = _local_days(start, until, tz)
-        times = [ts for ts, _ in points]
-        covered = [(a, b) for a, b in pairwise(times) if b - a <= limit]
+        first, last = series.ts[:-1], series.ts[1:]
+        covered = last - first <= limit
+        first, last = first[covered], last[covered]
         for day, day_start, day_end in days:
-            if day_end <= times[0]:
+            if _us(day_end) <= series.ts[0]:
                 continue  # before the channel's first sample here: its silence is a gap or offline alert
-            seconds = sum(max(0.0, (min(b, day_end) - max(a, day_start)).total_seconds()) for a, b in covered)
+            inside = np.minimum(last, _us(day_end)) - np.maximum(first, _us(day_start))
+            # Added one by one in time order, as a Python sum (the covered seconds are a detail of the alert).
+            seconds = sum((inside[inside > 0] / 1e6).tolist(), 0.0 if len(first) else 0)
             length = (day_end - day_start).total_seconds()
             share = seconds / length
             if share < thresholds.min_day_coverage:
@@ -311,37 +381,27 @@ def detect_low_coverage(
 # --- offline and outages ---------------------------------------------------------------------------------------
 
 
-def _is_lwt_off(reading: Reading) -> bool:
-    return reading.channel is None and reading.online is False
-
-
-def _silences(times: Sequence[datetime], limit: timedelta, open_until: datetime | None) -> list[_Interval]:
-    """Intervals longer than `limit` between consecutive messages (and after the last one, up to open_until)."""
-    out = [_Interval(a, b) for a, b in pairwise(times) if b - a > limit]
-    if times and open_until is not None and open_until - times[-1] > limit:
-        out.append(_Interval(times[-1], None))
+def _silences(times: I64, limit: int, open_until: datetime | None) -> list[tuple[int, int | None]]:
+    """Intervals (µs) longer than `limit` between consecutive messages (and after the last one, up to open_until:
+    end None)."""
+    out: list[tuple[int, int | None]] = [
+        (int(times[i]), int(times[i + 1])) for i in np.flatnonzero(np.diff(times) > limit).tolist()
+    ]
+    if len(times) and open_until is not None and _us(open_until) - int(times[-1]) > limit:
+        out.append((int(times[-1]), None))
     return out
 
 
-def _by_device(rows: Sequence[Reading]) -> dict[str, list[Reading]]:
-    out: dict[str, list[Reading]] = defaultdict(list)
-    for reading in rows:
-        out[reading.device_id].append(reading)
-    return dict(sorted(out.items()))
-
-
-def detect_offline(
-    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, open_until: Until = None
-) -> list[Alert]:
+def detect_offline(seen: Observed, *, thresholds: Thresholds, tz: ZoneInfo, open_until: Until = None) -> list[Alert]:
     """Offline: each LWT `online=false` (until the next other message), and each silence longer than
     `offline_s` that holds no LWT (from the last message to the next one)."""
     alerts = []
-    limit = timedelta(seconds=thresholds.offline_s)
-    for device_id, readings in _by_device(rows).items():
-        alive = sorted({r.ts for r in readings if not _is_lwt_off(r)})
-        lwts = sorted({r.ts for r in readings if _is_lwt_off(r)})
-        for lwt in lwts:
-            back = next((ts for ts in alive if ts > lwt), None)
+    limit = _limit_us(thresholds.offline_s)
+    for device_id, alive in seen.alive.items():
+        lwts = seen.lwt[device_id]
+        for lwt_us, after in zip(lwts.tolist(), np.searchsorted(alive, lwts, side="right").tolist(), strict=True):
+            lwt = _instant(lwt_us)
+            back = _instant(alive[after]) if after < len(alive) else None
             alerts.append(
                 Alert(
                     kind=AlertKind.OFFLINE,
@@ -355,20 +415,21 @@ def detect_offline(
                 )
             )
         until = until_for(open_until, device_id)
-        for silence in _silences(alive, limit, until):
-            end = silence.end or datetime.max.replace(tzinfo=silence.start.tzinfo)
-            if any(silence.start < lwt <= end for lwt in lwts):
-                continue
-            seconds = ((silence.end or until or silence.start) - silence.start).total_seconds()
+        for start_us, end_us in _silences(alive, limit, until):
+            following = int(np.searchsorted(lwts, start_us, side="right"))
+            if following < len(lwts) and (end_us is None or lwts[following] <= end_us):
+                continue  # the silence holds a last will: that alert says it
+            start, end = _instant(start_us), None if end_us is None else _instant(end_us)
+            seconds = ((end or until or start) - start).total_seconds()
             alerts.append(
                 Alert(
                     kind=AlertKind.OFFLINE,
                     device_id=device_id,
                     channel=None,
-                    start=silence.start,
-                    end=silence.end,
+                    start=start,
+                    end=end,
                     severity=Severity.WARNING,
-                    message=f"No message from {device_id} {_span(silence.start, silence.end, tz)}.",
+                    message=f"No message from {device_id} {_span(start, end, tz)}.",
                     details={"reason": "silent", "seconds": seconds, "threshold_s": thresholds.offline_s},
                 )
             )
@@ -395,7 +456,7 @@ def _intersect(left: list[_Interval], right: list[_Interval]) -> list[_Interval]
 
 
 def detect_site_outages(
-    rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo, open_until: Until = None
+    seen: Observed, *, thresholds: Thresholds, tz: ZoneInfo, open_until: Until = None
 ) -> list[Alert]:
     """Every meter of the site silent at once for longer than `offline_s`: one outage for the site.
 
@@ -403,17 +464,19 @@ def detect_site_outages(
     fallen silent within `site_onset_s` of each other: a meter dead for hours does not turn every other meter's
     gap into a site outage. A silence still going on is known only up to the earliest watermark of the meters.
     """
-    devices = _by_device(rows)
+    devices = seen.alive
     if len(devices) < max(2, thresholds.site_min_devices):
         return []
-    limit = timedelta(seconds=thresholds.offline_s)
+    limit = _limit_us(thresholds.offline_s)
     common: list[_Interval] | None = None
     known: list[datetime] = []
-    for device_id, readings in devices.items():
-        alive = sorted({r.ts for r in readings if not _is_lwt_off(r)})
+    for device_id, alive in devices.items():
         until = until_for(open_until, device_id)
         known += [] if until is None else [until]
-        silences = _silences(alive, limit, until)
+        silences = [
+            _Interval(_instant(start), None if end is None else _instant(end))
+            for start, end in _silences(alive, limit, until)
+        ]
         common = silences if common is None else _intersect(common, silences)
     known_until = min(known) if len(known) == len(devices) else None
     alerts = []
@@ -444,13 +507,14 @@ def detect_site_outages(
     return alerts
 
 
-def detect_voltage(rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo) -> list[Alert]:
+def detect_voltage(seen: Observed, *, thresholds: Thresholds, tz: ZoneInfo) -> list[Alert]:
     """Outage: voltage below `outage_voltage_v` (≈ 0). Voltage: outside nominal ± tolerance (EN 50160) for
     longer than `voltage_min_s`, from the first sample outside to the first sample back inside."""
     alerts = []
     low, high, zero = thresholds.voltage_low_v, thresholds.voltage_high_v, thresholds.outage_voltage_v
-    for (device_id, channel), points in _series(rows, "voltage_v").items():
-        for start, end, values in _episodes(points, lambda v: v < zero):
+    for (device_id, channel), series in seen.voltage.items():
+        volts = series.values
+        for start, end, values in _episodes(series, volts < zero):
             alerts.append(
                 Alert(
                     kind=AlertKind.OUTAGE,
@@ -460,15 +524,16 @@ def detect_voltage(rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneI
                     end=end,
                     severity=Severity.CRITICAL,
                     message=f"No voltage on {_where(device_id, channel)} {_span(start, end, tz)}.",
-                    details={"reason": "voltage_zero", "min_voltage_v": min(values), "threshold_v": zero},
+                    details={"reason": "voltage_zero", "min_voltage_v": float(values.min()), "threshold_v": zero},
                 )
             )
-        for start, end, values in _episodes(points, lambda v: v >= zero and not low <= v <= high):
-            last_out = max(ts for ts, v in points if start <= ts and (end is None or ts < end))
+        outside = (volts >= zero) & ~((low <= volts) & (volts <= high))
+        for (start, end, values), (_, after) in zip(_episodes(series, outside), _runs(outside), strict=True):
+            last_out = _instant(series.ts[after - 1])
             seconds = ((end or last_out) - start).total_seconds()
             if seconds <= thresholds.voltage_min_s:
                 continue
-            lowest, highest = min(values), max(values)
+            lowest, highest = float(values.min()), float(values.max())
             what = "sag" if lowest < low else "swell"
             alerts.append(
                 Alert(
@@ -503,13 +568,14 @@ def over_rated(power_w: float, rated_max_power_w: float) -> bool:
     return abs(power_w) > rated_max_power_w
 
 
-def detect_over_rated(rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo) -> list[Alert]:
+def detect_over_rated(seen: Observed, *, thresholds: Thresholds, tz: ZoneInfo) -> list[Alert]:
     """Power above the meter's rated maximum: from the first sample above to the first sample back below."""
     alerts = []
     rated = thresholds.rated_max_power_w
-    for (device_id, channel), points in _series(rows, "power_w").items():
-        for start, end, values in _episodes(points, lambda p: over_rated(p, rated)):
-            alerts.append(over_rated_alert(device_id, channel, start, end, max(values, key=abs), rated, tz))
+    for (device_id, channel), series in seen.power.items():
+        for start, end, values in _episodes(series, np.abs(series.values) > rated):  # `over_rated`, on arrays
+            peak = float(values[np.argmax(np.abs(values))])  # the first of the largest magnitude
+            alerts.append(over_rated_alert(device_id, channel, start, end, peak, rated, tz))
     return alerts
 
 
@@ -600,43 +666,41 @@ def detect_spikes(
     return alerts
 
 
-def _locf_integral_wh(points: Sequence[tuple[datetime, float]], start: datetime, end: datetime) -> float:
-    """Imported energy over [start, end] holding each power sample until the next one (negative = export)."""
-    total = 0.0
-    for (ts, power), (next_ts, _) in zip(points, [*points[1:], (end, 0.0)], strict=False):
-        a, b = max(ts, start), min(next_ts, end)
-        if b > a:
-            total += max(power, 0.0) * (b - a).total_seconds() / 3600
-    return total
+def _locf_integral_wh(power: Series, start: int, end: int) -> float:
+    """Imported energy over [start, end] (µs) holding each power sample until the next one (negative = export),
+    the samples' shares added one by one in time order."""
+    following = np.append(power.ts[1:], end)
+    held = np.minimum(following, end) - np.maximum(power.ts, start)
+    shares = np.maximum(power.values, 0.0) * (held / 1e6) / 3600
+    return float(np.cumsum(np.append(0.0, shares[held > 0]))[-1])
 
 
-def detect_energy_mismatch(rows: Sequence[Reading], *, thresholds: Thresholds, tz: ZoneInfo) -> list[Alert]:
+def detect_energy_mismatch(seen: Observed, *, thresholds: Thresholds, tz: ZoneInfo) -> list[Alert]:
     """An hour whose power integral disagrees with its counter delta, over the span the counter covers.
 
     Compared only when the counter rose monotonically over at least `mismatch_min_span_s` of the hour and the
     power samples cover that span without a gap; disagreement beyond max(abs, rel · energy) is flagged.
     """
     alerts = []
-    gap = timedelta(seconds=thresholds.gap_s)
-    powers = _series(rows, "power_w")
-    for (device_id, channel), counters in _series(rows, "energy_total_wh").items():
-        power = powers.get((device_id, channel), [])
-        power_times = [ts for ts, _ in power]
-        by_hour: dict[datetime, list[tuple[datetime, float]]] = defaultdict(list)
-        for ts, value in counters:
-            by_hour[ts.replace(minute=0, second=0, microsecond=0)].append((ts, value))
-        for hour, points in sorted(by_hour.items()):
-            (t0, c0), (t1, c1) = points[0], points[-1]
-            if (t1 - t0).total_seconds() < thresholds.mismatch_min_span_s:
+    gap = _limit_us(thresholds.gap_s)
+    empty = Series(np.zeros(0, np.int64), np.zeros(0, np.float64))
+    for (device_id, channel), counters in seen.counter.items():
+        power = seen.power.get((device_id, channel), empty)
+        hours = counters.ts // _HOUR_US
+        bounds = [0, *(np.flatnonzero(np.diff(hours)) + 1).tolist(), len(hours)]
+        for a, b in pairwise(bounds):
+            t0, t1 = int(counters.ts[a]), int(counters.ts[b - 1])
+            c0, c1 = float(counters.values[a]), float(counters.values[b - 1])
+            if (t1 - t0) / 1e6 < thresholds.mismatch_min_span_s:
                 continue
-            if any(b[1] < a[1] for a, b in pairwise(points)):
+            if bool(np.any(np.diff(counters.values[a:b]) < 0)):
                 continue  # a counter reset: reported as counter_reset, not compared
-            first = bisect_right(power_times, t0) - 1  # the sample in force at t0
+            first = int(np.searchsorted(power.ts, t0, side="right")) - 1  # the sample in force at t0
             if first < 0:
                 continue
-            inside = power[first : bisect_right(power_times, t1)]
-            times = [ts for ts, _ in inside] + [t1]
-            if any(b - a > gap for a, b in pairwise(times)):
+            stop = int(np.searchsorted(power.ts, t1, side="right"))
+            inside = Series(power.ts[first:stop], power.values[first:stop])
+            if bool(np.any(np.diff(np.append(inside.ts, t1)) > gap)):
                 continue
             integral = _locf_integral_wh(inside, t0, t1)
             delta = c1 - c0
@@ -644,6 +708,7 @@ def detect_energy_mismatch(rows: Sequence[Reading], *, thresholds: Thresholds, t
             tolerance = max(thresholds.mismatch_abs_wh, thresholds.mismatch_rel * max(abs(delta), abs(integral)))
             if abs(diff) <= tolerance:
                 continue
+            hour = _instant(int(hours[a]) * _HOUR_US)
             alerts.append(
                 Alert(
                     kind=AlertKind.ENERGY_MISMATCH,
@@ -661,8 +726,8 @@ def detect_energy_mismatch(rows: Sequence[Reading], *, thresholds: Thresholds, t
                         "counter_delta_wh": round(delta, 3),
                         "difference_wh": round(diff, 3),
                         "tolerance_wh": round(tolerance, 3),
-                        "from": t0.isoformat(),
-                        "to": t1.isoformat(),
+                        "from": _instant(t0).isoformat(),
+                        "to": _instant(t1).isoformat(),
                     },
                 )
             )

@@ -28,8 +28,9 @@ from wattline.alerts.detect import ResetLike, detect_all
 from wattline.alerts.ledger import AlertStore, LedgerRow, plan_transitions
 from wattline.alerts.model import SITE, Alert, Notification
 from wattline.alerts.thresholds import Thresholds
+from wattline.formats.columns import ReadingColumns
 from wattline.formats.messages import ENERGY_UPDATED, EnergyUpdated
-from wattline.models import HourlyEnergy, Reading
+from wattline.models import HourlyEnergy
 from wattline.ports import Publisher
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,9 @@ HOUR = timedelta(hours=1)
 
 
 class ReadingsSource(Protocol):
-    def readings(self, start: datetime, end: datetime) -> list[Reading]: ...
+    def columns(self, start: datetime, end: datetime) -> ReadingColumns:
+        """Every reading of every device with start <= ts < end (device-level ones too), as columns."""
+        ...
 
     def hourly(self, start: datetime, end: datetime) -> list[HourlyEnergy]: ...
 
@@ -141,11 +144,22 @@ def detection_windows(
     return windows
 
 
-def counter_resets(readings: Sequence[Reading], options: DetectOptions) -> list[ResetLike]:
-    from wattline.energy import compute_hourly
+def counter_resets(readings: ReadingColumns, options: DetectOptions) -> list[ResetLike]:
+    """The counter resets and jumps the energy engine finds, channel by channel in (device, channel) order."""
+    from wattline.loader import channel_energy
 
-    result = compute_hourly(readings, tz=options.tz, max_gap_s=options.max_gap_s, max_power_w=options.max_power_w)
-    return [r for r in result.resets if getattr(r, "kind", "reset") in ("reset", "jump")]
+    found: list[ResetLike] = []
+    for device, channel in readings.channel_keys():
+        result = channel_energy(
+            readings.take(readings.rows(device, channel)),
+            device,
+            channel,
+            tz=options.tz,
+            max_gap_s=options.max_gap_s,
+            max_power_w=options.max_power_w,
+        )
+        found += [r for r in result.resets if r.kind in ("reset", "jump")]
+    return found
 
 
 def run_detect(
@@ -163,10 +177,11 @@ def run_detect(
     windows = detection_windows(request, open_rows, options, newest or now)
     report = DetectReport(start=windows[0][0], end=windows[-1][1], watermark=newest)
     for start, end in windows:
-        readings = source.readings(start, end)
+        readings = source.columns(start, end)
         until = {device: mark if mark <= end else None for device, mark in marks.items()}
-        if options.watermark == "newest_reading" and readings and newest is not None and end >= newest:
-            seen = max(reading.ts for reading in readings)  # the site's data ends here, whatever the day's length
+        if options.watermark == "newest_reading" and len(readings) and newest is not None and end >= newest:
+            # the site's data ends here, whatever the day's length
+            seen = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(readings.ts_us.max()))
             until = {device: None if mark is None else min(mark, seen) for device, mark in until.items()}
         hours = source.hourly(start - options.baseline, end)
         report.readings += len(readings)

@@ -22,7 +22,7 @@ from wattline.warehouse.settings import WarehouseSettings
 
 if TYPE_CHECKING:
     from wattline.alerts.pipeline import ReadingsSource
-    from wattline.ports import ObjectStore, Warehouse
+    from wattline.ports import ColumnarWarehouse, ObjectStore
 
 
 class AlertSettings(WarehouseSettings):
@@ -97,7 +97,7 @@ class AlertSettings(WarehouseSettings):
 
         return GcsObjectStore(self.bucket, project=self.gcp_project, endpoint=self.gcs_endpoint)
 
-    def readings_source(self, warehouse: Warehouse) -> ReadingsSource:
+    def readings_source(self, warehouse: ColumnarWarehouse) -> ReadingsSource:
         """Detection's readings: `readings_ext` through the warehouse, or the daily files themselves."""
         if self.alerts_readings_source == "objects":
             from wattline.alerts.objects import ObjectStoreReadings

@@ -13,17 +13,21 @@ from typing import Any
 
 from wattline.alerts.ledger import OPEN, LedgerRow
 from wattline.errors import NotFoundError
-from wattline.models import Generation, HourlyEnergy, Reading, trusted_reading
-from wattline.ports import Warehouse
+from wattline.formats.columns import ReadingColumns
+from wattline.models import HourlyEnergy
+from wattline.ports import ColumnarWarehouse, Warehouse
 
 ALERTS_TABLE = "alerts"
 DELIVERIES_TABLE = "alert_deliveries"
 _ALERT_COLUMNS = (
     "key, kind, device_id, channel, start_ts, end_ts, severity, message, details, status, first_seen, updated_at"
 )
+# readings_ext as the fields of ReadingColumns (NULLs only in the float columns, which become NaN).
 _READING_COLUMNS = (
-    "device_id, channel, ts, received_ms, generation, power_w, voltage_v, energy_total_wh, "
-    "energy_returned_total_wh, online"
+    "device_id, IFNULL(channel, -1) AS channel, UNIX_MICROS(ts) AS ts_us, IFNULL(received_ms, 0) AS received_ms, "
+    "IFNULL(generation = 'gen2', FALSE) AS gen2, power_w, energy_total_wh, "
+    "energy_returned_total_wh AS energy_returned_wh, voltage_v, "
+    "CASE WHEN online IS NULL THEN -1 WHEN online THEN 1 ELSE 0 END AS online"
 )
 
 
@@ -107,12 +111,13 @@ class WarehouseDeliveryLog:
 class WarehouseReadings:
     """Readings and hourly energy for detection, read through the warehouse."""
 
-    def __init__(self, warehouse: Warehouse) -> None:
+    def __init__(self, warehouse: ColumnarWarehouse) -> None:
         self.warehouse = warehouse
 
-    def readings(self, start: datetime, end: datetime) -> list[Reading]:
-        """Every reading of every device with start <= ts < end (device-level ones too: LWT, relay)."""
-        rows = self.warehouse.query(
+    def columns(self, start: datetime, end: datetime) -> ReadingColumns:
+        """Every reading of every device with start <= ts < end (device-level ones too: LWT, relay), as columns
+        (one query, no per-row object)."""
+        found = self.warehouse.query_columns(
             f"SELECT {_READING_COLUMNS} FROM {_table('readings_ext')} "
             "WHERE dt BETWEEN @first_day AND @last_day AND ts >= @start AND ts < @end",
             {
@@ -122,7 +127,7 @@ class WarehouseReadings:
                 "end": end,
             },
         )
-        return [_reading(row) for row in rows]
+        return ReadingColumns.from_arrays(found)
 
     def hourly(self, start: datetime, end: datetime) -> list[HourlyEnergy]:
         rows = self.warehouse.query(
@@ -142,12 +147,3 @@ class WarehouseReadings:
             {},
         )
         return {str(row["device_id"]): date.fromisoformat(str(row["day"])) for row in rows if row["day"]}
-
-
-def _reading(row: dict[str, Any]) -> Reading:
-    """A Reading from a warehouse row, unvalidated: the columns are typed (UTC timestamps, floats) and the daily
-    files they come from were written from checked readings."""
-    data = {k: v for k, v in row.items() if v is not None}
-    data["generation"] = Generation(data.get("generation", Generation.GEN1.value))
-    data.setdefault("channel", None)
-    return trusted_reading(data)

@@ -37,6 +37,7 @@ from wattline.aggregation import INVALID_DEVICE_SEGMENT, child_prefixes, list_ke
 from wattline.alerts.detect import detect_silence
 from wattline.alerts.model import Alert, AlertEvent, Notification
 from wattline.alerts.thresholds import Thresholds
+from wattline.formats.columns import ReadingColumns
 from wattline.models import Reading
 from wattline.parsing import parse_object
 from wattline.ports import ObjectStore, Publisher
@@ -130,7 +131,9 @@ def silence_alerts(
     settled = timedelta(seconds=thresholds.offline_s + thresholds.site_onset_s)
     return [
         alert
-        for alert in detect_silence(readings, thresholds=thresholds, tz=tz, open_until=until)
+        for alert in detect_silence(
+            ReadingColumns.from_readings(readings), thresholds=thresholds, tz=tz, open_until=until
+        )
         if alert.is_open
         and alert.details.get("reason") in SILENCE_REASONS
         and not (site and alert.details["reason"] == "silent" and until - alert.start <= settled)

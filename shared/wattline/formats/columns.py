@@ -4,9 +4,11 @@ because it needs numpy and the line writer must not: every Lambda imports the wr
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -14,44 +16,131 @@ from numpy.typing import NDArray
 from wattline.errors import PermanentError
 from wattline.formats.readings import daily_text_lines
 
-_NO_CHANNEL: Final = -1
+if TYPE_CHECKING:
+    from wattline.models import Reading
+
+NO_CHANNEL: Final = -1  # the channel of a device-level reading (channel None)
 _GEN2: Final = "gen2"
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US: Final = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
 class ReadingColumns:
-    """A daily readings file as arrays (one JSON decode for the whole file), ready for the energy engine.
+    """Readings as arrays, one row per reading: a daily readings file (one JSON decode for the whole file), a
+    window of `readings_ext`, or Reading objects (`from_readings`). The energy engine and alert detection read it.
 
-    Quantities the reading did not carry are NaN; `channel` is -1 for device-level readings (channel None).
+    Quantities the reading did not carry are NaN; `channel` is -1 for device-level readings (channel None);
+    `online` is 1 or 0 where the reading carried it (0: an MQTT last will), -1 where it did not.
     """
 
     device_id: NDArray[np.str_]
     channel: NDArray[np.int64]
-    ts_s: NDArray[np.float64]  # UTC Unix seconds (millisecond precision)
+    ts_us: NDArray[np.int64]  # UTC microseconds since the epoch (the daily line keeps milliseconds)
     received_ms: NDArray[np.int64]
     gen2: NDArray[np.bool_]
     power_w: NDArray[np.float64]
     energy_total_wh: NDArray[np.float64]
     energy_returned_wh: NDArray[np.float64]
+    voltage_v: NDArray[np.float64]
+    online: NDArray[np.int8]
 
     def __len__(self) -> int:
-        return len(self.ts_s)
+        return len(self.ts_us)
+
+    @cached_property
+    def ts_s(self) -> NDArray[np.float64]:
+        """UTC Unix seconds, as the energy engine takes them (== `Reading.ts.timestamp()`)."""
+        return self.ts_us / 1e6
+
+    @cached_property
+    def devices(self) -> tuple[NDArray[np.str_], NDArray[np.int64]]:
+        """The distinct device ids, sorted, and each row's index among them."""
+        names, index = np.unique(self.device_id, return_inverse=True)
+        return names, index.astype(np.int64).ravel()
 
     def rows(self, device: str, channel: int) -> NDArray[np.intp]:
         """Indices of one (device, channel), sorted by time."""
         idx = np.flatnonzero((self.channel == channel) & (self.device_id == device))
-        return idx[np.argsort(self.ts_s[idx], kind="stable")]
+        return idx[np.argsort(self.ts_us[idx], kind="stable")]
+
+    def channel_keys(self) -> list[tuple[str, int]]:
+        """The (device, channel) pairs of the readings that have a channel, sorted."""
+        real = self.channel != NO_CHANNEL
+        names, device = self.devices
+        channel = self.channel[real]
+        low = int(channel.min()) if len(channel) else 0
+        span = (int(channel.max()) if len(channel) else 0) - low + 1
+        pairs = np.unique(device[real] * span + (channel - low)).tolist()  # one int per (device, channel)
+        return [(str(names[pair // span]), pair % span + low) for pair in pairs]
 
     def channels(self, device: str) -> list[int]:
-        chans = self.channel[(self.device_id == device) & (self.channel != _NO_CHANNEL)]
+        chans = self.channel[(self.device_id == device) & (self.channel != NO_CHANNEL)]
         return sorted(int(c) for c in np.unique(chans))
 
     def carries(self) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
         return np.isfinite(self.power_w), np.isfinite(self.energy_total_wh), np.isfinite(self.energy_returned_wh)
 
+    def take(self, rows: NDArray[np.intp] | NDArray[np.bool_]) -> ReadingColumns:
+        """The given rows (indices or a mask), in that order."""
+        return ReadingColumns(*(getattr(self, name)[rows] for name in _FIELDS))
+
+    @classmethod
+    def concat(cls, parts: Sequence[ReadingColumns]) -> ReadingColumns:
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(part, name) for part in parts]) for name in _FIELDS))
+
+    @classmethod
+    def empty(cls) -> ReadingColumns:
+        return cls.from_arrays({})
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, Any]) -> ReadingColumns:
+        """From one array per field (a query's columns, named as the fields); a missing field is empty."""
+        return cls(*(np.asarray(arrays.get(name, ()), dtype=dtype) for name, dtype in _DTYPES.items()))
+
+    @classmethod
+    def from_readings(cls, readings: Iterable[Reading]) -> ReadingColumns:
+        """Reading objects as columns (the near-real-time watchdog's few, and tests)."""
+        found = list(readings)
+        return cls.from_arrays(
+            {
+                "device_id": [r.device_id for r in found],
+                "channel": [_channel(r.channel) for r in found],
+                "ts_us": [(r.ts - _EPOCH) // _ONE_US for r in found],
+                "received_ms": [r.received_ms for r in found],
+                "gen2": [r.generation == _GEN2 for r in found],
+                "power_w": [r.power_w for r in found],
+                "energy_total_wh": [r.energy_total_wh for r in found],
+                "energy_returned_wh": [r.energy_returned_total_wh for r in found],
+                "voltage_v": [r.voltage_v for r in found],
+                "online": [_online(r.online) for r in found],
+            }
+        )
+
+
+_DTYPES: Final[dict[str, type[np.generic]]] = {
+    "device_id": np.str_,
+    "channel": np.int64,
+    "ts_us": np.int64,
+    "received_ms": np.int64,
+    "gen2": np.bool_,
+    "power_w": np.float64,  # None becomes NaN in a float array
+    "energy_total_wh": np.float64,
+    "energy_returned_wh": np.float64,
+    "voltage_v": np.float64,
+    "online": np.int8,
+}
+_FIELDS: Final = tuple(_DTYPES)
+
 
 def _channel(value: Any) -> int:
-    return _NO_CHANNEL if value is None else int(value)
+    return NO_CHANNEL if value is None else int(value)
+
+
+def _online(value: Any) -> int:
+    return -1 if value is None else int(bool(value))
 
 
 def read_columns(data: bytes) -> ReadingColumns:
@@ -78,16 +167,19 @@ def parse_lines(lines: Sequence[str]) -> ReadingColumns:
     ts_text = [str(r["ts"]).removesuffix("Z").split("+")[0] for r in records]
     try:
         ts_ms = np.array(ts_text, dtype="datetime64[ms]").astype(np.int64) if n else np.zeros(0, np.int64)
-        return ReadingColumns(
-            device_id=np.array([str(r["device_id"]) for r in records], dtype=np.str_),
-            channel=np.array([_channel(r.get("channel")) for r in records], dtype=np.int64),
-            ts_s=ts_ms.astype(np.float64) / 1000.0,
-            received_ms=np.array([r.get("received_ms", 0) for r in records], dtype=np.int64),
-            gen2=np.array([r.get("generation") == _GEN2 for r in records], dtype=np.bool_),
-            # None (a quantity the reading did not carry) becomes NaN in a float array.
-            power_w=np.array([r.get("power_w") for r in records], dtype=np.float64),
-            energy_total_wh=np.array([r.get("energy_total_wh") for r in records], dtype=np.float64),
-            energy_returned_wh=np.array([r.get("energy_returned_total_wh") for r in records], dtype=np.float64),
+        return ReadingColumns.from_arrays(
+            {
+                "device_id": [str(r["device_id"]) for r in records],
+                "channel": [_channel(r.get("channel")) for r in records],
+                "ts_us": ts_ms * 1000,
+                "received_ms": [r.get("received_ms", 0) for r in records],
+                "gen2": [r.get("generation") == _GEN2 for r in records],
+                "power_w": [r.get("power_w") for r in records],
+                "energy_total_wh": [r.get("energy_total_wh") for r in records],
+                "energy_returned_wh": [r.get("energy_returned_total_wh") for r in records],
+                "voltage_v": [r.get("voltage_v") for r in records],
+                "online": [_online(r.get("online")) for r in records],
+            }
         )
     except (ValueError, TypeError) as exc:
         raise PermanentError(f"bad value in readings file: {exc}") from exc

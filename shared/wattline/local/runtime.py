@@ -47,7 +47,7 @@ from wattline.adapters.fs_store import FsObjectStore
 from wattline.adapters.objects import info_of
 from wattline.errors import NotFoundError, PermanentError
 from wattline.local.lock import HomeLock
-from wattline.ports import ObjectInfo, ObjectStore, Publisher, Warehouse
+from wattline.ports import ColumnarWarehouse, ObjectInfo, ObjectStore, Publisher
 from wattline.settings import Settings, load_toml_overrides
 
 if TYPE_CHECKING:
@@ -468,7 +468,7 @@ class Runtime:
         s3_store: ObjectStore | None = None,
         gcs_store: ObjectStore | None = None,
         gcs_fs_root: Path | None = None,
-        warehouse: Warehouse | None = None,
+        warehouse: ColumnarWarehouse | None = None,
         read_only: bool = False,
     ) -> None:
         """`s3_store`/`gcs_store` replace the home's directory buckets (the emulator stack passes S3 and GCS
@@ -490,7 +490,7 @@ class Runtime:
         self.gcs_fs_root = gcs_fs_root or self.home.gcs_root
         self.publisher: Publisher = QueuePublisher(self.queue)
         self._thresholds = thresholds
-        self._warehouse: Warehouse | None = warehouse
+        self._warehouse: ColumnarWarehouse | None = warehouse
         self.closers: builtins.list[Callable[[], None]] = []  # e.g. stop the emulator servers behind the stores
         self.inbound: Callable[[], int] | None = None  # pulls external deliveries into the queue when it is empty
         # Remote functions (the emulator stack): GCS finalize is delivered by whoever `deliver_copied` calls
@@ -513,7 +513,7 @@ class Runtime:
     # -- backends ---------------------------------------------------------------------------------------------
 
     @property
-    def warehouse(self) -> Warehouse:
+    def warehouse(self) -> ColumnarWarehouse:
         if self._warehouse is None:
             gone = emulator_warehouse_gone(self.home.root)
             if gone:

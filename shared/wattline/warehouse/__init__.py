@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from wattline.errors import PermanentError
 from wattline.models import DailyEnergy, HourlyEnergy
-from wattline.ports import Warehouse
+from wattline.ports import ColumnarWarehouse, Warehouse
 
 if TYPE_CHECKING:
     from wattline.solar import ChannelRoles, SolarDay
@@ -40,8 +40,8 @@ DAILY_FIELDS = tuple(name for name in DailyEnergy.model_fields if name != "expor
 
 
 @runtime_checkable
-class AdminWarehouse(Warehouse, Protocol):
-    """A Warehouse that can also replace a slice of a table (used for the tariff tables)."""
+class AdminWarehouse(ColumnarWarehouse, Protocol):
+    """A Warehouse that can also replace a slice of a table (used for the tariff tables) and answer in columns."""
 
     def replace_rows(self, table: str, rows: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> int:
         """Delete the rows matching `where` (column = value, ANDed) and insert `rows`, atomically."""

@@ -31,11 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 from wattline import defaults
 from wattline.errors import NotFoundError, PermanentError, TransientError, WattlineError
-from wattline.warehouse.rows import check_columns, dedupe, identifier, json_value, result_value
+from wattline.warehouse.rows import check_columns, dedupe, identifier, json_value, result_value, row_column
 from wattline.warehouse.schema import SchemaContext, placeholders, render, schema_objects, strip_statement
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
+    from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +228,19 @@ class BigQueryWarehouse:
         rows = self._run(render(sql, self.context.values()), params=params, what="query")
         return [{key: result_value(value) for key, value in row.items()} for row in rows]
 
+    def query_columns(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, NDArray[Any]]:
+        """Run SQL and return its columns as numpy arrays (see `ColumnarWarehouse`), from the result rows."""
+        rows, schema = self._result(render(sql, self.context.values()), params=params, what="query")
+        return {
+            field.name: row_column(field.name, field.field_type, [row[index] for row in rows])
+            for index, field in enumerate(schema)
+        }
+
     def _run(self, sql: str, *, params: Mapping[str, Any] | None = None, what: str) -> list[Any]:
+        return self._result(sql, params=params, what=what)[0]
+
+    def _result(self, sql: str, *, params: Mapping[str, Any] | None, what: str) -> tuple[list[Any], list[Any]]:
+        """The rows of the finished job and its result schema."""
         from google.cloud import bigquery
 
         config = bigquery.QueryJobConfig(
@@ -237,7 +250,8 @@ class BigQueryWarehouse:
             job = self.client.query(
                 sql, job_config=config, job_id_prefix="wattline_", retry=self._retry(), job_retry=None
             )
-            return list(job.result(retry=self._retry(), job_retry=self._job_retry()))
+            result = job.result(retry=self._retry(), job_retry=self._job_retry())
+            return list(result), list(result.schema or [])
         except Exception as exc:
             if _is_api_error(exc):
                 raise translate_error(exc, what) from exc

@@ -16,21 +16,24 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wattline import defaults
 from wattline.errors import NotFoundError, PermanentError, TransientError
-from wattline.warehouse.rows import check_columns, dedupe, identifier, result_value
+from wattline.warehouse.rows import check_columns, dedupe, filled_column, identifier, result_value
 from wattline.warehouse.schema import SchemaContext, SqlObject, render, schema_objects, strip_statement
 from wattline.warehouse.transpile import to_duckdb
 
 if TYPE_CHECKING:
     import duckdb as duckdb_module
+    from numpy.typing import NDArray
 
     from wattline.tariffs import Tariff
+
+_T = TypeVar("_T")
 
 READINGS_COLUMNS: dict[str, str] = {
     "device_id": "VARCHAR",
@@ -211,6 +214,27 @@ class DuckDBWarehouse:
     # -- queries ----------------------------------------------------------------------------------------------
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run BigQuery-dialect SQL (`{{placeholders}}` filled, `@name` parameters) and return dict rows."""
+
+        def rows(cursor: duckdb_module.DuckDBPyConnection) -> list[dict[str, Any]]:
+            names = [d[0] for d in cursor.description or []]
+            return [{n: result_value(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+
+        return self._execute(sql, params, rows)
+
+    def query_columns(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, NDArray[Any]]:
+        """Run BigQuery-dialect SQL and return its columns as numpy arrays (see `ColumnarWarehouse`)."""
+
+        def columns(cursor: duckdb_module.DuckDBPyConnection) -> dict[str, NDArray[Any]]:
+            return {name: filled_column(name, values) for name, values in cursor.fetchnumpy().items()}
+
+        return self._execute(sql, params, columns)
+
+    def _execute(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None,
+        fetch: Callable[[duckdb_module.DuckDBPyConnection], _T],
+    ) -> _T:
         import duckdb
 
         con = self._connection()
@@ -219,9 +243,7 @@ class DuckDBWarehouse:
         statement = to_duckdb(render(sql, self.context.values()))
         with self._lock:
             try:
-                cursor = con.execute(statement, dict(params or {}))
-                names = [d[0] for d in cursor.description or []]
-                return [{n: result_value(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+                return fetch(con.execute(statement, dict(params or {})))
             except duckdb.CatalogException as exc:
                 raise NotFoundError(f"query references a missing object: {exc}") from exc
             except duckdb.Error as exc:

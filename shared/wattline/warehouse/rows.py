@@ -84,3 +84,40 @@ def result_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [result_value(v) for v in value]
     return value
+
+
+def filled_column(name: str, values: Any) -> Any:
+    """A fetched column as a plain array: masked (NULL) floats become NaN; NULLs elsewhere are refused."""
+    import numpy as np
+
+    if isinstance(values, np.ma.MaskedArray):
+        if values.dtype.kind == "f":
+            return values.filled(np.nan)
+        if np.ma.getmaskarray(values).any():
+            raise PermanentError(f"column {name} holds NULL: the query must give it a value")
+        values = values.data
+    array = np.asarray(values)
+    return array.astype(np.str_) if array.dtype.kind == "O" else array  # strings come as Python objects
+
+
+_ARRAY_TYPES: Final = {
+    "FLOAT": "float64",
+    "FLOAT64": "float64",
+    "INTEGER": "int64",
+    "INT64": "int64",
+    "BOOLEAN": "bool",
+    "BOOL": "bool",
+    "STRING": "str",
+}
+
+
+def row_column(name: str, field_type: str, values: Sequence[Any]) -> Any:
+    """One column of result rows as an array of its type (BigQuery's field type names; NULL floats → NaN)."""
+    import numpy as np
+
+    dtype = _ARRAY_TYPES.get(field_type.upper())
+    if dtype is None:
+        raise PermanentError(f"column {name} has type {field_type}, which query_columns does not return")
+    if dtype != "float64" and any(value is None for value in values):
+        raise PermanentError(f"column {name} holds NULL: the query must give it a value")
+    return np.array(values, dtype=dtype)

@@ -30,6 +30,7 @@ from wattline.adapters.s3_store import S3ObjectStore
 from wattline.alerts.ledger import MemoryAlertStore
 from wattline.alerts.pipeline import DetectOptions, DetectRequest, run_detect
 from wattline.alerts.thresholds import Thresholds
+from wattline.formats.columns import ReadingColumns
 from wattline.local.servers import ServerProcess
 from wattline.models import HourlyEnergy, Reading
 
@@ -61,8 +62,8 @@ class Readings:
     def __init__(self, readings: list[Reading], today: date) -> None:
         self._readings, self._today = readings, today
 
-    def readings(self, start: datetime, end: datetime) -> list[Reading]:
-        return [r for r in self._readings if start <= r.ts < end]
+    def columns(self, start: datetime, end: datetime) -> ReadingColumns:
+        return ReadingColumns.from_readings(r for r in self._readings if start <= r.ts < end)
 
     def hourly(self, start: datetime, end: datetime) -> list[HourlyEnergy]:
         return []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
+from wattline.formats.columns import ReadingColumns
 from wattline.models import Generation, HourlyEnergy, Reading
 
 T0 = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
@@ -47,8 +48,8 @@ class MemoryReadings:
     def __init__(self, readings: Iterable[Reading] = ()) -> None:
         self.rows: list[Reading] = list(readings)
 
-    def readings(self, start: datetime, end: datetime) -> list[Reading]:
-        return [r for r in self.rows if start <= r.ts < end]
+    def columns(self, start: datetime, end: datetime) -> ReadingColumns:
+        return ReadingColumns.from_readings(r for r in self.rows if start <= r.ts < end)
 
     def hourly(self, start: datetime, end: datetime) -> list[HourlyEnergy]:
         return []

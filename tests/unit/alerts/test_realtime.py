@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from helpers.fakes import MemoryPublisher
 
-from wattline.alerts.detect import detect_offline, detect_over_rated
+from wattline.alerts.detect import detect_offline, detect_over_rated, observe
 from wattline.alerts.model import AlertKind
 from wattline.alerts.thresholds import Thresholds
 from wattline.errors import PermanentError
+from wattline.formats.columns import ReadingColumns
 from wattline.models import Envelope
 from wattline.parsing import parse_object
 from wattline.realtime import (
@@ -59,7 +60,7 @@ def test_a_last_will_from_gen1_and_gen2_is_an_offline_alert_with_the_batch_key()
     )
     # When the realtime path and the batch detector look at them
     notes = realtime_notifications(readings, rated_max_power_w=11_000, tz=KYIV, memory=EpisodeMemory())
-    batch = detect_offline(readings, thresholds=Thresholds(), tz=KYIV)
+    batch = detect_offline(observe(ReadingColumns.from_readings(readings)), thresholds=Thresholds(), tz=KYIV)
     # Then both meters are offline, opened, with the keys the batch path gives
     assert [(n.alert.kind, n.alert.device_id, n.event.value) for n in notes] == [
         (AlertKind.OFFLINE, GEN1, "opened"),
@@ -79,7 +80,7 @@ def test_power_above_the_rating_is_forwarded_once_per_episode_with_the_batch_key
         all_readings += readings
         forwarded += realtime_notifications(readings, rated_max_power_w=11_000, tz=KYIV, memory=memory)
     # Then one opened alert, keyed like the batch episode
-    batch = detect_over_rated(all_readings, thresholds=Thresholds(), tz=KYIV)
+    batch = detect_over_rated(observe(ReadingColumns.from_readings(all_readings)), thresholds=Thresholds(), tz=KYIV)
     assert [n.alert.key for n in forwarded] == [a.key for a in batch]
     assert forwarded[0].source == "realtime"
 
