@@ -1,4 +1,4 @@
-"""`wattline demo` exactly as the README runs it: the default week, as a user's process, then the commands a user
+"""`wattline demo` exactly as the README runs it: the default two weeks, as a user's process, then the commands a user
 tries next on its home."""
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ def _wattline(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([WATTLINE, *args], capture_output=True, text=True, timeout=600, check=False)
 
 
-def test_the_default_demo_runs_a_week_and_its_home_answers(tmp_path: Path) -> None:
-    # When the demo runs with its defaults (a pinned today: the same simulated week whatever the date)
+def test_the_default_demo_runs_two_weeks_and_its_home_answers(tmp_path: Path) -> None:
+    # When the demo runs with its defaults (a pinned today: the same simulated days whatever the date)
     demo = _wattline("demo", "--home", str(tmp_path), "--quiet", "--today", "2026-11-20")
 
-    # Then it succeeds, says where its outputs are, and simulated seven local days
+    # Then it succeeds, says where its outputs are, and simulated fourteen local days
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "dashboard:" in demo.stdout and (tmp_path / "report.html").is_file()
     state = json.loads((tmp_path / "demo.json").read_text())
-    assert len(state["days"]) == 7
+    assert len(state["days"]) == 14
     assert state["backfilled"] > 0 and state["published"] > 0
 
     # And the ledger balances over every message, backfilled and published
@@ -40,7 +40,7 @@ def test_the_default_demo_runs_a_week_and_its_home_answers(tmp_path: Path) -> No
     assert '"shellyproem50-' in (tmp_path / "wattline.toml").read_text()
     assert "solar: kWh per local day" in demo.stdout
 
-    # And the week is in the warehouse: energy for each of its days, and the solar site's self-consumption
+    # And the days are in the warehouse: energy for each of its days, and the solar site's self-consumption
     energy = _wattline(
         "energy", "--home", str(tmp_path), "--from", state["days"][0], "--to", state["days"][-1], "--format", "json"
     )
@@ -50,3 +50,10 @@ def test_the_default_demo_runs_a_week_and_its_home_answers(tmp_path: Path) -> No
     solar = printed["solar"]
     assert [day["date"] for day in solar] == state["days"]
     assert all(0 < day["self_consumption_kwh"] <= day["generation_kwh"] for day in solar)
+
+    # And two weeks are enough for a forecast of the next 7 days of every series, each inside its interval
+    forecast = _wattline("forecast", "--home", str(tmp_path), "--format", "json")
+    assert forecast.returncode == 0, forecast.stderr
+    rows = json.loads(forecast.stdout)["forecasts"]
+    assert len({(row["device_id"], row["channel"]) for row in rows}) == 3 and len(rows) == 3 * 7
+    assert all(row["lower"] <= row["energy_kwh"] <= row["upper"] for row in rows)

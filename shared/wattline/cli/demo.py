@@ -9,7 +9,7 @@ import typer
 
 from wattline.local.cli_support import HOME_OPTION
 
-DEMO_DAYS = 7  # a week: the hourly profile and the tariff comparison see every weekday
+DEMO_DAYS = 14  # two weeks: every weekday twice, what `wattline forecast` needs (MIN_HISTORY_DAYS)
 
 
 def register(app: typer.Typer) -> None:
@@ -19,14 +19,14 @@ def register(app: typer.Typer) -> None:
 def demo(
     devices: int = typer.Option(2, "--devices", min=1, max=20, help="Simulated meters (Gen1 and Gen2 alternate)."),
     days: int = typer.Option(
-        DEMO_DAYS, "--days", min=1, max=28, help="Simulated local days, ending last midnight (14+ for `forecast`)."
+        DEMO_DAYS, "--days", min=1, max=28, help="Simulated local days, ending last midnight (`forecast` needs 14)."
     ),
     live_days: int = typer.Option(
         1,
         "--live-days",
         min=1,
         help="The last N days are published live through the MQTT broker; the days before are backfilled as "
-        "`wattline import` does (publishing a week through the broker takes minutes).",
+        "`wattline import` does (publishing two weeks through the broker takes minutes).",
     ),
     seed: int = typer.Option(7, "--seed", help="Simulation seed: the same seed gives the same messages."),
     stack: str = typer.Option(
@@ -44,7 +44,7 @@ def demo(
     """Run the whole pipeline locally on simulated meters and write the dashboard.
 
     Simulated Shelly meters (Gen1 EM on a real UCI household series, Gen2 Pro EM
-    with a solar channel, more alternating) make a week of real MQTT messages,
+    with a solar channel, more alternating) make two weeks of real MQTT messages,
     with scripted faults: a reboot (counters -1, then reset), duplicates, late
     messages, an outage and a spike. The last day is published live through
     the broker and the bridge stores it under raw/ as the IoT rule would; the
