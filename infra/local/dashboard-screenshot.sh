@@ -13,6 +13,6 @@ trap 'rm -rf "$work"' EXIT
 # 14 days: the forecast needs 14 complete local days, so its panel shows a chart rather than its reason.
 "$WATTLINE" demo --home "$work/home" --days 14 --seed 7 --today 2026-11-30 > "$work/demo.log"
 "$WATTLINE" report --home "$work/home" --out "$work/report.html"
-bash "$ROOT/infra/local/headless-chromium.sh" "$work/profile" "--screenshot=$OUT" --window-size=1300,2950 \
+bash "$ROOT/infra/local/headless-chromium.sh" "$work/profile" "--screenshot=$OUT" --window-size=1300,3450 \
   "file://$work/report.html" 2> "$work/chromium.log"
 echo "$OUT: $(stat -c %s "$OUT") bytes"
