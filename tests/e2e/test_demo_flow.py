@@ -185,17 +185,23 @@ def test_wattline_energy_on_the_home_prints_what_wattline_analyze_prints_for_the
 
     from wattline.cli.main import app
 
-    # Given the demo's home and the capture of every message it published
+    # Given the demo's home (its PV clamp has the solar role) and the capture of every message it published
     dates = demo_run.result.scenario.dates()
     home = str(demo_run.home)
-    # When both commands print JSON for the simulated days
+    roles = ",".join(f"{key}={role}" for key, role in demo_run.runtime.settings.channels.items())
+    assert roles.endswith(":1=solar")
+    # When both commands print JSON for the simulated days, analyze given the same roles
     energy = CliRunner().invoke(
         app, ["energy", "--home", home, "--from", dates[0], "--to", dates[-1], "--format", "json"]
     )
-    analyzed = CliRunner().invoke(app, ["analyze", str(demo_run.home / "capture.jsonl"), "--format", "json"])
-    # Then the warehouse's rows are exactly analyze's rows for those days
+    analyzed = CliRunner().invoke(
+        app, ["analyze", str(demo_run.home / "capture.jsonl"), "--format", "json", "--channels", roles]
+    )
+    # Then the warehouse's rows are exactly analyze's rows for those days: channel rows and solar rows
     assert energy.exit_code == 0, energy.output
     from_warehouse = json.loads(energy.stdout)
-    from_capture = [day for day in json.loads(analyzed.stdout) if day["date"] in dates]
-    assert from_warehouse
+    from_capture = {
+        part: [day for day in rows if day["date"] in dates] for part, rows in json.loads(analyzed.stdout).items()
+    }
+    assert from_warehouse["days"] and from_warehouse["solar"]
     assert from_warehouse == from_capture

@@ -51,7 +51,7 @@ def test_status_energy_alerts_and_report_read_a_read_only_home(demo_run: DemoRun
         done.stderr for done in (status, energy, alerts, dashboard)
     ]
     assert json.loads(status.stdout)["balanced"] is True
-    assert {row["device_id"] for row in json.loads(energy.stdout)} == {
+    assert {row["device_id"] for row in json.loads(energy.stdout)["days"]} == {
         d.device_id for d in demo_run.result.scenario.devices
     }
     assert {row["kind"] for row in json.loads(alerts.stdout)} >= {"outage", "offline"}
