@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     from wattline.local.servers import ServerProcess
@@ -42,12 +42,11 @@ def wait_for_port(port: int, *, timeout_s: float = 10.0) -> bool:
     return False
 
 
-class EmbeddedBroker:
-    """amqtt in a child Python process: QoS 0/1, MQTT 3.1.1, anonymous, 127.0.0.1 only.
+class _BrokerProcess:
+    """A broker server process with its files (config, log) in a temporary directory, stopped by its process
+    group. Subclasses say how to launch it (`_launch`) and what to say when it does not start (`_failure`)."""
 
-    A process of its own because the broker's per-message work would otherwise share one interpreter lock with the
-    publisher and the bridge (publishing a demo day took 3× longer in a thread). The child exits when its parent
-    is gone, so a killed demo leaves no broker behind."""
+    kind = "broker"  # names the temporary directory
 
     def __init__(self, port: int | None = None) -> None:
         self.host = HOST
@@ -55,25 +54,19 @@ class EmbeddedBroker:
         self._server: ServerProcess | None = None
         self._dir: tempfile.TemporaryDirectory[str] | None = None
 
-    def start(self) -> EmbeddedBroker:
-        from wattline.local.servers import ServerProcess
+    def _launch(self, directory: Path) -> ServerProcess:
+        raise NotImplementedError
 
-        self._dir = tempfile.TemporaryDirectory(prefix="wattline-amqtt-")
-        command = [
-            sys.executable,
-            "-m",
-            "wattline.local.broker",
-            "--port",
-            str(self.port),
-            "--parent",
-            str(os.getpid()),
-        ]
-        server = ServerProcess("amqtt", command, self.port, Path(self._dir.name) / "amqtt.log")
+    def _failure(self, exc: RuntimeError) -> str:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        self._dir = tempfile.TemporaryDirectory(prefix=f"wattline-{self.kind}-")
         try:
-            self._server = server.start(timeout_s=30)
+            self._server = self._launch(Path(self._dir.name))
         except RuntimeError as exc:
             self.stop()
-            raise BrokerUnavailableError(f"the embedded MQTT broker (amqtt) did not start: {exc}") from exc
+            raise BrokerUnavailableError(self._failure(exc)) from exc
         return self
 
     def stop(self) -> None:
@@ -84,11 +77,40 @@ class EmbeddedBroker:
             self._dir.cleanup()
             self._dir = None
 
-    def __enter__(self) -> EmbeddedBroker:
+    def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
+
+
+class EmbeddedBroker(_BrokerProcess):
+    """amqtt in a child Python process: QoS 0/1, MQTT 3.1.1, anonymous, 127.0.0.1 only.
+
+    A process of its own because the broker's per-message work would otherwise share one interpreter lock with the
+    publisher and the bridge (publishing a demo day took 3× longer in a thread). The child exits when its parent
+    is gone, so a killed demo leaves no broker behind."""
+
+    kind = "amqtt"
+
+    def _launch(self, directory: Path) -> ServerProcess:
+        from wattline.local.servers import ServerProcess
+
+        command = [
+            sys.executable,
+            "-m",
+            "wattline.local.broker",
+            "--port",
+            str(self.port),
+            "--parent",
+            str(os.getpid()),
+        ]
+        return ServerProcess(self.kind, command, self.port, directory / "amqtt.log").start(timeout_s=30)
+
+    def _failure(self, exc: RuntimeError) -> str:
+        return f"the embedded MQTT broker (amqtt) did not start: {exc}"
 
 
 def amqtt_config(port: int) -> dict[str, Any]:
@@ -113,49 +135,32 @@ async def serve_amqtt(port: int, parent: int) -> None:
         await broker.shutdown()
 
 
-class MosquittoBroker:
-    """A mosquitto process with a generated config (127.0.0.1, anonymous), stopped by its process group."""
+class MosquittoBroker(_BrokerProcess):
+    """A mosquitto process with a generated config (127.0.0.1, anonymous)."""
+
+    kind = "mosquitto"
 
     def __init__(self, port: int | None = None, binary: str | None = None) -> None:
-        self.host = HOST
-        self.port = port or free_port()
+        super().__init__(port)
         from wattline.local.servers import mosquitto_binary
 
         found = Path(binary) if binary else mosquitto_binary()
         self.binary = str(found) if found else None
-        self._server: ServerProcess | None = None
-        self._dir: tempfile.TemporaryDirectory[str] | None = None
 
-    def start(self) -> MosquittoBroker:
-        from wattline.local.servers import start_mosquitto
-
+    def start(self) -> Self:
         if not self.binary:
             raise BrokerUnavailableError(
                 "mosquitto is not installed: `apt-get install -y mosquitto` (or run without --broker mosquitto)"
             )
-        self._dir = tempfile.TemporaryDirectory(prefix="wattline-mosquitto-")
-        try:
-            self._server = start_mosquitto(Path(self._dir.name), self.port, Path(self.binary))
-        except RuntimeError as exc:
-            self.stop()
-            raise BrokerUnavailableError(f"mosquitto did not start on {self.host}:{self.port}") from exc
-        return self
+        return super().start()
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-        if self._dir is not None:
-            self._dir.cleanup()
-            self._dir = None
+    def _launch(self, directory: Path) -> ServerProcess:
+        from wattline.local.servers import start_mosquitto
 
-    def __enter__(self) -> MosquittoBroker:
-        return self.start()
+        return start_mosquitto(directory, self.port, Path(str(self.binary)))
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def _failure(self, exc: RuntimeError) -> str:
+        return f"mosquitto did not start on {self.host}:{self.port}"
 
 
 def main() -> None:
