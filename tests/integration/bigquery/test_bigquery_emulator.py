@@ -10,7 +10,6 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -31,10 +30,7 @@ BUCKET = "wattline-archive-test"
 
 def _hourly_rows() -> list[dict[str, object]]:
     """Two local days (the 23-hour DST day and the next) of two channels, with estimates, gaps and resets."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "warehouse"))
-    from warehouse_helpers import hour, local_day_hours
+    from helpers.hourly import hour, local_day_hours
 
     rows = []
     for index, start in enumerate(local_day_hours("2026-03-29") + local_day_hours("2026-03-30")):

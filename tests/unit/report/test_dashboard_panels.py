@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers.hourly import hour
 
 from wattline.adapters.memory_store import MemoryObjectStore
 from wattline.forecast import HourlyHistory
@@ -38,25 +39,7 @@ FIRST = date(2026, 11, 2)  # a Monday; no DST change in November
 def _hours(device_id: str, days: int, wh: float = 1000.0, first: date = FIRST) -> list[HourlyEnergy]:
     """`wh` in every local hour of `days` Kyiv days from `first`."""
     start = datetime.combine(first, datetime.min.time(), KYIV).astimezone(UTC)
-    return [
-        HourlyEnergy(
-            device_id=device_id,
-            channel=0,
-            hour_start=start + timedelta(hours=h),
-            import_wh=wh,
-            export_wh=0.0,
-            estimated_wh=0.0,
-            covered_s=3600.0,
-            gap_s=0.0,
-            samples=120,
-            min_power_w=0.0,
-            max_power_w=2000.0,
-            mean_power_w=wh,
-            counter_resets=0,
-            method="counter",
-        )
-        for h in range(24 * days)
-    ]
+    return [hour(device_id, start + timedelta(hours=h), import_wh=wh) for h in range(24 * days)]
 
 
 def _history(days: int) -> HourlyHistory:

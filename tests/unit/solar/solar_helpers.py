@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "warehouse"))
-
-from warehouse_helpers import KYIV, hour, local, local_day_hours
+from helpers.hourly import KYIV, hour, local, local_day_hours
 
 from wattline.models import HourlyEnergy
 

@@ -6,20 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
+from helpers.hourly import hour, local_day_hours
 from typer.testing import CliRunner
 
 from wattline.cli.main import app
 from wattline.daily import daily_energy
 from wattline.solar import parse_channel_roles
 from wattline.tariffs import ACTIVE_CONSUMER_PRESETS, PRESETS, load_tariff
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "warehouse"))
-from warehouse_helpers import hour, local_day_hours
 
 
 def test_the_active_presets_price_export_from_the_law_and_the_plain_presets_do_not() -> None:

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers.hourly import KEY, dumps, hour, local_day_hours
 from typer.testing import CliRunner
-from warehouse_helpers import KEY, dumps, hour, local_day_hours
 
 from wattline.cli.main import app
 from wattline.daily import daily_energy

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from helpers.hourly import dumps, hour
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from warehouse_helpers import dumps, hour
 
 from wattline.daily import daily_energy
 from wattline.models import HourlyEnergy

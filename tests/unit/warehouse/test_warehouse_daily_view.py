@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from warehouse_helpers import KEY, dumps, hour, local, local_day_hours
+from helpers.hourly import KEY, dumps, hour, local, local_day_hours
 
 from wattline.daily import daily_energy
 from wattline.tariffs import load_tariff

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from warehouse_helpers import KEY, dumps, hour
+from helpers.hourly import KEY, dumps, hour
 
 from wattline.errors import NotFoundError, PermanentError
 from wattline.warehouse.duckdb import DuckDBWarehouse

@@ -8,8 +8,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from helpers.hourly import KEY, dumps, hour, local_day_hours
 from typer.testing import CliRunner
-from warehouse_helpers import KEY, dumps, hour, local_day_hours
 
 from wattline.cli.main import app
 from wattline.models import HourlyEnergy

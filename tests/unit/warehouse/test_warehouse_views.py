@@ -7,7 +7,7 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from warehouse_helpers import KEY, dumps, hour, local, local_day_hours
+from helpers.hourly import KEY, dumps, hour, local, local_day_hours
 
 from wattline.warehouse.duckdb import DuckDBWarehouse
 

@@ -1,4 +1,4 @@
-"""Hourly rows with known numbers, for the warehouse tests."""
+"""Hourly rows with known numbers and Kyiv local hours, for the tests of everything that reads energy_hourly."""
 
 from __future__ import annotations
 
