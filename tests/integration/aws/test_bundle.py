@@ -150,19 +150,10 @@ def test_the_handlers_run_from_the_bundle_and_publish_to_the_emulator(
     rest = RestEmulator(pubsub_server.address, PROJECT)
     subscription = rest.subscription("alerts", f"bundle-observer-{uuid.uuid4().hex[:8]}")
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": REGION,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "WATTLINE_BUCKET": bucket,
-        "WATTLINE_S3_ENDPOINT_URL": moto_endpoint,
+        **lambda_env(tmp_path, bucket, moto_endpoint),
         "WATTLINE_REALTIME_ALERTS": "true",
         "WATTLINE_GCP_PROJECT": PROJECT,
         "PUBSUB_EMULATOR_HOST": pubsub_server.address,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "wattline-test",
     }
     # When validate (the last will's Object Created event) and the watchdog (a scheduled event) run from the bundle
     scheduled = scheduled_event(f"arn:aws:events:{REGION}:{ACCOUNT}:rule/wattline-watchdog")
