@@ -27,23 +27,9 @@ class DryRun:
 
 def dry_run(tmp_path: Path, script: str, *args: str, **env: str) -> DryRun:
     """Run `bash <script> --dry-run ARGS…` (script relative to the repository) with only `env` set."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
     calls = tmp_path / "calls"
-    for tool in STUBBED:
-        stub = bin_dir / tool
-        stub.write_text(f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\nexit 99\n')
-        stub.chmod(0o755)
-    environment = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path), **env}
-    done = subprocess.run(
-        ["bash", str(ROOT / script), "--dry-run", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    failing = {tool: "exit 99" for tool in STUBBED}
+    done = _run_with_stubs(tmp_path, tmp_path / "bin", calls, failing, [script, "--dry-run", *args], env)
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     return DryRun(
         returncode=done.returncode,
@@ -118,22 +104,30 @@ esac""",
 
 def real_run(tmp_path: Path, script: str, *args: str, **env: str) -> tuple[int, list[str], str]:
     """Run `bash <script> ARGS…` for real against ANSWERING_STUBS: (return code, the recorded calls, stderr)."""
-    bin_dir = tmp_path / "real-bin"
-    bin_dir.mkdir(exist_ok=True)
     calls = tmp_path / "real-calls"
-    for tool, answers in ANSWERING_STUBS.items():
+    answering = {tool: f"{answers}\nexit 0" for tool, answers in ANSWERING_STUBS.items()}
+    done = _run_with_stubs(tmp_path, tmp_path / "real-bin", calls, answering, [script, *args], env)
+    recorded = calls.read_text().splitlines() if calls.exists() else []
+    return done.returncode, recorded, done.stderr
+
+
+def _run_with_stubs(
+    tmp_path: Path, bin_dir: Path, calls: Path, stubs: dict[str, str], command: list[str], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`bash <script> ARGS…` (script relative to the repository) with each stub first on PATH: it appends its
+    command line to `calls`, then runs its body."""
+    bin_dir.mkdir(exist_ok=True)
+    for tool, body in stubs.items():
         stub = bin_dir / tool
-        stub.write_text(f'#!/bin/bash\necho "{tool} $*" >> "{calls}"\n{answers}\nexit 0\n')
+        stub.write_text(f'#!/bin/bash\necho "{tool} $*" >> "{calls}"\n{body}\n')
         stub.chmod(0o755)
-    environment = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path), **env}
-    done = subprocess.run(
+    script, *args = command
+    return subprocess.run(
         ["bash", str(ROOT / script), *args],
         capture_output=True,
         text=True,
-        env=environment,
+        env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path), **env},
         cwd=tmp_path,
         timeout=120,
         check=False,
     )
-    recorded = calls.read_text().splitlines() if calls.exists() else []
-    return done.returncode, recorded, done.stderr
