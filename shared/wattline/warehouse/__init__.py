@@ -150,8 +150,9 @@ def fetch_daily_energy(
 def fetch_solar_days(
     warehouse: Warehouse, start: date, end: date, *, tariff: Tariff, device_id: str | None = None
 ) -> list[SolarDay]:
-    """Solar rows (view `solar_daily`) of local dates start..end (inclusive), sorted by site and date; the dashboard's
-    solar panel reads these. export_value and currency follow `tariff` (the view prices with the site tariff)."""
+    """Solar rows (view `solar_daily`) of local dates start..end (inclusive), sorted by site and date, as `wattline
+    energy` and the demo's summary print them. export_value and currency follow `tariff` (the view prices with the
+    site tariff)."""
     from wattline.solar import SolarDay, export_value
     from wattline.warehouse.schema import query_text
 
