@@ -19,8 +19,9 @@ from typing import Any
 from wattline.daily import daily_energy
 from wattline.energy.engine import EnergyColumns
 from wattline.inputs import LineReader, text_of
-from wattline.models import DailyEnergy, HourlyEnergy, QuarantineRecord, Reading
-from wattline.parsing import Row, parse_message, reading_from_row, row_from_reading
+from wattline.models import DailyEnergy, HourlyEnergy, Reading
+from wattline.parsing import Row, reading_from_row, row_from_reading
+from wattline.parsing.batch import RowColumns, parse_messages
 from wattline.parsing.gc import paused_gc
 from wattline.parsing.lines import (
     LineError,
@@ -30,7 +31,7 @@ from wattline.parsing.lines import (
     is_reading_record,
     json_object,
     reading_from_record,
-    typed_capture,
+    typed_capture_columns,
 )
 from wattline.settings import IntegrationMethod
 from wattline.solar import ChannelRoles, SolarDay, solar_days
@@ -53,7 +54,11 @@ def read_inputs(
     """Every reading in the files (as Readings: for callers that want the objects; `read_columns` is the bulk
     path). `now_ms` (default: the clock) is the end of the window of accepted times."""
     readings: list[Reading] = []
-    stats = read_rows(paths, lambda row: readings.append(reading_from_row(row)), stats=stats, now_ms=now_ms)
+
+    def add(rows: RowColumns) -> None:
+        readings.extend(reading_from_row(row) for row in rows.rows())
+
+    stats = read_rows(paths, add, stats=stats, now_ms=now_ms)
     stats.readings = len(readings)
     return readings, stats
 
@@ -65,10 +70,10 @@ def read_columns(
     columns = EnergyColumns()
     counted = 0
 
-    def add(row: Row) -> None:
+    def add(rows: RowColumns) -> None:
         nonlocal counted
-        counted += 1
-        columns.add_row(row)
+        counted += len(rows)
+        columns.add_columns(rows)
 
     stats = read_rows(paths, add, stats=stats, now_ms=now_ms)
     stats.readings = counted
@@ -76,52 +81,65 @@ def read_columns(
 
 
 def read_rows(
-    paths: Iterable[Path], sink: Callable[[Row], None], *, stats: InputStats | None = None, now_ms: int | None = None
+    paths: Iterable[Path],
+    sink: Callable[[RowColumns], None],
+    *,
+    stats: InputStats | None = None,
+    now_ms: int | None = None,
 ) -> InputStats:
-    """Each file's lines as they are read (bounded memory): a capture line's message is parsed at once, a reading
-    line becomes its row; each row goes to `sink`. Parsing needs no order (the parsers read no state), so the
-    result is the same whatever the order of the lines."""
+    """Each file's lines as they are read, a block (1 MiB) at a time (bounded memory): the capture lines' messages
+    parsed as a batch, a reading line becoming its row; each batch's rows go to `sink`. Parsing needs no order
+    (the parsers read no state), so the result is the same whatever the order of the lines."""
     stats = stats or InputStats()
     now = int(time.time() * 1000) if now_ms is None else now_ms
     with paused_gc():
         for path in paths:
             reader = LineReader(path)
-            for number, raw in reader.raw_lines():
-                if not raw.strip():
-                    continue
-                stats.lines += 1
-                typed = typed_capture(raw, now_ms=now)
-                if typed is not None:
-                    _parse_capture(typed.topic, typed.payload, typed.received_ms, stats, now, sink)
-                    continue
-                try:  # the general rule reads the line and says why it cannot be used
-                    record = json_object(text_of(raw))
-                    if is_capture_record(record):
-                        message = capture_message(record, now_ms=now)
-                        _parse_capture(message.topic, message.payload, message.received_ms, stats, now, sink)
-                    elif is_reading_record(record):
-                        sink(row_from_reading(reading_from_record(record, now_ms=now)))
-                    else:
-                        raise LineError(
-                            "neither a capture line (topic, payload, received_at) nor a reading (device_id)"
-                        )
-                except LineError as exc:
-                    stats.invalid(f"{path.name}:{number}: {exc}")
+            for first, lines in reader.raw_blocks():
+                _read_block(first, lines, path.name, stats, now, sink)
             if reader.truncated is not None:
                 stats.file_errors.append(reader.truncated)
     return stats
 
 
-def _parse_capture(
-    topic: str, payload: str, received_ms: int, stats: InputStats, now_ms: int, sink: Callable[[Row], None]
+def _read_block(
+    first: int, lines: list[bytes], name: str, stats: InputStats, now_ms: int, sink: Callable[[RowColumns], None]
 ) -> None:
-    stats.messages += 1
-    parsed = parse_message(topic, received_ms, payload, None, now_ms=now_ms)
-    if isinstance(parsed, QuarantineRecord):
-        stats.quarantined[parsed.reason.value] += 1
+    """One block of lines (`first`: the first one's number): the capture lines that decode with the expected types
+    parsed together; every other non-blank line read by the general rule, which says why it cannot be used."""
+    if lines.count(b"") or any(not line.strip() for line in lines):
+        numbers = [first + offset for offset, line in enumerate(lines) if line.strip()]
+        lines = [line for line in lines if line.strip()]
+    else:
+        numbers = None
+    if not lines:
         return
-    for row in parsed:
-        sink(row)
+    stats.lines += len(lines)
+    captures = typed_capture_columns(lines, now_ms=now_ms)
+    topics, received, payloads = captures.topics, captures.received_ms, captures.payloads
+    other: list[Row] = []
+    for position in captures.refused:
+        try:
+            record = json_object(text_of(lines[position]))
+            if is_capture_record(record):
+                message = capture_message(record, now_ms=now_ms)
+                topics.append(message.topic)
+                received.append(message.received_ms)
+                payloads.append(message.payload)
+            elif is_reading_record(record):
+                other.append(row_from_reading(reading_from_record(record, now_ms=now_ms)))
+            else:
+                raise LineError("neither a capture line (topic, payload, received_at) nor a reading (device_id)")
+        except LineError as exc:
+            number = first + position if numbers is None else numbers[position]
+            stats.invalid(f"{name}:{number}: {exc}")
+    stats.messages += len(topics)
+    parsed = parse_messages(topics, received, payloads, [None] * len(topics), now_ms=now_ms)
+    for _index, rejected in parsed.quarantined:
+        stats.quarantined[rejected.reason.value] += 1
+    sink(parsed.rows)
+    if other:
+        sink(RowColumns.from_rows(other, [0] * len(other)))
 
 
 @dataclass(frozen=True)

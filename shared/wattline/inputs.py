@@ -79,6 +79,43 @@ class LineReader:
                 for line in lines:
                     yield self._counted(line, len(line) + 1)
 
+    def raw_blocks(self, block_size: int = 1 << 20) -> Iterator[tuple[int, list[bytes]]]:
+        """`raw_lines` a block at a time: (the number of the block's first line, its lines). The same lines,
+        numbers, truncation and size limit."""
+        with self._open() as handle:
+            rest = b""
+            while True:
+                try:
+                    block = handle.read1(block_size)
+                except (EOFError, OSError, zlib.error) as exc:  # truncated, bad CRC, corrupt deflate data
+                    self.truncated = (
+                        f"{self.name}: the gzip stream is truncated or corrupt after {self.lines_read} lines "
+                        f"({exc}); the lines before are kept"
+                    )
+                    return
+                if not block:
+                    if rest:
+                        yield self._counted_block([rest], len(rest), last=True)
+                    return
+                size = len(rest) + len(block)
+                lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
+                rest = lines.pop()
+                if self.max_bytes is not None and len(rest) > self.max_bytes - self.bytes_read:
+                    raise InputTooLarge(self.name, self.max_bytes, self.lines_read)
+                if lines:
+                    yield self._counted_block(lines, size - len(rest), last=False)
+
+    def _counted_block(self, lines: list[bytes], size: int, *, last: bool) -> tuple[int, list[bytes]]:
+        first = self.lines_read + 1
+        if self.max_bytes is not None and self.bytes_read + size > self.max_bytes:
+            for line in lines:  # raises at the line that passes the limit, as `raw_lines` does
+                self._counted(line, len(line) + (0 if last else 1))
+        self.bytes_read += size
+        self.lines_read += len(lines)
+        if any(line.endswith(b"\r") for line in lines):
+            lines = [line.removesuffix(b"\r") for line in lines]
+        return first, lines
+
     def _counted(self, line: bytes, size: int) -> tuple[int, bytes]:
         self.bytes_read += size
         if self.max_bytes is not None and self.bytes_read > self.max_bytes:

@@ -27,6 +27,7 @@ from wattline.energy.counters import RESET, CounterSeries, build_counter
 from wattline.energy.hours import local_hour_edges
 from wattline.models import Generation, HourlyEnergy, Reading
 from wattline.parsing import Row, row_from_reading
+from wattline.parsing.batch import NO_CHANNEL, QUANTITIES, RowColumns
 
 METHODS = ("auto", "counter", "trapezoid", "locf")
 DEFAULT_MAX_GAP_S = defaults.MAX_GAP_S
@@ -109,6 +110,9 @@ class _Columns:
 
 
 _NAN: Final = float("nan")
+_POWER: Final = QUANTITIES.index("power_w")
+_TOTAL: Final = QUANTITIES.index("energy_total_wh")
+_RETURNED: Final = QUANTITIES.index("energy_returned_total_wh")
 
 
 class EnergyColumns:
@@ -134,6 +138,34 @@ class EnergyColumns:
         col.returned.append(values.get("energy_returned_total_wh", _NAN))
         if generation is Generation.GEN2:
             col.generation = Generation.GEN2
+
+    def add_columns(self, rows: RowColumns) -> None:
+        """`add_row` of every row of a batch, a (device, channel) at a time."""
+        with_channel = rows.channel != NO_CHANNEL
+        if not with_channel.all():
+            rows = rows.take(np.flatnonzero(with_channel))
+        if not len(rows):
+            return
+        key = rows.device.astype(np.int64) << 32 | rows.channel
+        if (key == key[0]).all():
+            groups = [np.arange(len(rows))]
+        else:
+            order = np.argsort(key, kind="stable")  # each channel's rows keep their order
+            bounds = np.flatnonzero(np.diff(key[order])) + 1
+            groups = np.split(order, bounds)
+        for members in groups:
+            first = members[0]
+            identity = (rows.devices[int(rows.device[first])], int(rows.channel[first]))
+            col = self._columns.get(identity)
+            if col is None:
+                col = self._columns[identity] = _Columns()
+            col.ts.frombytes((rows.ts_us[members] / 1e6).tobytes())
+            col.received.frombytes(rows.received_ms[members].astype(np.int64).tobytes())
+            col.power.frombytes(rows.values[members, _POWER].tobytes())
+            col.total.frombytes(rows.values[members, _TOTAL].tobytes())
+            col.returned.frombytes(rows.values[members, _RETURNED].tobytes())
+            if rows.gen2[members].any():
+                col.generation = Generation.GEN2
 
     def add_reading(self, reading: Reading) -> None:
         if reading.channel is not None:

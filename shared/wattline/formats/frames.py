@@ -23,14 +23,14 @@ from typing import Any, Final, NamedTuple
 import msgspec
 
 
-class _StoredEnvelope(msgspec.Struct, gc=False):
+class StoredEnvelope(msgspec.Struct, gc=False):
     topic: str
     received_ms: int
     payload: Any = None
     payload_b64: str | None = None
 
 
-_ENVELOPE: Final = msgspec.json.Decoder(_StoredEnvelope)
+_ENVELOPE: Final = msgspec.json.Decoder(StoredEnvelope)
 _JSON: Final = json.JSONDecoder()
 _RECEIVED_MS_RE: Final = re.compile(rb'"received_ms"\s*:\s*[-+0-9.eE]+')
 
@@ -110,6 +110,15 @@ def envelope_fields(line: bytes) -> EnvelopeFields | None:
             return None
     raw_payload = b"" if payload_b64 is not None or isinstance(payload, str) else _RECEIVED_MS_RE.sub(b"", line, 1)
     return EnvelopeFields(topic, received_ms, payload, payload_b64, raw_payload)
+
+
+def decode_envelope(line: bytes) -> StoredEnvelope:
+    """A stored envelope line with the expected types and exactly one of payload and payload_b64 (the bulk path's
+    framing); raises `msgspec.DecodeError` or ValueError otherwise, and the general rule then reads the line."""
+    decoded = _ENVELOPE.decode(line)
+    if (decoded.payload is None) == (decoded.payload_b64 is None):
+        raise ValueError("envelope: exactly one of payload or payload_b64")
+    return decoded
 
 
 class Capture(msgspec.Struct, gc=False):

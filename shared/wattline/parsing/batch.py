@@ -1,0 +1,593 @@
+"""The parsers' rules over a whole batch of messages at once, the rows out as columns (numpy).
+
+The batch consumers (`wattline analyze`, validate, the aggregator) hand over thousands of messages at a time. The
+common ones — Gen2 `events/rpc` notifications of meter components, Gen1 `emeter/<i>/<quantity>` numbers — are
+decoded here a message per C call (`map` over msgspec's typed decoders, base64 and number parsing), and the rules
+that decide them (device ids, times in the window, the method, which fields feed which channel, the bounds) are
+applied to the whole batch as arrays.
+
+This path only *accepts*. A message it takes gives exactly the rows the per-message parser gives for it (the same
+values, times, channels and order); every message it does not plainly take — anything the typed decoders refuse, a
+rule that is not met, a topic of another kind, a payload of another shape — goes to the per-message parser
+(`wattline.parsing.envelope`), which gives its rows or its one quarantine record with the reason. So the outcomes
+are the per-message parser's by construction; the tests compare the two on the real payloads and on fuzzed ones.
+No Gen2State: a consumer that keeps one parses message by message.
+"""
+
+from __future__ import annotations
+
+import binascii
+import functools
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Final
+
+import msgspec
+import numpy as np
+from numpy.typing import NDArray
+
+from wattline.formats import frames
+from wattline.models import READING_QUANTITIES, Generation, QuarantineRecord
+from wattline.parsing import envelope, gen1, gen2, limits
+from wattline.parsing._common import _BOUNDS, _NUMBER_RE, FIELD_KIND, Reject, Row, check_device_id
+
+QUANTITIES: Final = READING_QUANTITIES
+"""The value columns of `RowColumns.values`, in this order."""
+_COLUMN: Final = {name: index for index, name in enumerate(QUANTITIES)}
+NO_CHANNEL: Final = -1
+_STATE_FIELDS: Final = ("online", "relay")
+
+
+@dataclass(frozen=True)
+class RowColumns:
+    """Parser rows as columns, one entry per row (a `Row` is one reading: see `wattline.parsing`).
+
+    `values` holds the quantities in `QUANTITIES` order, NaN where the reading did not carry one; `state` holds the
+    device-level values (`{"online": …}`, `{"relay": …}`) of rows without a channel, else None; `message` is the
+    index of the message (in the batch given to the parser) each row came from. Rows are in message order, and
+    within a message in the order the per-message parser gives them."""
+
+    devices: tuple[str, ...]
+    device: NDArray[np.int32]  # index into `devices`
+    channel: NDArray[np.int64]  # NO_CHANNEL: a device-level row
+    ts_us: NDArray[np.int64]
+    received_ms: NDArray[np.int64]
+    gen2: NDArray[np.bool_]
+    values: NDArray[np.float64]
+    state: NDArray[np.object_]
+    message: NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.ts_us)
+
+    @classmethod
+    def empty(cls) -> RowColumns:
+        return cls.from_rows([], [])
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Row], messages: Sequence[int]) -> RowColumns:
+        """Columns of parser rows; `messages[i]` is the message index of `rows[i]`."""
+        n = len(rows)
+        devices: dict[str, int] = {}
+        values = np.full((n, len(QUANTITIES)), np.nan)
+        state = np.full(n, None, dtype=object)
+        device = np.empty(n, np.int32)
+        for index, (device_id, _channel, _ts, _received, _generation, row_values) in enumerate(rows):
+            device[index] = devices.setdefault(device_id, len(devices))
+            for name, value in row_values.items():
+                column = _COLUMN.get(name)
+                if column is not None:
+                    values[index, column] = value
+                else:
+                    if state[index] is None:
+                        state[index] = {}
+                    state[index][name] = value
+        return cls(
+            tuple(devices),
+            device,
+            np.array([NO_CHANNEL if row[1] is None else row[1] for row in rows], np.int64),
+            np.array([row[2] for row in rows], np.int64),
+            np.array([row[3] for row in rows], np.int64),
+            np.array([row[4] is Generation.GEN2 for row in rows], np.bool_),
+            values,
+            state,
+            np.array(messages, np.int64),
+        )
+
+    def take(self, rows: NDArray[np.intp]) -> RowColumns:
+        return RowColumns(
+            self.devices,
+            self.device[rows],
+            self.channel[rows],
+            self.ts_us[rows],
+            self.received_ms[rows],
+            self.gen2[rows],
+            self.values[rows],
+            self.state[rows],
+            self.message[rows],
+        )
+
+    @staticmethod
+    def concat(parts: Sequence[RowColumns]) -> RowColumns:
+        """The parts' rows one after the other (device indices remapped to one `devices`)."""
+        parts = [part for part in parts if len(part)] or [RowColumns.empty()]
+        if len(parts) == 1:
+            return parts[0]
+        devices: dict[str, int] = {}
+        mapped = []
+        for part in parts:
+            codes = np.array([devices.setdefault(name, len(devices)) for name in part.devices], np.int32)
+            mapped.append(codes[part.device] if len(codes) else part.device)
+        return RowColumns(
+            tuple(devices),
+            np.concatenate(mapped),
+            np.concatenate([part.channel for part in parts]),
+            np.concatenate([part.ts_us for part in parts]),
+            np.concatenate([part.received_ms for part in parts]),
+            np.concatenate([part.gen2 for part in parts]),
+            np.concatenate([part.values for part in parts]),
+            np.concatenate([part.state for part in parts]),
+            np.concatenate([part.message for part in parts]),
+        )
+
+    def row(self, index: int) -> Row:
+        """Row `index` as the per-message parser gives it."""
+        values: dict[str, Any] = {
+            name: float(value)
+            for name, value in zip(QUANTITIES, self.values[index].tolist(), strict=True)
+            if value == value
+        }
+        if self.state[index] is not None:
+            values.update(self.state[index])
+        channel = int(self.channel[index])
+        return (
+            self.devices[int(self.device[index])],
+            None if channel == NO_CHANNEL else channel,
+            int(self.ts_us[index]),
+            int(self.received_ms[index]),
+            Generation.GEN2 if self.gen2[index] else Generation.GEN1,
+            values,
+        )
+
+    def rows(self) -> list[Row]:
+        return [self.row(index) for index in range(len(self))]
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    """What a batch of messages gave: every row of the accepted messages, and each rejected message's record."""
+
+    rows: RowColumns
+    quarantined: list[tuple[int, QuarantineRecord]]  # (message index, its record), in message order
+    messages: int
+
+
+def parse_messages(
+    topics: Sequence[str],
+    received_ms: Sequence[int],
+    payloads: Sequence[Any],
+    payloads_b64: Sequence[str | None],
+    *,
+    now_ms: int,
+    device_id: str | None = None,
+    source_key: str | None = None,
+    lines: Sequence[bytes] | None = None,
+) -> ParsedBatch:
+    """`parse_message` over a batch (message i: `topics[i]`, `received_ms[i]`, `payloads[i]`, `payloads_b64[i]`).
+
+    `device_id`, `source_key`: as `parse_message` takes them. `lines`: the stored envelope line of each message,
+    when the batch was framed from a raw object: a rejected message is then recorded as `parse_line` records it
+    (the whole line as its original)."""
+    n = len(topics)
+    accepted: list[_Part] = []
+    pending = np.zeros(n, np.bool_)  # messages the batch path did not take
+    try:
+        received = np.array(received_ms, np.int64)
+    except OverflowError:
+        received = None
+    if received is None or received.shape != (n,):
+        pending[:] = True
+    else:
+        in_window = (received >= limits.MIN_TIMESTAMP_MS) & (received <= now_ms + limits.MAX_FUTURE_MS)
+        pending |= ~in_window
+        for topic, member_array in _by_topic(topics):
+            kind = _topic_kind(topic)
+            if kind is None or (device_id is not None and kind[1] != device_id):
+                pending[member_array] = True
+                continue
+            member_array = member_array[in_window[member_array]]
+            if not len(member_array):
+                continue
+            if kind[0] == _RPC:
+                part, refused = _notifications(kind[1], member_array, received, payloads, payloads_b64, now_ms)
+            else:
+                part, refused = _emeter_numbers(kind, member_array, received, payloads, payloads_b64)
+            if part is not None:
+                accepted.append(part)
+            pending[refused] = True
+    quarantined: list[tuple[int, QuarantineRecord]] = []
+    rest_rows: list[Row] = []
+    rest_messages: list[int] = []
+    rest_positions: list[int] = []
+    for index in np.flatnonzero(pending).tolist():
+        if lines is not None:
+            parsed = envelope.parse_line_rows(lines[index], now_ms=now_ms, source_key=source_key, device_id=device_id)
+        else:
+            parsed = envelope.parse_message(
+                topics[index],
+                received_ms[index],
+                payloads[index],
+                payloads_b64[index],
+                now_ms=now_ms,
+                device_id=device_id,
+                source_key=source_key,
+            )
+        if isinstance(parsed, QuarantineRecord):
+            quarantined.append((index, parsed))
+        else:
+            rest_rows.extend(parsed)
+            rest_messages.extend([index] * len(parsed))
+            rest_positions.extend(range(len(parsed)))
+    if rest_rows:
+        accepted.append(_Part(RowColumns.from_rows(rest_rows, rest_messages), np.array(rest_positions, np.int64)))
+    rows = RowColumns.concat([part.rows for part in accepted])
+    if len(accepted) > 1:
+        within = np.concatenate([part.within for part in accepted])
+        rows = rows.take(np.lexsort((within, rows.message)))
+    return ParsedBatch(rows, quarantined, n)
+
+
+def _by_topic(topics: Sequence[str]) -> list[tuple[str, NDArray[np.intp]]]:
+    """The message indices of each topic (one device's notifications share one)."""
+    if not topics:
+        return []
+    if topics.count(topics[0]) == len(topics):
+        return [(topics[0], np.arange(len(topics), dtype=np.intp))]
+    by_topic: dict[str, list[int]] = {}
+    for index, topic in enumerate(topics):
+        members = by_topic.get(topic)
+        if members is None:
+            by_topic[topic] = [index]
+        else:
+            members.append(index)
+    return [(topic, np.array(members, np.intp)) for topic, members in by_topic.items()]
+
+
+@dataclass(frozen=True)
+class _Part:
+    rows: RowColumns
+    within: NDArray[np.int64]  # the order of rows within one message (the per-message parser's order)
+
+
+_RPC: Final = "rpc"
+_EMETER: Final = "emeter"
+_TopicKind = tuple[str, str, int, str]  # (kind, device id, channel, Reading field); channel and field: Gen1 only
+
+
+@functools.lru_cache(maxsize=4096)
+def _topic_kind(topic: str) -> _TopicKind | None:
+    """What the batch path makes of a topic: a Gen2 notification topic or a Gen1 emeter number topic of a valid
+    device, else None (the per-message parser reads it)."""
+    try:
+        parts = topic.split("/")
+        if parts[0] == envelope.GEN1_ROOT:
+            if len(parts) == 5 and parts[2] == "emeter" and gen1.is_channel(parts[3]):
+                field = gen1.EMETER_TOPIC_FIELDS.get(parts[4])
+                if field is not None:
+                    return _EMETER, check_device_id(parts[1], "topic"), int(parts[3]), field
+            return None
+        if topic.endswith("/events/rpc"):
+            return _RPC, check_device_id(topic[: -len("/events/rpc")], "topic prefix"), NO_CHANNEL, ""
+    except Reject:
+        pass
+    return None
+
+
+def _decode_each(decode: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    """`decode` of every item, None where it raises (a C loop while nothing fails)."""
+    try:
+        return list(map(decode, items))
+    except (msgspec.DecodeError, RecursionError, ValueError, TypeError, binascii.Error):
+        pass
+    result: list[Any] = []
+    for item in items:
+        try:
+            result.append(decode(item))
+        except (msgspec.DecodeError, RecursionError, ValueError, TypeError, binascii.Error):
+            result.append(None)
+    return result
+
+
+_a2b_strict: Final = functools.partial(binascii.a2b_base64, strict_mode=True)
+_MAX_B64_CHARS: Final = (limits.MAX_PAYLOAD_BYTES * 4) // 3 + 4
+
+
+def _payload_data(
+    members: NDArray[np.intp], payloads: Sequence[Any], payloads_b64: Sequence[str | None]
+) -> list[bytes | str | None]:
+    """Each member's payload text or bytes, None where it is neither plain text nor valid base64, or larger than a
+    quarter of the size limit (the per-message parser then reads it, and says why when it cannot)."""
+    index = members.tolist()
+    encoded = [payloads_b64[i] for i in index]
+    if encoded.count(None) == len(encoded):
+        return [
+            payload if payload.__class__ is str and len(payload) * 4 <= limits.MAX_PAYLOAD_BYTES else None
+            for payload in (payloads[i] for i in index)
+        ]
+    data: list[bytes | str | None] = []
+    decoded = _decode_each(_a2b_strict, [text if text is not None else "" for text in encoded])
+    for i, text, raw in zip(index, encoded, decoded, strict=True):
+        if text is None:
+            payload = payloads[i]
+            data.append(payload if payload.__class__ is str and len(payload) * 4 <= limits.MAX_PAYLOAD_BYTES else None)
+        elif (
+            raw is None
+            or len(text) > _MAX_B64_CHARS
+            or len(raw) * 4 > limits.MAX_PAYLOAD_BYTES
+            or payloads[i] is not None
+        ):
+            data.append(None)
+        else:
+            data.append(raw)
+    return data
+
+
+# The meter components the batch path reads, by key: the kinds' own source fields, each a number within the bounds
+# of the Reading field it feeds, or null (the same `gen2._SPECS` table the rules read), and the other fields Shelly
+# devices send in them, as flat values. Any other key in `params` (another component, a higher index) or in a
+# component makes the message the per-message parser's. Every type being flat, a frame the decoder takes nests at
+# most four deep: the general decoder's depth limit cannot be reached (no bracket count needed).
+_BATCH_KEYS: Final = ("em1:0", "em1:1", "em1:2", "em1data:0", "em1data:1", "em1data:2", "em:0", "emdata:0")
+_Scalar = int | float | str | bool | None
+_Flat = list[int | float | str | bool | None] | None
+_OTHER_FIELDS: Final[dict[str, tuple[tuple[str, Any], ...]]] = {
+    "em1": (("id", _Scalar), ("calibration", _Scalar), ("errors", _Flat), ("flags", _Flat)),
+    "em1data": (("id", _Scalar), ("errors", _Flat)),
+    "em": (
+        ("id", _Scalar),
+        ("n_current", _Scalar),
+        ("total_current", _Scalar),
+        ("total_act_power", _Scalar),
+        ("total_aprt_power", _Scalar),
+        ("user_calibrated_phase", _Flat),
+        ("errors", _Flat),
+        ("flags", _Flat),
+        *((f"{phase}_errors", _Flat) for phase in gen2.PHASES),
+        ("n_errors", _Flat),
+    ),
+    "emdata": (("id", _Scalar), ("total_act", _Scalar), ("total_act_ret", _Scalar), ("errors", _Flat)),
+}
+
+
+def _component_struct(kind: str) -> type:
+    specs, _width = gen2._SPECS[kind]
+    fields: list[tuple[str, Any, None]] = [
+        (source, Annotated[float, msgspec.Meta(ge=low, le=high)] | None, None)
+        for source, (_offset, _field, low, high) in specs.items()
+    ]
+    fields += [(name, kind_of, None) for name, kind_of in _OTHER_FIELDS[kind]]
+    return msgspec.defstruct(f"Batch_{kind}", fields, forbid_unknown_fields=True, gc=False)
+
+
+_COMPONENT_STRUCTS: Final = {kind: _component_struct(kind) for kind in gen2._SPECS}
+_Params: Final = msgspec.defstruct(
+    "BatchParams",
+    [("ts", "float | None", None)]
+    + [(key.replace(":", "_"), _COMPONENT_STRUCTS[key.split(":")[0]] | None, None) for key in _BATCH_KEYS],
+    rename={key.replace(":", "_"): key for key in _BATCH_KEYS},
+    forbid_unknown_fields=True,
+    gc=False,
+)
+
+
+class _Frame(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    src: str | None = None
+    dst: str | None = None
+    method: str | None = None
+    params: _Params | None = None  # type: ignore[valid-type]
+
+
+_FRAME: Final = msgspec.json.Decoder(_Frame)
+
+
+@dataclass(frozen=True)
+class _BatchComponent:
+    """How the batch path reads one component key: its attribute on `_Params`, the getter of its source fields
+    (a tuple per component), the (channel, Reading field column) each feeds, an all-null component."""
+
+    attribute: Callable[[Any], Any]
+    sources: tuple[Callable[[Any], Any], ...]
+    targets: tuple[tuple[int, int], ...]
+    empty: Any
+
+
+def _batch_component(key: str) -> _BatchComponent:
+    kind, index = key.split(":")
+    specs, width = gen2._SPECS[kind]
+    first = width * int(index)
+    return _BatchComponent(
+        operator.attrgetter(key.replace(":", "_")),
+        tuple(map(operator.attrgetter, specs)),
+        tuple((first + offset, _COLUMN[field]) for offset, field, _low, _high in specs.values()),
+        _COMPONENT_STRUCTS[kind](),
+    )
+
+
+_COMPONENTS: Final = tuple(_batch_component(key) for key in _BATCH_KEYS)
+
+
+def _notifications(
+    device_id: str,
+    members: NDArray[np.intp],
+    received: NDArray[np.int64],
+    payloads: Sequence[Any],
+    payloads_b64: Sequence[str | None],
+    now_ms: int,
+) -> tuple[_Part | None, NDArray[np.intp]]:
+    """Gen2 `<device>/events/rpc` messages (all of one device, receive times in the window): (their rows, the
+    members left to the per-message parser)."""
+    data = _payload_data(members, payloads, payloads_b64)
+    frames = _decode_each(_FRAME.decode, [b"" if text is None else text for text in data])
+    taken = [
+        position
+        for position, frame in enumerate(frames)
+        if frame is not None
+        and (frame.src is None or frame.src == device_id)
+        and (frame.method == gen2.NOTIFY_STATUS or frame.method == gen2.NOTIFY_FULL_STATUS)
+        and frame.params is not None
+    ]
+    if not taken:
+        return None, members
+    n = len(taken)
+    taken_array = np.array(taken, np.intp)
+    params = [frames[position].params for position in taken]
+    # The message time: params.ts (Unix seconds), else the receive time; one out of the window is the per-message
+    # parser's to judge. Microseconds as `ts_from_seconds` makes them (round half even).
+    seconds = np.array([body.ts for body in params], np.float64)  # None → NaN
+    absent = np.isnan(seconds)
+    ts_ms = seconds * 1000.0
+    good = absent | ((ts_ms >= limits.MIN_TIMESTAMP_MS) & (ts_ms <= now_ms + limits.MAX_FUTURE_MS))
+    whole = np.floor(np.where(absent, 0.0, seconds))
+    ts_us = np.where(
+        absent,
+        received[members[taken_array]] * 1000,
+        whole.astype(np.int64) * 1_000_000 + np.rint((seconds - whole) * 1e6).astype(np.int64),
+    )
+    channels: dict[int, NDArray[np.float64]] = {}
+    for component in _COMPONENTS:
+        bodies = list(map(component.attribute, params))
+        missing = bodies.count(None)
+        if missing == n:
+            continue
+        if missing:
+            bodies = [component.empty if body is None else body for body in bodies]
+        for source, (target, field) in zip(component.sources, component.targets, strict=True):
+            column = list(map(source, bodies))
+            if column.count(None) == n:
+                continue
+            found_values = np.array(column, np.float64)  # None → NaN
+            values = channels.get(target)
+            if values is None:
+                values = channels[target] = np.full((n, len(QUANTITIES)), np.nan)
+            found = ~np.isnan(found_values)
+            # Two components of one message feeding one value (em1:0 and em:0): which wins depends on their order
+            # in the message, which the typed frame does not keep, so the per-message parser reads those.
+            good &= ~(found & ~np.isnan(values[:, field]))
+            values[found, field] = found_values[found]
+    carried = {number: ~np.isnan(table).all(axis=1) for number, table in channels.items()}
+    any_value = np.zeros(n, np.bool_)
+    for mask in carried.values():
+        any_value |= mask
+    good &= any_value  # no measured value at all: the per-message parser says why (no_readings, …)
+    if not good.any():
+        return None, members
+    parts = [(np.flatnonzero(good & carried[number]), number) for number in sorted(channels)]
+    positions = np.concatenate([rows for rows, _number in parts])
+    channel = np.concatenate([np.full(len(rows), number, np.int64) for rows, number in parts])
+    values = np.concatenate([channels[number][rows] for rows, number in parts])
+    message = members[taken_array[positions]]
+    order = np.lexsort((channel, message))
+    positions, channel, values, message = positions[order], channel[order], values[order], message[order]
+    count = len(message)
+    rows = RowColumns(
+        (device_id,),
+        np.zeros(count, np.int32),
+        channel,
+        ts_us[positions],
+        received[message],
+        np.ones(count, np.bool_),
+        values,
+        np.full(count, None, dtype=object),
+        message,
+    )
+    taken_members = np.zeros(len(members), np.bool_)
+    taken_members[taken_array[good]] = True
+    return _Part(rows, channel), members[~taken_members]
+
+
+def _emeter_numbers(
+    kind: _TopicKind,
+    members: NDArray[np.intp],
+    received: NDArray[np.int64],
+    payloads: Sequence[Any],
+    payloads_b64: Sequence[str | None],
+) -> tuple[_Part | None, NDArray[np.intp]]:
+    """Gen1 `shellies/<device>/emeter/<i>/<quantity>` messages of one topic: (their rows, the members left to the
+    per-message parser)."""
+    _kind, device_id, channel, field = kind
+    data = _payload_data(members, payloads, payloads_b64)
+    texts: list[str] = [
+        (text.decode("ascii") if text.isascii() else "").strip() if isinstance(text, bytes) else (text or "").strip()
+        for text in data
+    ]
+    plain = np.fromiter(map(bool, map(_NUMBER_RE.fullmatch, texts)), np.bool_, len(texts))
+    values = np.full(len(texts), np.nan)
+    if plain.any():
+        values[plain] = list(map(float, [text for text, ok in zip(texts, plain.tolist(), strict=True) if ok]))
+    low, high = _FIELD_BOUNDS[field]
+    good = plain & np.isfinite(values) & (values >= low) & (values <= high)  # -1 counters: the per-message parser
+    if not good.any():
+        return None, members
+    message = members[good]
+    n = len(message)
+    table = np.full((n, len(QUANTITIES)), np.nan)
+    table[:, _COLUMN[field]] = values[good]
+    channels = np.full(n, channel, np.int64)
+    rows = RowColumns(
+        (device_id,),
+        np.zeros(n, np.int32),
+        channels,
+        received[message] * 1000,
+        received[message],
+        np.zeros(n, np.bool_),
+        table,
+        np.full(n, None, dtype=object),
+        message,
+    )
+    return _Part(rows, np.zeros(n, np.int64)), members[~good]
+
+
+_FIELD_BOUNDS: Final = {field: _BOUNDS[FIELD_KIND[field]] for field in gen1.EMETER_TOPIC_FIELDS.values()}
+
+
+def parse_object(
+    data: bytes | str, *, now_ms: int, source_key: str | None = None, device_id: str | None = None
+) -> ParsedBatch:
+    """`parse_object_rows` over one stored raw object (newline-delimited envelopes), as a batch: each line framed by
+    the typed envelope decoder, a line it refuses left to `parse_line`, which records it with its reason."""
+    raw = envelope._as_bytes(data)
+    lines = [line for line in raw.split(b"\n") if line.strip()]
+    if not lines or (len(lines) > 1 and not lines[0].rstrip().endswith(b"}") and len(raw) <= limits.MAX_LINE_BYTES):
+        # empty, or perhaps one envelope pretty-printed over several lines: the per-message framing decides
+        return _batch_of(envelope.parse_object_rows(raw, now_ms=now_ms, source_key=source_key, device_id=device_id))
+    decoded = _decode_each(
+        frames.decode_envelope, [line if len(line) <= limits.MAX_LINE_BYTES else b"" for line in lines]
+    )
+    topics = [_NOT_A_TOPIC if fields is None else fields.topic for fields in decoded]
+    return parse_messages(
+        topics,
+        [0 if fields is None else fields.received_ms for fields in decoded],
+        [None if fields is None else fields.payload for fields in decoded],
+        [None if fields is None else fields.payload_b64 for fields in decoded],
+        now_ms=now_ms,
+        device_id=device_id,
+        source_key=source_key,
+        lines=lines,
+    )
+
+
+_NOT_A_TOPIC: Final = ""  # a line the typed decoder refused: no topic kind, so `parse_line` reads it
+
+
+def _batch_of(outcomes: Sequence[list[Row] | QuarantineRecord]) -> ParsedBatch:
+    rows: list[Row] = []
+    messages: list[int] = []
+    quarantined: list[tuple[int, QuarantineRecord]] = []
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, QuarantineRecord):
+            quarantined.append((index, outcome))
+        else:
+            rows.extend(outcome)
+            messages.extend([index] * len(outcome))
+    return ParsedBatch(RowColumns.from_rows(rows, messages), quarantined, len(outcomes))
