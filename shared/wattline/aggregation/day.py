@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from wattline import PARSER_VERSION, keys
 from wattline.aggregation.common import (
     DEFAULT_DEDUP_WINDOW_MS,
@@ -20,11 +23,12 @@ from wattline.aggregation.common import (
     list_keys,
     reference_now_ms,
 )
-from wattline.aggregation.dedup import RawEnvelope, dedup, split_object
+from wattline.aggregation.dedup import RawEnvelope, dedup, split_object, stored_envelopes
 from wattline.errors import NotFoundError, PermanentError
-from wattline.formats.readings import daily_file_bytes, reading_lines, ts_text
+from wattline.formats.readings import daily_file_bytes, float_shape_lines, json_string, reading_lines
 from wattline.models import DailyManifest, QuarantineRecord, Reading, readings_from_file
-from wattline.parsing import Row, parse_line, parse_message, row_from_reading
+from wattline.parsing import Row, parse_line_rows, row_from_reading
+from wattline.parsing.batch import NO_CHANNEL, QUANTITIES, RowColumns, parse_messages
 from wattline.parsing.gc import paused_gc
 from wattline.ports import ObjectInfo, ObjectStore
 
@@ -164,13 +168,13 @@ def aggregate_day(
         cleared = _clear_dirty(store, day, device_id, dirty_marker)
         return AggregateResult(device_id, day, "empty", DayCounts(), 0, 0, None, cleared)
 
-    with paused_gc():  # the day's rows, lines and items: millions of acyclic objects (see `paused_gc`)
-        rows = [row_from_reading(reading) for reading in previous_readings]
-        counts = _aggregate_objects(
-            store, day, device_id, to_read, rows, concurrency=concurrency, window_ms=dedup_window_ms
+    with paused_gc():  # the day's rows and lines: millions of acyclic objects (see `paused_gc`)
+        previous = [row_from_reading(reading) for reading in previous_readings]
+        counts, parts = _aggregate_objects(
+            store, day, device_id, to_read, concurrency=concurrency, window_ms=dedup_window_ms
         )
         counts = previous_counts.merged(counts)
-        lines = _canonical(_items(rows))
+        lines = daily_lines(RowColumns.concat([RowColumns.from_rows(previous, [0] * len(previous)), *parts]))
         data = daily_file_bytes([line for _ts, line in lines])
     sha256 = hashlib.sha256(data).hexdigest()
     manifest = DailyManifest(
@@ -203,43 +207,45 @@ def _aggregate_objects(
     day: date,
     device_id: str,
     object_keys: Sequence[str],
-    rows: list[Row],
     *,
     concurrency: int,
     window_ms: int,
-) -> DayCounts:
-    """Reads, frames, deduplicates and parses the objects; appends one row per reading to `rows`. A message
+) -> tuple[DayCounts, list[RowColumns]]:
+    """Reads, frames, deduplicates and parses the objects: (the counts, the rows in file-building order). A message
     whose readings name another device than the partition's `device_id` is quarantined (device_mismatch)."""
     counts = DayCounts()
-    envelopes: list[RawEnvelope] = []
+    unframed: list[Row] = []
     now_ms = reference_now_ms(day)
-    for key, data in zip(object_keys, read_objects(store, object_keys, concurrency=concurrency), strict=True):
-        decoded, malformed = split_object(data, key)
-        envelopes.extend(decoded)
-        for line in malformed:
-            outcome = parse_line(line, source_key=key, now_ms=now_ms, device_id=device_id)
-            counts.envelopes += 1
-            if outcome.quarantined is not None:
-                counts.add_quarantine(outcome.quarantined)
-            else:  # framing the parser accepts but `split_object` does not: keep it, undeduplicated
-                rows.extend(row_from_reading(reading) for reading in outcome.readings)
-    counts.envelopes += len(envelopes)
-    kept, counts.duplicates = dedup(envelopes, window_ms)
-    for envelope in kept:
-        parsed = parse_message(
-            envelope.topic,
-            envelope.received_ms,
-            envelope.payload,
-            envelope.payload_b64,
-            now_ms=now_ms,
-            device_id=device_id,
-        )
-        if isinstance(parsed, QuarantineRecord):
-            counts.add_quarantine(parsed)
-        else:
-            rows.extend(parsed)
+    objects = list(zip(object_keys, read_objects(store, object_keys, concurrency=concurrency), strict=True))
+    stored = stored_envelopes(objects, window_ms)  # the common day, in columns
+    if stored is not None:
+        topics, received_ms, payloads_b64, counts.duplicates = stored
+        payloads: list[Any] = [None] * len(topics)
+        encoded: list[str | None] = list(payloads_b64)
+        counts.envelopes = len(topics) + counts.duplicates
+    else:
+        envelopes: list[RawEnvelope] = []
+        for key, data in objects:
+            decoded, malformed = split_object(data, key)
+            envelopes.extend(decoded)
+            for line in malformed:
+                parsed = parse_line_rows(line, source_key=key, now_ms=now_ms, device_id=device_id)
+                counts.envelopes += 1
+                if isinstance(parsed, QuarantineRecord):
+                    counts.add_quarantine(parsed)
+                else:  # framing the parser accepts but `split_object` does not: keep it, undeduplicated
+                    unframed.extend(parsed)
+        counts.envelopes += len(envelopes)
+        kept, counts.duplicates = dedup(envelopes, window_ms)
+        topics = [envelope.topic for envelope in kept]
+        received_ms = [envelope.received_ms for envelope in kept]
+        payloads = [envelope.payload for envelope in kept]
+        encoded = [envelope.payload_b64 for envelope in kept]
+    batch = parse_messages(topics, received_ms, payloads, encoded, now_ms=now_ms, device_id=device_id)
+    for _index, record in batch.quarantined:
+        counts.add_quarantine(record)
     counts.reasons = dict(sorted(counts.reasons.items()))
-    return counts
+    return counts, [RowColumns.from_rows(unframed, [0] * len(unframed)), batch.rows]
 
 
 def read_objects(store: ObjectStore, object_keys: Sequence[str], *, concurrency: int = 8) -> Iterator[bytes]:
@@ -250,55 +256,95 @@ def read_objects(store: ObjectStore, object_keys: Sequence[str], *, concurrency:
         return iter(list(pool.map(store.get, object_keys)))
 
 
-_Item = tuple[int, int, int, str, int, str, Row]
-"""One reading on its way into the daily file: (ts in µs since the epoch, channel or -1, received_ms, JSON line,
-sequence number, formatted ts, the row). Sorting the tuples sorts the file; the sequence number keeps the sort
-stable and never lets it compare the last element."""
-
-
-def _items(rows: Sequence[Row]) -> list[_Item]:
-    """One `_Item` per row, the sequence number its index; the lines written together (`reading_lines`)."""
-    if not rows:
-        return []
-    device_ids, channels, times_us, received, generations, values = zip(*rows, strict=True)
-    texts = list(map(ts_text, times_us))
-    names = {generation: generation.value for generation in set(generations)}
-    lines = reading_lines(device_ids, channels, texts, received, [names[g] for g in generations], values)
-    return [
-        (ts_us, -1 if channel is None else channel, received_ms, line, seq, text, row)
-        for seq, (ts_us, channel, received_ms, line, text, row) in enumerate(
-            zip(times_us, channels, received, lines, texts, rows, strict=True)
-        )
-    ]
-
-
-def _same_observation(a: Row, b: Row) -> bool:
-    """Equal in everything but received_ms (Reading.dedup_key): an MQTT QoS 1 redelivery of the same reading."""
-    return a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and a[4] == b[4] and a[5] == b[5]
-
-
 def canonical_lines(readings: Iterable[Reading]) -> list[tuple[str, str]]:
     """(formatted ts, JSON line) per distinct reading, in file order: (ts, channel, received_ms, line).
 
     Lines are exactly `Reading.to_json_line()`. Readings equal in everything but `received_ms` are the same
     observation (Reading.dedup_key): the first received is kept.
     """
-    return _canonical(_items([row_from_reading(reading) for reading in readings]))
+    rows = [row_from_reading(reading) for reading in readings]
+    return daily_lines(RowColumns.from_rows(rows, [0] * len(rows)))
 
 
-def _canonical(items: list[_Item]) -> list[tuple[str, str]]:
-    """`canonical_lines` over items (sorted in place)."""
-    items.sort()
-    result: list[tuple[str, str]] = []
-    group_start = 0
-    previous: tuple[int, int] | None = None
-    for index, item in enumerate(items):
-        if (item[0], item[1]) != previous:
-            group_start, previous = index, (item[0], item[1])
-        elif any(_same_observation(items[other][6], item[6]) for other in range(group_start, index)):
+def daily_lines(rows: RowColumns) -> list[tuple[str, str]]:
+    """(formatted ts, JSON line) of each distinct row, in file order: sorted by (ts, channel — none first —,
+    received_ms, position in `rows`); of rows equal in everything but `received_ms` (the same observation, an MQTT
+    QoS 1 redelivery) only the first is kept."""
+    n = len(rows)
+    if not n:
+        return []
+    texts = _ts_texts(rows.ts_us)
+    lines = _lines(rows, texts)
+    order = np.lexsort((np.arange(n), rows.received_ms, rows.channel, rows.ts_us))
+    ts_us, channel = rows.ts_us[order], rows.channel[order]
+    repeated = np.flatnonzero((ts_us[1:] == ts_us[:-1]) & (channel[1:] == channel[:-1])) + 1
+    keep = np.ones(n, np.bool_)
+    if len(repeated):  # a (ts, channel) seen before in the order: kept unless an earlier row is the same observation
+        starts = np.flatnonzero(np.r_[True, (ts_us[1:] != ts_us[:-1]) | (channel[1:] != channel[:-1])])
+        known: dict[int, Row] = {}
+
+        def row(position: int) -> Row:
+            found = known.get(position)
+            if found is None:
+                found = known[position] = rows.row(int(order[position]))
+            return found
+
+        for position in repeated.tolist():
+            start = int(starts[np.searchsorted(starts, position, side="right") - 1])
+            if any(_same_observation(row(other), row(position)) for other in range(start, position)):
+                keep[position] = False
+    kept = order[keep]
+    return list(zip(texts[kept].tolist(), lines[kept].tolist(), strict=True))
+
+
+def _ts_texts(ts_us: NDArray[np.int64]) -> NDArray[np.str_]:
+    """`ts_text` of each time (UTC, truncated to the millisecond), in one numpy call."""
+    milliseconds = ts_us.astype("datetime64[us]").astype("datetime64[ms]")
+    return np.char.add(np.datetime_as_string(milliseconds, unit="ms"), "Z")
+
+
+def _lines(rows: RowColumns, texts: NDArray[np.str_]) -> NDArray[np.object_]:
+    """The JSON line of each row, a shape (channel or none, generation, the quantities carried) at a time."""
+    n = len(rows)
+    present = ~np.isnan(rows.values)
+    shape = present.astype(np.int64) @ (1 << np.arange(len(QUANTITIES), dtype=np.int64))
+    stateful = rows.state.astype(np.bool_)  # None, or a non-empty dict
+    shape |= rows.gen2.astype(np.int64) << 20 | (rows.channel == NO_CHANNEL).astype(np.int64) << 21
+    shape |= stateful.astype(np.int64) << 22
+    quoted = np.array([json_string(device_id) for device_id in rows.devices] or [""], dtype=object)
+    lines = np.empty(n, dtype=object)
+    kinds, members_of = np.unique(shape, return_inverse=True)
+    for kind, code in enumerate(kinds.tolist()):
+        members = np.flatnonzero(members_of.ravel() == kind)
+        generation = "gen2" if code >> 20 & 1 else "gen1"
+        if code >> 22 & 1:  # online or relay: each through the general writer
+            picked = [rows.row(int(index)) for index in members]
+            lines[members] = reading_lines(
+                [row[0] for row in picked],
+                [row[1] for row in picked],
+                texts[members].tolist(),
+                [row[3] for row in picked],
+                [generation] * len(picked),
+                [row[5] for row in picked],
+            )
             continue
-        result.append((item[5], item[3]))
-    return result
+        names = [column for column in range(len(QUANTITIES)) if code >> column & 1]
+        lines[members] = float_shape_lines(
+            bool(code >> 21 & 1),
+            generation,
+            tuple(QUANTITIES[column] for column in names),
+            quoted[rows.device[members]].tolist(),
+            rows.channel[members].tolist(),
+            texts[members].tolist(),
+            rows.received_ms[members].tolist(),
+            [rows.values[members, column].tolist() for column in names],
+        )
+    return lines
+
+
+def _same_observation(a: Row, b: Row) -> bool:
+    """Equal in everything but received_ms (Reading.dedup_key): an MQTT QoS 1 redelivery of the same reading."""
+    return a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and a[4] == b[4] and a[5] == b[5]
 
 
 def _load_state(store: ObjectStore, day: date, device_id: str) -> _State | None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import operator
-from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any, NamedTuple, cast
+
+import msgspec
+import numpy as np
 
 from wattline.aggregation.common import DEFAULT_DEDUP_WINDOW_MS
-from wattline.formats.frames import EnvelopeFields, envelope_fields
+from wattline.formats.frames import EnvelopeFields, decode_envelope, envelope_fields
 from wattline.models import Envelope
 from wattline.parsing import MAX_LINE_BYTES
 
@@ -78,28 +81,39 @@ def dedup(envelopes: Iterable[RawEnvelope], window_ms: int = DEFAULT_DEDUP_WINDO
     The window is measured from the last *kept* copy, so a value that genuinely repeats every publish period
     (Gen1: 30 s) is never dropped, while a burst of redeliveries collapses into one message.
     """
-    kept: list[RawEnvelope] = []
-    last_kept_ms: dict[tuple[str, str], int] = {}
-    dropped = 0
-    for envelope in sorted(envelopes, key=_receive_order):
-        timed: bool | None = None
-        if envelope.payload_b64 is not None:  # `dedup_key` without decoding the payload (the hot path, see below)
-            identity = (envelope.topic, "b64:" + envelope.payload_b64)
+    ordered = sorted(envelopes, key=_receive_order)
+    identities: list[tuple[str, str]] = []
+    known_timed: dict[int, bool] = {}
+    for position, envelope in enumerate(ordered):
+        if envelope.payload_b64 is not None:  # `dedup_key` without decoding the payload (the hot path)
+            identities.append((envelope.topic, "b64:" + envelope.payload_b64))
         else:
-            timed, topic, payload = dedup_key(envelope)
-            identity = (topic, payload)
+            known_timed[position], topic, payload = dedup_key(envelope)
+            identities.append((topic, payload))
+
+    def timed(position: int) -> bool:
+        known = known_timed.get(position)
+        return dedup_key(ordered[position])[0] if known is None else known
+
+    kept = _kept(identities, [envelope.received_ms for envelope in ordered], timed, window_ms)
+    return [ordered[position] for position in kept], len(ordered) - len(kept)
+
+
+def _kept(
+    identities: Sequence[Hashable], received_ms: Sequence[int], timed: Callable[[int], bool], window_ms: int
+) -> list[int]:
+    """The positions `dedup` keeps of envelopes in receive order, given each one's identity (topic and payload)
+    and whether it carries device time (`timed`, asked only of an identity seen before: a timed one is a duplicate
+    however late it comes; decoding the payload to know is spared for the first copy)."""
+    kept: list[int] = []
+    last_kept_ms: dict[Hashable, int] = {}
+    for position, identity in enumerate(identities):
         previous = last_kept_ms.get(identity)
-        if previous is not None:
-            # Whether the payload carries device time is a function of the identity, so it is only needed (and
-            # only decoded) for an identity seen before: a timed one is a duplicate however late it comes.
-            if timed is None:
-                timed = dedup_key(envelope)[0]
-            if timed or envelope.received_ms - previous <= window_ms:
-                dropped += 1
-                continue
-        last_kept_ms[identity] = envelope.received_ms
-        kept.append(envelope)
-    return kept, dropped
+        if previous is not None and (timed(position) or received_ms[position] - previous <= window_ms):
+            continue
+        last_kept_ms[identity] = received_ms[position]
+        kept.append(position)
+    return kept
 
 
 _receive_order: Callable[[RawEnvelope], tuple[int, str, int]] = operator.itemgetter(0, 1, 2)
@@ -132,3 +146,53 @@ def split_object(data: bytes, source_key: str) -> tuple[list[RawEnvelope], list[
 def _raw_envelope(fields: EnvelopeFields, source_key: str, line_no: int) -> RawEnvelope:
     topic, received_ms, payload, payload_b64, raw_payload = fields
     return RawEnvelope(received_ms, source_key, line_no, topic, payload, payload_b64, raw_payload)
+
+
+class StoredEnvelopes(NamedTuple):
+    """The kept envelopes of a day as columns, in receive order, and how many were dropped as duplicates."""
+
+    topics: list[str]
+    received_ms: list[int]
+    payloads_b64: list[str]
+    duplicates: int
+
+
+def stored_envelopes(
+    objects: Sequence[tuple[str, bytes]], window_ms: int = DEFAULT_DEDUP_WINDOW_MS
+) -> StoredEnvelopes | None:
+    """`split_object` + `dedup` of a day's objects (key, bytes) in columns, for the common day: every non-blank line
+    of every object a stored envelope with `payload_b64` (what the IoT rules and imports write), framed by one
+    typed C decoder call per line. None otherwise: `split_object` and `dedup` then frame message by message."""
+    lines: list[bytes] = []
+    for _key, data in sorted(objects, key=operator.itemgetter(0)):
+        object_lines = [line for line in data.split(b"\n") if line.strip()]
+        if not object_lines or (len(object_lines) > 1 and not object_lines[0].rstrip().endswith(b"}")):
+            return None  # empty, or perhaps one pretty-printed envelope
+        lines.extend(object_lines)
+    if not lines or max(map(len, lines)) > MAX_LINE_BYTES:
+        return None
+    try:
+        decoded = list(map(decode_envelope, lines))
+        received = np.array([envelope.received_ms for envelope in decoded], np.int64)
+    except (msgspec.DecodeError, ValueError, OverflowError):
+        return None
+    encoded = [envelope.payload_b64 for envelope in decoded]
+    if encoded.count(None):
+        return None
+    order = np.argsort(received, kind="stable").tolist()  # objects by key, lines in order: the receive order
+    topics = [decoded[i].topic for i in order]
+    payloads_b64 = [cast(str, encoded[i]) for i in order]
+    received_ms = received[order].tolist()
+
+    def timed(position: int) -> bool:
+        return topics[position].endswith(_EVENTS_RPC) and _has_device_time(_b64_json(payloads_b64[position]))
+
+    kept = _kept(list(zip(topics, payloads_b64, strict=True)), received_ms, timed, window_ms)
+    if len(kept) == len(order):
+        return StoredEnvelopes(topics, received_ms, payloads_b64, 0)
+    return StoredEnvelopes(
+        [topics[i] for i in kept],
+        [received_ms[i] for i in kept],
+        [payloads_b64[i] for i in kept],
+        len(order) - len(kept),
+    )

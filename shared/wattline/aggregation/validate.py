@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -10,7 +11,7 @@ from typing import Any
 from wattline import keys
 from wattline.aggregation.common import is_aggregatable_device, reference_now_ms
 from wattline.models import QuarantineRecord
-from wattline.parsing import parse_object_rows
+from wattline.parsing.batch import parse_object
 from wattline.parsing.gc import paused_gc
 from wattline.ports import ObjectStore
 
@@ -51,11 +52,11 @@ def validate_object(store: ObjectStore, key: str) -> ValidationResult:
     """
     data = store.get(key)
     location = keys.parse_raw_key(key)
-    now_ms = reference_now_ms(location[0]) if location else None
+    now_ms = reference_now_ms(location[0]) if location else int(time.time() * 1000)
     partition = location[1] if location is not None and is_aggregatable_device(location[1]) else None
     with paused_gc():
-        outcomes = parse_object_rows(data, source_key=key, now_ms=now_ms, device_id=partition)
-    records = [outcome for outcome in outcomes if isinstance(outcome, QuarantineRecord)]
+        parsed = parse_object(data, source_key=key, now_ms=now_ms, device_id=partition)
+    records = [record for _index, record in parsed.quarantined]
     reasons: dict[str, int] = {}
     for record in records:
         reasons[record.reason.value] = reasons.get(record.reason.value, 0) + 1
@@ -75,8 +76,8 @@ def validate_object(store: ObjectStore, key: str) -> ValidationResult:
             late = True
     return ValidationResult(
         source_key=key,
-        received=len(outcomes),
-        valid=len(outcomes) - len(records),
+        received=parsed.messages,
+        valid=parsed.messages - len(records),
         quarantined=len(records),
         reasons=dict(sorted(reasons.items())),
         quarantine_key=quarantine_key,

@@ -111,14 +111,37 @@ def _shape_lines(
     no_channel, generation, names = key
     columns = [[row[name] for row in values] for name in names]
     if all(set(map(type, column)) == _FLOAT for column in columns):
-        template = _TEMPLATES.get(key)
-        if template is None:
-            template = _TEMPLATES[key] = _template(no_channel, generation, names)
-        return list(map(template.format, channels, map(quoted.__getitem__, device_ids), received_ms, ts, *columns))
+        return float_shape_lines(
+            no_channel, generation, names, list(map(quoted.__getitem__, device_ids)), channels, ts, received_ms, columns
+        )
     return [
         _encoded(device_id, channel, text, received, generation, row)
         for device_id, channel, text, received, row in zip(device_ids, channels, ts, received_ms, values, strict=True)
     ]
+
+
+def float_shape_lines(
+    no_channel: bool,
+    generation: str,
+    names: tuple[str, ...],
+    quoted_device_ids: Sequence[str],
+    channels: Sequence[int | None],
+    ts: Sequence[str],
+    received_ms: Sequence[int],
+    columns: Sequence[Sequence[float]],
+) -> list[str]:
+    """The lines of readings of one shape whose values are all floats (finite, Python floats), column by column:
+    one `str.format` template made once per shape, mapped over the columns in C. `quoted_device_ids`: each id as
+    its JSON string (`json_string`); `columns[k]`: the values of `names[k]`."""
+    key = (no_channel, generation, names)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        template = _TEMPLATES[key] = _template(no_channel, generation, names)
+    return list(map(template.format, channels, quoted_device_ids, received_ms, ts, *columns))
+
+
+json_string: Final = _json_str
+"""A str as `json.dumps` writes it (ASCII): how the line writes the device id."""
 
 
 _FLOAT: Final = {float}

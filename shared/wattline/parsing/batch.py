@@ -17,6 +17,7 @@ No Gen2State: a consumer that keeps one parses message by message.
 from __future__ import annotations
 
 import binascii
+import dataclasses
 import functools
 import operator
 from collections.abc import Callable, Sequence
@@ -180,6 +181,21 @@ def parse_messages(
     when the batch was framed from a raw object: a rejected message is then recorded as `parse_line` records it
     (the whole line as its original)."""
     n = len(topics)
+    if n > BATCH_MESSAGES:  # in slices that stay in the CPU's caches
+        slices = [
+            parse_messages(
+                topics[start : start + BATCH_MESSAGES],
+                received_ms[start : start + BATCH_MESSAGES],
+                payloads[start : start + BATCH_MESSAGES],
+                payloads_b64[start : start + BATCH_MESSAGES],
+                now_ms=now_ms,
+                device_id=device_id,
+                source_key=source_key,
+                lines=None if lines is None else lines[start : start + BATCH_MESSAGES],
+            )
+            for start in range(0, n, BATCH_MESSAGES)
+        ]
+        return _joined(slices, BATCH_MESSAGES, n)
     accepted: list[_Part] = []
     pending = np.zeros(n, np.bool_)  # messages the batch path did not take
     try:
@@ -236,6 +252,21 @@ def parse_messages(
         within = np.concatenate([part.within for part in accepted])
         rows = rows.take(np.lexsort((within, rows.message)))
     return ParsedBatch(rows, quarantined, n)
+
+
+BATCH_MESSAGES: Final = 4096
+"""Messages parsed together at most (a longer batch is parsed in slices of this size)."""
+
+
+def _joined(slices: Sequence[ParsedBatch], size: int, messages: int) -> ParsedBatch:
+    """One batch of consecutive slices of `size` messages (message indices shifted to the whole batch's)."""
+    parts = []
+    quarantined: list[tuple[int, QuarantineRecord]] = []
+    for number, piece in enumerate(slices):
+        offset = number * size
+        parts.append(dataclasses.replace(piece.rows, message=piece.rows.message + offset))
+        quarantined.extend((index + offset, record) for index, record in piece.quarantined)
+    return ParsedBatch(RowColumns.concat(parts), quarantined, messages)
 
 
 def _by_topic(topics: Sequence[str]) -> list[tuple[str, NDArray[np.intp]]]:
@@ -310,6 +341,11 @@ def _payload_data(
     quarter of the size limit (the per-message parser then reads it, and says why when it cannot)."""
     index = members.tolist()
     encoded = [payloads_b64[i] for i in index]
+    stored = not encoded.count(None) and [payloads[i] for i in index].count(None) == len(index)
+    if stored and max(map(len, encoded)) <= _MAX_B64_CHARS:  # base64 only, as the rules store payloads
+        decoded = _decode_each(_a2b_strict, encoded)
+        if not decoded.count(None) and max(map(len, decoded)) * 4 <= limits.MAX_PAYLOAD_BYTES:
+            return decoded
     if encoded.count(None) == len(encoded):
         return [
             payload if payload.__class__ is str and len(payload) * 4 <= limits.MAX_PAYLOAD_BYTES else None
@@ -446,9 +482,11 @@ def _notifications(
     # parser's to judge. Microseconds as `ts_from_seconds` makes them (round half even).
     seconds = np.array([body.ts for body in params], np.float64)  # None → NaN
     absent = np.isnan(seconds)
-    ts_ms = seconds * 1000.0
+    with np.errstate(over="ignore"):  # 1e307 s: infinite ms, out of the window
+        ts_ms = seconds * 1000.0
     good = absent | ((ts_ms >= limits.MIN_TIMESTAMP_MS) & (ts_ms <= now_ms + limits.MAX_FUTURE_MS))
-    whole = np.floor(np.where(absent, 0.0, seconds))
+    seconds = np.where(good & ~absent, seconds, 0.0)
+    whole = np.floor(seconds)
     ts_us = np.where(
         absent,
         received[members[taken_array]] * 1000,
