@@ -217,6 +217,8 @@ def parse_messages(
                 continue
             if kind[0] == _RPC:
                 part, refused = _notifications(kind[1], member_array, received, payloads, payloads_b64, now_ms)
+            elif kind[0] == _STATUS:
+                part, refused = _component_status(kind[1], kind[3], member_array, received, payloads, payloads_b64)
             else:
                 part, refused = _emeter_numbers(kind, member_array, received, payloads, payloads_b64)
             if part is not None:
@@ -292,8 +294,11 @@ class _Part:
 
 
 _RPC: Final = "rpc"
+_STATUS: Final = "status"
 _EMETER: Final = "emeter"
-_TopicKind = tuple[str, str, int, str]  # (kind, device id, channel, Reading field); channel and field: Gen1 only
+_TopicKind = tuple[str, str, int, str]
+"""(kind, device id, channel, name): Gen1 emeter numbers have a channel and their Reading field as name, a Gen2
+component status its component key."""
 
 
 @functools.lru_cache(maxsize=4096)
@@ -310,6 +315,9 @@ def _topic_kind(topic: str) -> _TopicKind | None:
             return None
         if topic.endswith("/events/rpc"):
             return _RPC, check_device_id(topic[: -len("/events/rpc")], "topic prefix"), NO_CHANNEL, ""
+        pieces = topic.rsplit("/", 2)
+        if len(pieces) == 3 and pieces[1] == "status" and pieces[2] in _BATCH_KEYS:
+            return _STATUS, check_device_id(pieces[0], "topic prefix"), NO_CHANNEL, pieces[2]
     except Reject:
         pass
     return None
@@ -436,6 +444,7 @@ class _BatchComponent:
     sources: tuple[Callable[[Any], Any], ...]
     targets: tuple[tuple[int, int], ...]
     empty: Any
+    decoder: msgspec.json.Decoder[Any]  # of the component alone (a `status/<component>` payload)
 
 
 def _batch_component(key: str) -> _BatchComponent:
@@ -447,6 +456,7 @@ def _batch_component(key: str) -> _BatchComponent:
         tuple(map(operator.attrgetter, specs)),
         tuple((first + offset, _COLUMN[field]) for offset, field, _low, _high in specs.values()),
         _COMPONENT_STRUCTS[kind](),
+        msgspec.json.Decoder(_COMPONENT_STRUCTS[kind]),
     )
 
 
@@ -475,7 +485,6 @@ def _notifications(
     ]
     if not taken:
         return None, members
-    n = len(taken)
     taken_array = np.array(taken, np.intp)
     params = [frames[position].params for position in taken]
     # The message time: params.ts (Unix seconds), else the receive time; one out of the window is the per-message
@@ -492,9 +501,23 @@ def _notifications(
         received[members[taken_array]] * 1000,
         whole.astype(np.int64) * 1_000_000 + np.rint((seconds - whole) * 1e6).astype(np.int64),
     )
+    channels, readable = _meter_values(
+        [(component, list(map(component.attribute, params))) for component in _COMPONENTS]
+    )
+    return _meter_rows(device_id, channels, good & readable, taken_array, members, ts_us, received)
+
+
+def _meter_values(
+    components: Sequence[tuple[_BatchComponent, list[Any]]],
+) -> tuple[dict[int, NDArray[np.float64]], NDArray[np.bool_]]:
+    """The components' bodies (one per message, None where a message has none) as (channel → the values of each
+    message, NaN where not carried; which messages the batch path can take: those with a measured value, and no
+    two components feeding one value — em1:0 and em:0: which wins depends on their order in the message, which
+    the typed frame does not keep)."""
+    n = len(components[0][1])
     channels: dict[int, NDArray[np.float64]] = {}
-    for component in _COMPONENTS:
-        bodies = list(map(component.attribute, params))
+    good = np.ones(n, np.bool_)
+    for component, bodies in components:
         missing = bodies.count(None)
         if missing == n:
             continue
@@ -509,22 +532,32 @@ def _notifications(
             if values is None:
                 values = channels[target] = np.full((n, len(QUANTITIES)), np.nan)
             found = ~np.isnan(found_values)
-            # Two components of one message feeding one value (em1:0 and em:0): which wins depends on their order
-            # in the message, which the typed frame does not keep, so the per-message parser reads those.
             good &= ~(found & ~np.isnan(values[:, field]))
             values[found, field] = found_values[found]
-    carried = {number: ~np.isnan(table).all(axis=1) for number, table in channels.items()}
     any_value = np.zeros(n, np.bool_)
-    for mask in carried.values():
-        any_value |= mask
-    good &= any_value  # no measured value at all: the per-message parser says why (no_readings, …)
+    for values in channels.values():
+        any_value |= ~np.isnan(values).all(axis=1)
+    return channels, good & any_value  # no measured value at all: the per-message parser says why (no_readings, …)
+
+
+def _meter_rows(
+    device_id: str,
+    channels: dict[int, NDArray[np.float64]],
+    good: NDArray[np.bool_],
+    taken: NDArray[np.intp],
+    members: NDArray[np.intp],
+    ts_us: NDArray[np.int64],
+    received: NDArray[np.int64],
+) -> tuple[_Part | None, NDArray[np.intp]]:
+    """The rows of the `good` messages (message k: `members[taken[k]]`, its time `ts_us[k]`), a row per channel
+    that carried a value, in message order then channel order; and the members left to the per-message parser."""
     if not good.any():
         return None, members
-    parts = [(np.flatnonzero(good & carried[number]), number) for number in sorted(channels)]
+    parts = [(np.flatnonzero(good & ~np.isnan(channels[number]).all(axis=1)), number) for number in sorted(channels)]
     positions = np.concatenate([rows for rows, _number in parts])
     channel = np.concatenate([np.full(len(rows), number, np.int64) for rows, number in parts])
     values = np.concatenate([channels[number][rows] for rows, number in parts])
-    message = members[taken_array[positions]]
+    message = members[taken[positions]]
     order = np.lexsort((channel, message))
     positions, channel, values, message = positions[order], channel[order], values[order], message[order]
     count = len(message)
@@ -540,8 +573,28 @@ def _notifications(
         message,
     )
     taken_members = np.zeros(len(members), np.bool_)
-    taken_members[taken_array[good]] = True
+    taken_members[taken[good]] = True
     return _Part(rows, channel), members[~taken_members]
+
+
+def _component_status(
+    device_id: str,
+    key: str,
+    members: NDArray[np.intp],
+    received: NDArray[np.int64],
+    payloads: Sequence[Any],
+    payloads_b64: Sequence[str | None],
+) -> tuple[_Part | None, NDArray[np.intp]]:
+    """Gen2 `<device>/status/<component>` messages of one topic (the component's full status, no device time):
+    (their rows, the members left to the per-message parser)."""
+    component = _COMPONENTS[_BATCH_KEYS.index(key)]
+    data = _payload_data(members, payloads, payloads_b64)
+    bodies = _decode_each(component.decoder.decode, [b"" if text is None else text for text in data])
+    taken = np.flatnonzero(np.array([body is not None for body in bodies], np.bool_))
+    if not len(taken):
+        return None, members
+    channels, good = _meter_values([(component, [bodies[k] for k in taken.tolist()])])
+    return _meter_rows(device_id, channels, good, taken, members, received[members[taken]] * 1000, received)
 
 
 def _emeter_numbers(
