@@ -106,19 +106,15 @@ def _read_block(
     first: int, lines: list[bytes], name: str, stats: InputStats, now_ms: int, sink: Callable[[RowColumns], None]
 ) -> None:
     """One block of lines (`first`: the first one's number): the capture lines that decode with the expected types
-    parsed together; every other non-blank line read by the general rule, which says why it cannot be used."""
-    if lines.count(b"") or any(not line.strip() for line in lines):
-        numbers = [first + offset for offset, line in enumerate(lines) if line.strip()]
-        lines = [line for line in lines if line.strip()]
-    else:
-        numbers = None
-    if not lines:
-        return
-    stats.lines += len(lines)
+    parsed together; every other line, unless blank, read by the general rule, which says why it cannot be used."""
     captures = typed_capture_columns(lines, now_ms=now_ms)
     topics, received, payloads = captures.topics, captures.received_ms, captures.payloads
     other: list[Row] = []
+    blank = 0
     for position in captures.refused:
+        if not lines[position].strip():
+            blank += 1
+            continue
         try:
             record = json_object(text_of(lines[position]))
             if is_capture_record(record):
@@ -131,8 +127,8 @@ def _read_block(
             else:
                 raise LineError("neither a capture line (topic, payload, received_at) nor a reading (device_id)")
         except LineError as exc:
-            number = first + position if numbers is None else numbers[position]
-            stats.invalid(f"{name}:{number}: {exc}")
+            stats.invalid(f"{name}:{first + position}: {exc}")
+    stats.lines += len(lines) - blank
     stats.messages += len(topics)
     parsed = parse_messages(topics, received, payloads, [None] * len(topics), now_ms=now_ms)
     for _index, rejected in parsed.quarantined:

@@ -95,24 +95,26 @@ class LineReader:
                     return
                 if not block:
                     if rest:
-                        yield self._counted_block([rest], len(rest), last=True)
+                        yield self._counted_block([rest], len(rest), last=True, returns=b"\r" in rest)
                     return
                 size = len(rest) + len(block)
+                returns = b"\r" in block or rest.endswith(b"\r")
                 lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
                 rest = lines.pop()
                 if self.max_bytes is not None and len(rest) > self.max_bytes - self.bytes_read:
                     raise InputTooLarge(self.name, self.max_bytes, self.lines_read)
                 if lines:
-                    yield self._counted_block(lines, size - len(rest), last=False)
+                    yield self._counted_block(lines, size - len(rest), last=False, returns=returns)
 
-    def _counted_block(self, lines: list[bytes], size: int, *, last: bool) -> tuple[int, list[bytes]]:
+    def _counted_block(self, lines: list[bytes], size: int, *, last: bool, returns: bool) -> tuple[int, list[bytes]]:
+        """`returns`: whether a `\r` may end a line (else the lines are taken as they are)."""
         first = self.lines_read + 1
         if self.max_bytes is not None and self.bytes_read + size > self.max_bytes:
             for line in lines:  # raises at the line that passes the limit, as `raw_lines` does
                 self._counted(line, len(line) + (0 if last else 1))
         self.bytes_read += size
         self.lines_read += len(lines)
-        if any(line.endswith(b"\r") for line in lines):
+        if returns:
             lines = [line.removesuffix(b"\r") for line in lines]
         return first, lines
 

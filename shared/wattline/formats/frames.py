@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Final, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, Final, NamedTuple, TypeVar
 
 import msgspec
+
+T = TypeVar("T")
 
 
 class StoredEnvelope(msgspec.Struct, gc=False):
@@ -130,6 +133,27 @@ class Capture(msgspec.Struct, gc=False):
 
 
 _CAPTURE: Final = msgspec.json.Decoder(Capture)
+
+
+def decode_each(decode: Callable[[Any], T], items: Sequence[Any]) -> list[T | None]:
+    """`decode` of every item (a msgspec decoder's or binascii's), None where it raises: a C loop while nothing
+    fails, item by item once something does."""
+    try:
+        return list(map(decode, items))
+    except (msgspec.DecodeError, RecursionError, ValueError, TypeError):  # binascii.Error is a ValueError
+        pass
+    result: list[T | None] = []
+    for item in items:
+        try:
+            result.append(decode(item))
+        except (msgspec.DecodeError, RecursionError, ValueError, TypeError):
+            result.append(None)
+    return result
+
+
+def decode_captures(lines: Sequence[bytes | str]) -> list[Capture | None]:
+    """`decode_capture` of many lines."""
+    return decode_each(_CAPTURE.decode, lines)
 
 
 def decode_capture(line: bytes | str) -> Capture | None:

@@ -22,7 +22,7 @@ import functools
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, cast
 
 import msgspec
 import numpy as np
@@ -323,21 +323,6 @@ def _topic_kind(topic: str) -> _TopicKind | None:
     return None
 
 
-def _decode_each(decode: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-    """`decode` of every item, None where it raises (a C loop while nothing fails)."""
-    try:
-        return list(map(decode, items))
-    except (msgspec.DecodeError, RecursionError, ValueError, TypeError, binascii.Error):
-        pass
-    result: list[Any] = []
-    for item in items:
-        try:
-            result.append(decode(item))
-        except (msgspec.DecodeError, RecursionError, ValueError, TypeError, binascii.Error):
-            result.append(None)
-    return result
-
-
 _a2b_strict: Final = functools.partial(binascii.a2b_base64, strict_mode=True)
 _MAX_B64_CHARS: Final = (limits.MAX_PAYLOAD_BYTES * 4) // 3 + 4
 
@@ -347,20 +332,27 @@ def _payload_data(
 ) -> list[bytes | str | None]:
     """Each member's payload text or bytes, None where it is neither plain text nor valid base64, or larger than a
     quarter of the size limit (the per-message parser then reads it, and says why when it cannot)."""
+    every = len(members) == len(payloads)  # (members are increasing indices)
+    all_text = every and payloads_b64.count(None) == len(payloads) and set(map(type, payloads)) == {str}
+    if all_text and max(map(len, payloads)) * 4 <= limits.MAX_PAYLOAD_BYTES:
+        return list(payloads)
     index = members.tolist()
     encoded = [payloads_b64[i] for i in index]
     stored = not encoded.count(None) and [payloads[i] for i in index].count(None) == len(index)
-    if stored and max(map(len, encoded)) <= _MAX_B64_CHARS:  # base64 only, as the rules store payloads
-        decoded = _decode_each(_a2b_strict, encoded)
-        if not decoded.count(None) and max(map(len, decoded)) * 4 <= limits.MAX_PAYLOAD_BYTES:
-            return decoded
+    if stored and max(map(len, cast(list[str], encoded))) <= _MAX_B64_CHARS:  # base64 only, as the rules store
+        stored_bytes: list[bytes | str | None] = list(frames.decode_each(_a2b_strict, encoded))
+        if (
+            not stored_bytes.count(None)
+            and max(map(len, cast(list[bytes], stored_bytes))) * 4 <= limits.MAX_PAYLOAD_BYTES
+        ):
+            return stored_bytes
     if encoded.count(None) == len(encoded):
         return [
             payload if payload.__class__ is str and len(payload) * 4 <= limits.MAX_PAYLOAD_BYTES else None
             for payload in (payloads[i] for i in index)
         ]
     data: list[bytes | str | None] = []
-    decoded = _decode_each(_a2b_strict, [text if text is not None else "" for text in encoded])
+    decoded = frames.decode_each(_a2b_strict, [text if text is not None else "" for text in encoded])
     for i, text, raw in zip(index, encoded, decoded, strict=True):
         if text is None:
             payload = payloads[i]
@@ -474,22 +466,25 @@ def _notifications(
     """Gen2 `<device>/events/rpc` messages (all of one device, receive times in the window): (their rows, the
     members left to the per-message parser)."""
     data = _payload_data(members, payloads, payloads_b64)
-    frames = _decode_each(_FRAME.decode, [b"" if text is None else text for text in data])
-    taken = [
-        position
-        for position, frame in enumerate(frames)
-        if frame is not None
-        and (frame.src is None or frame.src == device_id)
-        and (frame.method == gen2.NOTIFY_STATUS or frame.method == gen2.NOTIFY_FULL_STATUS)
-        and frame.params is not None
-    ]
+    decoded = frames.decode_each(_FRAME.decode, [b"" if text is None else text for text in data])
+    if decoded.count(None) or not _plainly_notifications(decoded, device_id):
+        taken = [
+            position
+            for position, frame in enumerate(decoded)
+            if frame is not None
+            and (frame.src is None or frame.src == device_id)
+            and (frame.method == gen2.NOTIFY_STATUS or frame.method == gen2.NOTIFY_FULL_STATUS)
+            and frame.params is not None
+        ]
+    else:
+        taken = list(range(len(decoded)))
     if not taken:
         return None, members
     taken_array = np.array(taken, np.intp)
-    params = [frames[position].params for position in taken]
+    params = list(map(_PARAMS, decoded if len(taken) == len(decoded) else [decoded[i] for i in taken]))
     # The message time: params.ts (Unix seconds), else the receive time; one out of the window is the per-message
     # parser's to judge. Microseconds as `ts_from_seconds` makes them (round half even).
-    seconds = np.array([body.ts for body in params], np.float64)  # None → NaN
+    seconds = np.array(list(map(_TS, params)), np.float64)  # None → NaN
     absent = np.isnan(seconds)
     with np.errstate(over="ignore"):  # 1e307 s: infinite ms, out of the window
         ts_ms = seconds * 1000.0
@@ -505,6 +500,24 @@ def _notifications(
         [(component, list(map(component.attribute, params))) for component in _COMPONENTS]
     )
     return _meter_rows(device_id, channels, good & readable, taken_array, members, ts_us, received)
+
+
+_SRC: Final = operator.attrgetter("src")
+_METHOD: Final = operator.attrgetter("method")
+_PARAMS: Final = operator.attrgetter("params")
+_TS: Final = operator.attrgetter("ts")
+
+
+def _plainly_notifications(frames: list[Any], device_id: str) -> bool:
+    """Every frame (none None) from `device_id` or naming none, a NotifyStatus or NotifyFullStatus, with params."""
+    n = len(frames)
+    sources = list(map(_SRC, frames))
+    methods = list(map(_METHOD, frames))
+    return (
+        sources.count(device_id) + sources.count(None) == n
+        and methods.count(gen2.NOTIFY_STATUS) + methods.count(gen2.NOTIFY_FULL_STATUS) == n
+        and not list(map(_PARAMS, frames)).count(None)
+    )
 
 
 def _meter_values(
@@ -589,7 +602,7 @@ def _component_status(
     (their rows, the members left to the per-message parser)."""
     component = _COMPONENTS[_BATCH_KEYS.index(key)]
     data = _payload_data(members, payloads, payloads_b64)
-    bodies = _decode_each(component.decoder.decode, [b"" if text is None else text for text in data])
+    bodies = frames.decode_each(component.decoder.decode, [b"" if text is None else text for text in data])
     taken = np.flatnonzero(np.array([body is not None for body in bodies], np.bool_))
     if not len(taken):
         return None, members
@@ -652,7 +665,7 @@ def parse_object(
     if not lines or (len(lines) > 1 and not lines[0].rstrip().endswith(b"}") and len(raw) <= limits.MAX_LINE_BYTES):
         # empty, or perhaps one envelope pretty-printed over several lines: the per-message framing decides
         return _batch_of(envelope.parse_object_rows(raw, now_ms=now_ms, source_key=source_key, device_id=device_id))
-    decoded = _decode_each(
+    decoded = frames.decode_each(
         frames.decode_envelope, [line if len(line) <= limits.MAX_LINE_BYTES else b"" for line in lines]
     )
     topics = [_NOT_A_TOPIC if fields is None else fields.topic for fields in decoded]

@@ -31,7 +31,7 @@ import numpy as np
 from pydantic import ValidationError
 from pydantic_core import from_json
 
-from wattline.formats.frames import decode_capture
+from wattline.formats.frames import decode_capture, decode_captures
 from wattline.models import READING_QUANTITIES, Reading
 from wattline.parsing import limits
 from wattline.parsing._common import Reject, Unavailable, check_value
@@ -123,7 +123,7 @@ class CaptureColumns(NamedTuple):
 
 def typed_capture_columns(lines: Sequence[bytes | str], *, now_ms: int) -> CaptureColumns:
     """`typed_capture` of many lines: one decoder call each, the rule over them all as arrays."""
-    captures = [decode_capture(line) for line in lines]
+    captures = decode_captures(lines)
     with np.errstate(over="ignore"):  # 1e308 s: infinite ms, out of the window
         received_ms = np.array([math.nan if c is None else c.received_at for c in captures], np.float64) * 1000
     accepted = (received_ms >= limits.MIN_TIMESTAMP_MS) & (received_ms <= now_ms + limits.MAX_FUTURE_MS)  # NaN: no
