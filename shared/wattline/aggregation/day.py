@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -175,18 +175,18 @@ def aggregate_day(
         )
         counts = previous_counts.merged(counts)
         lines = daily_lines(RowColumns.concat([RowColumns.from_rows(previous, [0] * len(previous)), *parts]))
-        data = daily_file_bytes([line for _ts, line in lines])
+        data = daily_file_bytes(lines.lines)
     sha256 = hashlib.sha256(data).hexdigest()
     manifest = DailyManifest(
         device_id=device_id,
         date=day.isoformat(),
-        readings=len(lines),
+        readings=len(lines.lines),
         envelopes=counts.envelopes,
         duplicates=counts.duplicates,
         quarantined=counts.quarantined,
         source_objects=len(sources),
-        first_ts=lines[0][0] if lines else None,
-        last_ts=lines[-1][0] if lines else None,
+        first_ts=lines.first_ts,
+        last_ts=lines.last_ts,
         sha256=sha256,
         bytes=len(data),
         parser_version=PARSER_VERSION,
@@ -199,7 +199,7 @@ def aggregate_day(
     )
     store.put(keys.daily_manifest_key(day, device_id), manifest.to_bytes(), content_type="application/json")
     cleared = _clear_dirty(store, day, device_id, dirty_marker)
-    return AggregateResult(device_id, day, mode, counts, len(lines), len(sources), manifest, cleared)
+    return AggregateResult(device_id, day, mode, counts, len(lines.lines), len(sources), manifest, cleared)
 
 
 def _aggregate_objects(
@@ -219,6 +219,7 @@ def _aggregate_objects(
     objects = list(zip(object_keys, read_objects(store, object_keys, concurrency=concurrency), strict=True))
     stored = stored_envelopes(objects, window_ms)  # the common day, in columns
     if stored is not None:
+        objects.clear()  # (their bytes are not needed any more)
         topics, received_ms, payloads_b64, counts.duplicates = stored
         payloads: list[Any] = [None] * len(topics)
         encoded: list[str | None] = list(payloads_b64)
@@ -263,16 +264,27 @@ def canonical_lines(readings: Iterable[Reading]) -> list[tuple[str, str]]:
     observation (Reading.dedup_key): the first received is kept.
     """
     rows = [row_from_reading(reading) for reading in readings]
-    return daily_lines(RowColumns.from_rows(rows, [0] * len(rows)))
+    lines = daily_lines(RowColumns.from_rows(rows, [0] * len(rows)), with_times=True)
+    return list(zip(lines.times, lines.lines, strict=True))
 
 
-def daily_lines(rows: RowColumns) -> list[tuple[str, str]]:
-    """(formatted ts, JSON line) of each distinct row, in file order: sorted by (ts, channel — none first —,
-    received_ms, position in `rows`); of rows equal in everything but `received_ms` (the same observation, an MQTT
-    QoS 1 redelivery) only the first is kept."""
+class DailyLines(NamedTuple):
+    """A daily file's lines in file order, the formatted times of its first and last (None when empty), and of
+    every line when asked for."""
+
+    lines: list[str]
+    first_ts: str | None
+    last_ts: str | None
+    times: list[str]
+
+
+def daily_lines(rows: RowColumns, *, with_times: bool = False) -> DailyLines:
+    """The JSON line of each distinct row, in file order: sorted by (ts, channel — none first —, received_ms,
+    position in `rows`); of rows equal in everything but `received_ms` (the same observation, an MQTT QoS 1
+    redelivery) only the first is kept."""
     n = len(rows)
     if not n:
-        return []
+        return DailyLines([], None, None, [])
     texts = _ts_texts(rows.ts_us)
     lines = _lines(rows, texts)
     order = np.lexsort((np.arange(n), rows.received_ms, rows.channel, rows.ts_us))
@@ -294,7 +306,8 @@ def daily_lines(rows: RowColumns) -> list[tuple[str, str]]:
             if any(_same_observation(row(other), row(position)) for other in range(start, position)):
                 keep[position] = False
     kept = order[keep]
-    return list(zip(texts[kept].tolist(), lines[kept].tolist(), strict=True))
+    times = texts[kept].tolist() if with_times else []
+    return DailyLines([lines[i] for i in kept.tolist()], str(texts[kept[0]]), str(texts[kept[-1]]), times)
 
 
 def _ts_texts(ts_us: NDArray[np.int64]) -> NDArray[np.str_]:
@@ -303,7 +316,7 @@ def _ts_texts(ts_us: NDArray[np.int64]) -> NDArray[np.str_]:
     return np.char.add(np.datetime_as_string(milliseconds, unit="ms"), "Z")
 
 
-def _lines(rows: RowColumns, texts: NDArray[np.str_]) -> NDArray[np.object_]:
+def _lines(rows: RowColumns, texts: NDArray[np.str_]) -> list[str]:
     """The JSON line of each row, a shape (channel or none, generation, the quantities carried) at a time."""
     n = len(rows)
     present = ~np.isnan(rows.values)
@@ -312,14 +325,14 @@ def _lines(rows: RowColumns, texts: NDArray[np.str_]) -> NDArray[np.object_]:
     shape |= rows.gen2.astype(np.int64) << 20 | (rows.channel == NO_CHANNEL).astype(np.int64) << 21
     shape |= stateful.astype(np.int64) << 22
     quoted = np.array([json_string(device_id) for device_id in rows.devices] or [""], dtype=object)
-    lines = np.empty(n, dtype=object)
+    lines: list[str] = []
     kinds, members_of = np.unique(shape, return_inverse=True)
     for kind, code in enumerate(kinds.tolist()):
-        members = np.flatnonzero(members_of.ravel() == kind)
+        members = np.flatnonzero(members_of.ravel() == kind) if len(kinds) > 1 else np.arange(n)
         generation = "gen2" if code >> 20 & 1 else "gen1"
         if code >> 22 & 1:  # online or relay: each through the general writer
             picked = [rows.row(int(index)) for index in members]
-            lines[members] = reading_lines(
+            written = reading_lines(
                 [row[0] for row in picked],
                 [row[1] for row in picked],
                 texts[members].tolist(),
@@ -327,18 +340,24 @@ def _lines(rows: RowColumns, texts: NDArray[np.str_]) -> NDArray[np.object_]:
                 [generation] * len(picked),
                 [row[5] for row in picked],
             )
-            continue
-        names = [column for column in range(len(QUANTITIES)) if code >> column & 1]
-        lines[members] = float_shape_lines(
-            bool(code >> 21 & 1),
-            generation,
-            tuple(QUANTITIES[column] for column in names),
-            quoted[rows.device[members]].tolist(),
-            rows.channel[members].tolist(),
-            texts[members].tolist(),
-            rows.received_ms[members].tolist(),
-            [rows.values[members, column].tolist() for column in names],
-        )
+        else:
+            names = [column for column in range(len(QUANTITIES)) if code >> column & 1]
+            written = float_shape_lines(
+                bool(code >> 21 & 1),
+                generation,
+                tuple(QUANTITIES[column] for column in names),
+                quoted[rows.device[members]].tolist(),
+                rows.channel[members].tolist(),
+                texts[members].tolist(),
+                rows.received_ms[members].tolist(),
+                [rows.values[members, column].tolist() for column in names],
+            )
+        if len(kinds) == 1:
+            return written
+        if not lines:
+            lines = [""] * n
+        for index, line in zip(members.tolist(), written, strict=True):
+            lines[index] = line
     return lines
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import operator
+import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import Any, NamedTuple, cast
+from typing import Any, Final, NamedTuple, cast
 
 import msgspec
 import numpy as np
@@ -148,6 +149,11 @@ def _raw_envelope(fields: EnvelopeFields, source_key: str, line_no: int) -> RawE
     return RawEnvelope(received_ms, source_key, line_no, topic, payload, payload_b64, raw_payload)
 
 
+_TOPIC: Final = operator.attrgetter("topic")
+_RECEIVED_MS: Final = operator.attrgetter("received_ms")
+_PAYLOAD_B64: Final = operator.attrgetter("payload_b64")
+
+
 class StoredEnvelopes(NamedTuple):
     """The kept envelopes of a day as columns, in receive order, and how many were dropped as duplicates."""
 
@@ -163,24 +169,30 @@ def stored_envelopes(
     """`split_object` + `dedup` of a day's objects (key, bytes) in columns, for the common day: every non-blank line
     of every object a stored envelope with `payload_b64` (what the IoT rules and imports write), framed by one
     typed C decoder call per line. None otherwise: `split_object` and `dedup` then frame message by message."""
-    lines: list[bytes] = []
-    for _key, data in sorted(objects, key=operator.itemgetter(0)):
-        object_lines = [line for line in data.split(b"\n") if line.strip()]
-        if not object_lines or (len(object_lines) > 1 and not object_lines[0].rstrip().endswith(b"}")):
+    topics: list[str] = []
+    received_ms: list[int] = []
+    encoded: list[str | None] = []
+    for _key, data in sorted(objects, key=operator.itemgetter(0)):  # an object at a time: its lines are copies
+        lines = [line for line in data.split(b"\n") if line.strip()]
+        if not lines or (len(lines) > 1 and not lines[0].rstrip().endswith(b"}")):
             return None  # empty, or perhaps one pretty-printed envelope
-        lines.extend(object_lines)
-    if not lines or max(map(len, lines)) > MAX_LINE_BYTES:
+        if max(map(len, lines)) > MAX_LINE_BYTES:
+            return None
+        try:
+            decoded = list(map(decode_envelope, lines))
+        except (msgspec.DecodeError, ValueError):
+            return None
+        topics.extend(map(sys.intern, map(_TOPIC, decoded)))  # one string per topic, not per message
+        received_ms.extend(map(_RECEIVED_MS, decoded))
+        encoded.extend(map(_PAYLOAD_B64, decoded))
+    if not topics or encoded.count(None):
         return None
     try:
-        decoded = list(map(decode_envelope, lines))
-        received = np.array([envelope.received_ms for envelope in decoded], np.int64)
-    except (msgspec.DecodeError, ValueError, OverflowError):
-        return None
-    encoded = [envelope.payload_b64 for envelope in decoded]
-    if encoded.count(None):
+        received = np.array(received_ms, np.int64)
+    except OverflowError:
         return None
     order = np.argsort(received, kind="stable").tolist()  # objects by key, lines in order: the receive order
-    topics = [decoded[i].topic for i in order]
+    topics = [topics[i] for i in order]
     payloads_b64 = [cast(str, encoded[i]) for i in order]
     received_ms = received[order].tolist()
 

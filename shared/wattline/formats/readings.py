@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import struct
+import zlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -170,9 +172,26 @@ def _encoded(
 
 def daily_file_bytes(lines: Sequence[str]) -> bytes:
     """The bytes of a daily file holding `lines` (in file order): gzip level 6 with mtime 0, so equal lines give
-    equal bytes (and equal checksums in the manifest)."""
-    text = "\n".join([*lines, ""]) if lines else ""
-    return gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)
+    equal bytes (and equal checksums in the manifest). The bytes of `gzip.compress(text, 6, mtime=0)`, compressed
+    `_CHUNK_LINES` lines at a time (deflate's output does not depend on how its input is split), so the whole
+    text is never held."""
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    parts = [_GZIP_HEADER]
+    crc = size = 0
+    for start in range(0, len(lines), _CHUNK_LINES):
+        chunk = "".join([line + "\n" for line in lines[start : start + _CHUNK_LINES]]).encode("utf-8")
+        crc = zlib.crc32(chunk, crc)
+        size += len(chunk)
+        parts.append(deflate.compress(chunk))
+    parts.append(deflate.flush())
+    parts.append(struct.pack("<LL", crc, size & 0xFFFFFFFF))
+    return b"".join(parts)
+
+
+_CHUNK_LINES: Final = 8192
+# gzip's member header as `gzip.compress(…, compresslevel=6, mtime=0)` writes it on Python 3.11: magic, deflate, no
+# flags, mtime 0, no extra flags (levels 2-8), OS Unix (3). Fixed here, so the bytes never depend on the Python.
+_GZIP_HEADER: Final = b"\x1f\x8b\x08\x00" + struct.pack("<L", 0) + b"\x00\x03"
 
 
 def daily_text_lines(data: bytes) -> tuple[str, list[str]]:
