@@ -26,7 +26,10 @@ import msgspec
 T = TypeVar("T")
 
 
-class StoredEnvelope(msgspec.Struct, gc=False):
+class StoredEnvelope(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A stored envelope line as the rules write it. Other keys go to the general decoder, which checks what msgspec
+    skips unread (their nesting depth, their UTF-8)."""
+
     topic: str
     received_ms: int
     payload: Any = None

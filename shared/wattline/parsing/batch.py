@@ -410,7 +410,11 @@ _COMPONENT_STRUCTS: Final = {kind: _component_struct(kind) for kind in gen2._SPE
 _Params: Final = msgspec.defstruct(
     "BatchParams",
     [("ts", "float | None", None)]
-    + [(key.replace(":", "_"), _COMPONENT_STRUCTS[key.split(":")[0]] | None, None) for key in _BATCH_KEYS],
+    # A component absent is UNSET; one that is null is refused (the per-message parser: wrong_type).
+    + [
+        (key.replace(":", "_"), _COMPONENT_STRUCTS[key.split(":")[0]] | msgspec.UnsetType, msgspec.UNSET)
+        for key in _BATCH_KEYS
+    ],
     rename={key.replace(":", "_"): key for key in _BATCH_KEYS},
     forbid_unknown_fields=True,
     gc=False,
@@ -523,7 +527,7 @@ def _plainly_notifications(frames: list[Any], device_id: str) -> bool:
 def _meter_values(
     components: Sequence[tuple[_BatchComponent, list[Any]]],
 ) -> tuple[dict[int, NDArray[np.float64]], NDArray[np.bool_]]:
-    """The components' bodies (one per message, None where a message has none) as (channel → the values of each
+    """The components' bodies (one per message, UNSET where a message has none) as (channel → the values of each
     message, NaN where not carried; which messages the batch path can take: those with a measured value, and no
     two components feeding one value — em1:0 and em:0: which wins depends on their order in the message, which
     the typed frame does not keep)."""
@@ -531,11 +535,11 @@ def _meter_values(
     channels: dict[int, NDArray[np.float64]] = {}
     good = np.ones(n, np.bool_)
     for component, bodies in components:
-        missing = bodies.count(None)
+        missing = bodies.count(msgspec.UNSET)
         if missing == n:
             continue
         if missing:
-            bodies = [component.empty if body is None else body for body in bodies]
+            bodies = [component.empty if body is msgspec.UNSET else body for body in bodies]
         for source, (target, field) in zip(component.sources, component.targets, strict=True):
             column = list(map(source, bodies))
             if column.count(None) == n:

@@ -7,8 +7,8 @@ mixed with simulator traffic), on fuzzed real-shaped messages (the strategies of
 cases the batch path treats specially. Also: `RowColumns` round trips, `EnergyColumns.add_columns` == `add_row`,
 `typed_capture_columns` == `typed_capture`, `LineReader.raw_blocks` == `raw_lines`.
 
-Where the batch path disagrees with the per-message parser, the case is kept as a strict expected failure at the
-end of the file (the parser is left unchanged here), and the fuzz tests skip exactly those messages.
+The disagreements these tests found (a null meter component next to a good one; an envelope line whose unknown key
+nests too deep or holds invalid UTF-8) are fixed and kept as regressions at the end of the file.
 """
 
 from __future__ import annotations
@@ -73,11 +73,9 @@ def outcomes_of(batch: ParsedBatch) -> list[Outcome]:
     return [by_message[index] for index in range(batch.messages)]
 
 
-def assert_same(got: Sequence[Outcome], expected: Sequence[Outcome], skip: set[int] | None = None) -> None:
+def assert_same(got: Sequence[Outcome], expected: Sequence[Outcome]) -> None:
     assert len(got) == len(expected)
     for index, (mine, theirs) in enumerate(zip(got, expected, strict=True)):
-        if skip and index in skip:
-            continue
         assert mine == theirs, f"message {index}: batch {mine!r} != per-message {theirs!r}"
 
 
@@ -92,17 +90,17 @@ def batch_of(messages: Sequence[Message], **options: Any) -> list[Outcome]:
     return outcomes_of(parse_messages(topics, received, payloads, encoded, now_ms=NOW_MS, **options))
 
 
-def assert_messages_agree(messages: Sequence[Message], skip: set[int] | None = None, **options: Any) -> None:
-    assert_same(batch_of(messages, **options), per_message(messages, **options), skip)
+def assert_messages_agree(messages: Sequence[Message], **options: Any) -> None:
+    assert_same(batch_of(messages, **options), per_message(messages, **options))
 
 
 def lines_of(messages: Sequence[Message]) -> list[bytes]:
     return [envelope_line(*message).encode() for message in messages]
 
 
-def assert_object_agrees(data: bytes, skip: set[int] | None = None, **options: Any) -> None:
+def assert_object_agrees(data: bytes, **options: Any) -> None:
     expected = parse_object_rows(data, now_ms=NOW_MS, **options)
-    assert_same(outcomes_of(parse_object(data, now_ms=NOW_MS, **options)), expected, skip)
+    assert_same(outcomes_of(parse_object(data, now_ms=NOW_MS, **options)), expected)
 
 
 def assert_all_agree(messages: Sequence[Message], device_ids: Sequence[str | None] = (None,)) -> None:
@@ -143,26 +141,8 @@ def gen1_topic(quantity: str = "power", channel: int = 0, device: str = GEN1_DEV
     return f"shellies/{device}/emeter/{channel}/{quantity}"
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Known disagreements (kept as strict expected failures at the end): the fuzz tests skip exactly these messages.
-
 BATCH_KEYS = ["em1:0", "em1:1", "em1:2", "em1data:0", "em1data:1", "em1data:2", "em:0", "emdata:0"]
 """The meter component keys the batch path reads itself (any other key makes it hand the message over)."""
-
-
-def has_null_meter_component(line: str | bytes) -> bool:
-    """A Gen2 frame whose params hold one of the batch path's meter keys with a null value (see the xfail test
-    below): the only messages the fuzz tests do not compare."""
-    try:
-        envelope = json.loads(line)
-        payload = envelope.get("payload")
-        if envelope.get("payload_b64") is not None:
-            payload = base64.b64decode(envelope["payload_b64"], validate=True).decode("utf-8")
-        body = json.loads(payload) if isinstance(payload, str) else payload
-        params = body.get("params")
-        return isinstance(params, dict) and any(value is None and key in BATCH_KEYS for key, value in params.items())
-    except (ValueError, AttributeError, TypeError):
-        return False
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -256,10 +236,9 @@ def valid_envelope(line: str) -> Message | None:
 def test_fuzzed_objects_parse_as_the_per_message_parser_parses_them(lines: list[str], device_id: str | None) -> None:
     # Given a raw object of real-shaped, mutated envelope lines of both generations
     data = b"\n".join(line.encode("utf-8") for line in lines)
-    skip = {index for index, line in enumerate(lines) if has_null_meter_component(line)}
     # When parsed as a batch / Then each line's outcome is parse_object_rows's (without and with a device id)
-    assert_object_agrees(data, skip)
-    assert_object_agrees(data, skip, device_id=device_id, source_key="raw/key")
+    assert_object_agrees(data)
+    assert_object_agrees(data, device_id=device_id, source_key="raw/key")
 
 
 @FUZZ
@@ -267,10 +246,9 @@ def test_fuzzed_objects_parse_as_the_per_message_parser_parses_them(lines: list[
 def test_fuzzed_envelopes_parse_as_the_per_message_parser_parses_them(lines: list[str], device_id: str | None) -> None:
     # Given the valid envelopes among real-shaped, mutated lines of both generations
     messages = [message for line in lines if (message := valid_envelope(line)) is not None]
-    skip = {index for index, message in enumerate(messages) if has_null_meter_component(envelope_line(*message))}
     # When their fields are parsed as a batch / Then each message's outcome is parse_message's
-    assert_messages_agree(messages, skip)
-    assert_messages_agree(messages, skip, device_id=device_id)
+    assert_messages_agree(messages)
+    assert_messages_agree(messages, device_id=device_id)
 
 
 SPEC_FIELDS = {
@@ -330,13 +308,11 @@ def batch_shaped_lines(draw: st.DrawFn) -> str:
 def test_fuzzed_batch_shaped_messages_parse_as_the_per_message_parser_parses_them(lines: list[str]) -> None:
     # Given lines shaped like what the batch path reads itself, mixed with the reference decoder's mutated ones
     data = b"\n".join(line.encode("utf-8") for line in lines)
-    skip = {index for index, line in enumerate(lines) if has_null_meter_component(line)}
     messages = [message for line in lines if (message := valid_envelope(line)) is not None]
-    message_skip = {i for i, message in enumerate(messages) if has_null_meter_component(envelope_line(*message))}
     # When parsed as a batch / Then each outcome is the per-message parser's (object and envelope fields)
     for device_id in (None, GEN2_DEVICE):
-        assert_object_agrees(data, skip, device_id=device_id)
-        assert_messages_agree(messages, message_skip, device_id=device_id)
+        assert_object_agrees(data, device_id=device_id)
+        assert_messages_agree(messages, device_id=device_id)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -535,14 +511,12 @@ SPECIAL["everything"] = [message for messages in SPECIAL.values() for message in
 def test_the_cases_the_batch_path_treats_specially_equal_the_per_message_parser(name: str) -> None:
     # Given messages the batch path reads specially (or must hand over), alone and as one batch
     messages = SPECIAL[name]
-    skip = {i for i, message in enumerate(messages) if has_null_meter_component(envelope_line(*message))}
     # When parsed as a batch / Then each outcome is the per-message parser's (with and without a device id)
     for device_id in (None, GEN1_DEVICE, GEN2_DEVICE, OTHER_DEVICE):
-        assert_messages_agree(messages, skip, device_id=device_id)
-        assert_object_agrees(b"\n".join(lines_of(messages)), skip, device_id=device_id, source_key="k")
-    for index, message in enumerate(messages):
-        if index not in skip:
-            assert_messages_agree([message])
+        assert_messages_agree(messages, device_id=device_id)
+        assert_object_agrees(b"\n".join(lines_of(messages)), device_id=device_id, source_key="k")
+    for message in messages:
+        assert_messages_agree([message])
 
 
 def test_the_batch_path_itself_reads_the_plain_special_cases(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -871,22 +845,20 @@ def test_raw_blocks_give_the_lines_of_raw_lines(
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Disagreements found (the batch path gives rows where the per-message parser quarantines). strict: each turns into
-# a failure the day the batch path follows the per-message parser (then drop the mark, and the fuzz tests' skip).
+# Disagreements the first version of these tests found (the batch path gave rows where the per-message parser
+# quarantines), kept as regressions.
 
 
-@pytest.mark.xfail(strict=True, reason="batch: a null meter component next to a good one is read as absent")
 def test_a_null_meter_component_next_to_a_good_one_is_wrong_type_as_per_message() -> None:
     # Given a NotifyStatus whose em1:0 is null and whose em1:1 carries a value
     message = (RPC, RECEIVED_MS, '{"method":"NotifyStatus","params":{"em1:0":null,"em1:1":{"act_power":5}}}', None)
     # When parsed message by message it is quarantined as wrong_type ("em1:0: expected an object")...
     expected = per_message([message])
     assert isinstance(expected[0], QuarantineRecord) and expected[0].reason == "wrong_type"
-    # ...and the batch must say the same (it gives a row of channel 1 instead)
+    # ...and the batch says the same (it once gave a row of channel 1)
     assert batch_of([message]) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="batch framing (msgspec) skips an unknown envelope key without a depth check")
 def test_an_envelope_nesting_too_deep_in_an_unknown_key_is_too_deep_as_per_line() -> None:
     # Given an envelope line whose unknown key nests 33 arrays (the line nests 34 deep: over the limit of 33)
     line = b'{"topic":"%s","received_ms":%d,"payload":"12.5","x":%s}' % (
@@ -898,7 +870,7 @@ def test_an_envelope_nesting_too_deep_in_an_unknown_key_is_too_deep_as_per_line(
     expected = parse_object_rows(line, now_ms=NOW_MS)
     assert isinstance(expected[0], QuarantineRecord) and expected[0].reason == "too_deep"
     assert parse_line_rows(line, now_ms=NOW_MS) == expected[0]
-    # ...and the batch must say the same (it gives the power row instead)
+    # ...and the batch says the same (it once gave the power row)
     assert outcomes_of(parse_object(line, now_ms=NOW_MS)) == expected
 
 
@@ -912,18 +884,16 @@ def test_an_envelope_nesting_32_deep_in_an_unknown_key_is_read_by_both() -> None
     assert isinstance(parse_object_rows(line, now_ms=NOW_MS)[0], list)
 
 
-@pytest.mark.xfail(strict=True, reason="batch framing (msgspec) skips an unknown envelope key without UTF-8 checks")
 def test_an_envelope_with_invalid_utf8_in_an_unknown_key_is_malformed_as_per_line() -> None:
     # Given an envelope line whose unknown key's string holds the byte 0xff (not UTF-8)
     line = b'{"topic":"%s","received_ms":%d,"payload":"12.5","x":"\xff"}' % (gen1_topic().encode(), RECEIVED_MS)
     # When parsed line by line it is quarantined as malformed_envelope...
     expected = parse_object_rows(line, now_ms=NOW_MS)
     assert isinstance(expected[0], QuarantineRecord) and expected[0].reason == "malformed_envelope"
-    # ...and the batch must say the same (it gives the power row instead)
+    # ...and the batch says the same (it once gave the power row)
     assert outcomes_of(parse_object(line, now_ms=NOW_MS)) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="batch framing (msgspec) skips an unknown envelope key without UTF-8 checks")
 def test_an_envelope_with_an_invalid_utf8_unknown_key_name_is_malformed_as_per_line() -> None:
     line = b'{"topic":"%s","received_ms":%d,"payload":"12.5","\xc0\x80":1}' % (gen1_topic().encode(), RECEIVED_MS)
     expected = parse_object_rows(line, now_ms=NOW_MS)
