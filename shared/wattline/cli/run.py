@@ -65,7 +65,7 @@ def run(
             def tick(_event: object) -> None:
                 nonlocal done
                 done += 1
-                update("run", done, done + len(runtime.queue.pending()))
+                update("run", done, done + runtime.queue.pending_count())
 
             report = runtime.run(on_event=tick)
         typer.echo(f"handled {report.handled}, retried {report.retried}, dead-lettered {report.dead}")

@@ -470,7 +470,7 @@ def run_demo(
         nonlocal done, pending
         done += 1
         if progress is not None and done % 5 == 0:
-            pending = max(pending, done + len(runtime.queue.pending()))
+            pending = max(pending, done + runtime.queue.pending_count())
             progress("pipeline", done, pending)
 
     # The daily schedule fires once per simulated UTC day, as it would have while the meters ran: each day's

@@ -232,6 +232,10 @@ class EventQueue:
     def pending(self) -> list[Event]:
         return [Event.from_json(path.read_text(encoding="utf-8")) for path in self._list(self.home.pending)]
 
+    def pending_count(self) -> int:
+        """How many events wait (without reading them: a progress bar asks after every event)."""
+        return len(self._list(self.home.pending))
+
     def dead(self) -> list[Event]:
         return [Event.from_json(path.read_text(encoding="utf-8")) for path in self._list(self.home.dead)]
 

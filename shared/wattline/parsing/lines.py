@@ -23,9 +23,10 @@ and line number and go on.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 from pydantic import ValidationError
@@ -111,6 +112,11 @@ def typed_capture(line: bytes | str, *, now_ms: int) -> CaptureMessage | None:
     return CaptureMessage(capture.topic, capture.payload, round(received_ms))
 
 
+_TOPIC: Final = operator.attrgetter("topic")
+_PAYLOAD: Final = operator.attrgetter("payload")
+_RECEIVED_AT: Final = operator.attrgetter("received_at")
+
+
 class CaptureColumns(NamedTuple):
     """The capture lines of a block that decode with the expected types and meet the rule, as columns; `refused`
     are the positions (in the block) of the others, for `json_object` + `capture_message` to read."""
@@ -124,14 +130,19 @@ class CaptureColumns(NamedTuple):
 def typed_capture_columns(lines: Sequence[bytes | str], *, now_ms: int) -> CaptureColumns:
     """`typed_capture` of many lines: one decoder call each, the rule over them all as arrays."""
     captures = decode_captures(lines)
+    if captures.count(None):
+        seconds = [math.nan if capture is None else capture.received_at for capture in captures]
+        topics = ["" if capture is None else capture.topic for capture in captures]
+    else:  # (the common block: attribute reads mapped in C)
+        seconds = list(map(_RECEIVED_AT, captures))
+        topics = list(map(_TOPIC, captures))
     with np.errstate(over="ignore"):  # 1e308 s: infinite ms, out of the window
-        received_ms = np.array([math.nan if c is None else c.received_at for c in captures], np.float64) * 1000
+        received_ms = np.array(seconds, np.float64) * 1000
     accepted = (received_ms >= limits.MIN_TIMESTAMP_MS) & (received_ms <= now_ms + limits.MAX_FUTURE_MS)  # NaN: no
-    topics = ["" if capture is None else capture.topic for capture in captures]
     if topics.count(""):
         accepted &= np.array([bool(topic) for topic in topics], np.bool_)
     if accepted.all():  # `round` (half to even) as `typed_capture` rounds
-        payloads = [capture.payload for capture in captures if capture is not None]
+        payloads = list(map(_PAYLOAD, captures))
         return CaptureColumns(topics, np.rint(received_ms).astype(np.int64).tolist(), payloads, [])
     kept = np.flatnonzero(accepted)
     return CaptureColumns(
