@@ -176,6 +176,16 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"=== end to end vs DuckDB: {args.messages:,} Gen2 messages ({size_mb:.0f} MB), median of {args.runs} ==="
         )
+        # Start-up alone (interpreter, imports, settings): part of every command's figure below.
+        empty = Path(tmp) / "empty.jsonl"
+        empty.write_bytes(b"")
+        duck, ours = Measured(), Measured()
+        for _ in range(args.runs):
+            run([[python, "-c", "import duckdb, json, sys; duckdb.connect().execute('SELECT 1')"]], duck)
+            run([[wattline, "analyze", str(empty), "--format", "json"]], ours)
+        print(duck.row("DuckDB start-up (import, connect)", None))
+        print(ours.row("wattline analyze start-up (no input)", duck))
+
         duck, ours = Measured(), Measured()
         for _ in range(args.runs):
             run([[python, "-c", DUCKDB_ANALYZE, str(capture)]], duck)

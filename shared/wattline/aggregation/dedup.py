@@ -101,16 +101,18 @@ def dedup(envelopes: Iterable[RawEnvelope], window_ms: int = DEFAULT_DEDUP_WINDO
 
 
 def _kept(
-    identities: Sequence[Hashable], received_ms: Sequence[int], timed: Callable[[int], bool], window_ms: int
+    identities: Sequence[Hashable], received_ms: Sequence[int], timed: Callable[[int], bool] | None, window_ms: int
 ) -> list[int]:
     """The positions `dedup` keeps of envelopes in receive order, given each one's identity (topic and payload)
     and whether it carries device time (`timed`, asked only of an identity seen before: a timed one is a duplicate
-    however late it comes; decoding the payload to know is spared for the first copy)."""
+    however late it comes; decoding the payload to know is spared for the first copy; None: none does)."""
     kept: list[int] = []
     last_kept_ms: dict[Hashable, int] = {}
     for position, identity in enumerate(identities):
         previous = last_kept_ms.get(identity)
-        if previous is not None and (timed(position) or received_ms[position] - previous <= window_ms):
+        if previous is not None and (
+            received_ms[position] - previous <= window_ms or (timed is not None and timed(position))
+        ):
             continue
         last_kept_ms[identity] = received_ms[position]
         kept.append(position)
@@ -199,7 +201,8 @@ def stored_envelopes(
     def timed(position: int) -> bool:
         return topics[position].endswith(_EVENTS_RPC) and _has_device_time(_b64_json(payloads_b64[position]))
 
-    kept = _kept(list(zip(topics, payloads_b64, strict=True)), received_ms, timed, window_ms)
+    may_be_timed = any(topic.endswith(_EVENTS_RPC) for topic in set(topics))  # (a Gen1 day: none)
+    kept = _kept(list(zip(topics, payloads_b64, strict=True)), received_ms, timed if may_be_timed else None, window_ms)
     if len(kept) == len(order):
         return StoredEnvelopes(topics, received_ms, payloads_b64, 0)
     return StoredEnvelopes(

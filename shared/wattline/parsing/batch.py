@@ -20,6 +20,7 @@ import binascii
 import dataclasses
 import functools
 import operator
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, cast
@@ -625,11 +626,18 @@ def _emeter_numbers(
     per-message parser)."""
     _kind, device_id, channel, field = kind
     data = _payload_data(members, payloads, payloads_b64)
-    texts: list[str] = [
-        (text.decode("ascii") if text.isascii() else "").strip() if isinstance(text, bytes) else (text or "").strip()
-        for text in data
-    ]
-    plain = np.fromiter(map(bool, map(_NUMBER_RE.fullmatch, texts)), np.bool_, len(texts))
+    texts: list[Any]
+    matches: list[Any]
+    if set(map(type, data)) == {bytes}:  # as stored (base64): ASCII whitespace stripped; anything else is no number
+        texts = list(map(bytes.strip, cast(list[bytes], data)))
+        matches = list(map(_NUMBER_BYTES_RE.fullmatch, texts))
+    else:
+        texts = [
+            (text.decode("ascii") if text.isascii() else "") if isinstance(text, bytes) else text or "" for text in data
+        ]
+        texts = list(map(str.strip, texts))
+        matches = list(map(_NUMBER_RE.fullmatch, texts))
+    plain = np.fromiter(map(bool, matches), np.bool_, len(texts))
     values = np.full(len(texts), np.nan)
     if plain.any():
         values[plain] = list(map(float, [text for text, ok in zip(texts, plain.tolist(), strict=True) if ok]))
@@ -656,6 +664,7 @@ def _emeter_numbers(
     return _Part(rows, np.zeros(n, np.int64)), members[~good]
 
 
+_NUMBER_BYTES_RE: Final = re.compile(_NUMBER_RE.pattern.encode("ascii"))
 _FIELD_BOUNDS: Final = {field: _BOUNDS[FIELD_KIND[field]] for field in gen1.EMETER_TOPIC_FIELDS.values()}
 
 
