@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import base64
+import collections
 import json
 import operator
 import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, Final, NamedTuple, cast
 
-import msgspec
 import numpy as np
 
 from wattline.aggregation.common import DEFAULT_DEDUP_WINDOW_MS
-from wattline.formats.frames import EnvelopeFields, decode_envelope, envelope_fields
+from wattline.formats.frames import STORED_ENVELOPE, EnvelopeFields, decode_each, envelope_fields
 from wattline.models import Envelope
 from wattline.parsing import MAX_LINE_BYTES
 
@@ -106,9 +106,15 @@ def _kept(
     """The positions `dedup` keeps of envelopes in receive order, given each one's identity (topic and payload)
     and whether it carries device time (`timed`, asked only of an identity seen before: a timed one is a duplicate
     however late it comes; decoding the payload to know is spared for the first copy; None: none does)."""
+    repeated = {identity for identity, count in collections.Counter(identities).items() if count > 1}
+    if not repeated:  # (nearly every Gen2 day: each notification carries its own time)
+        return list(range(len(identities)))
     kept: list[int] = []
     last_kept_ms: dict[Hashable, int] = {}
     for position, identity in enumerate(identities):
+        if identity not in repeated:
+            kept.append(position)
+            continue
         previous = last_kept_ms.get(identity)
         if previous is not None and (
             received_ms[position] - previous <= window_ms or (timed is not None and timed(position))
@@ -154,6 +160,7 @@ def _raw_envelope(fields: EnvelopeFields, source_key: str, line_no: int) -> RawE
 _TOPIC: Final = operator.attrgetter("topic")
 _RECEIVED_MS: Final = operator.attrgetter("received_ms")
 _PAYLOAD_B64: Final = operator.attrgetter("payload_b64")
+_PAYLOAD: Final = operator.attrgetter("payload")
 
 
 class StoredEnvelopes(NamedTuple):
@@ -180,10 +187,9 @@ def stored_envelopes(
             return None  # empty, or perhaps one pretty-printed envelope
         if max(map(len, lines)) > MAX_LINE_BYTES:
             return None
-        try:
-            decoded = list(map(decode_envelope, lines))
-        except (msgspec.DecodeError, ValueError):
-            return None
+        decoded = decode_each(STORED_ENVELOPE.decode, lines)
+        if decoded.count(None) or list(map(_PAYLOAD, decoded)).count(None) != len(decoded):
+            return None  # a line the typed decoder refuses, or a payload stored as text or a JSON value
         topics.extend(map(sys.intern, map(_TOPIC, decoded)))  # one string per topic, not per message
         received_ms.extend(map(_RECEIVED_MS, decoded))
         encoded.extend(map(_PAYLOAD_B64, decoded))

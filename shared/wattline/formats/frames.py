@@ -36,7 +36,7 @@ class StoredEnvelope(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     payload_b64: str | None = None
 
 
-_ENVELOPE: Final = msgspec.json.Decoder(StoredEnvelope)
+STORED_ENVELOPE: Final = msgspec.json.Decoder(StoredEnvelope)
 _JSON: Final = json.JSONDecoder()
 _RECEIVED_MS_RE: Final = re.compile(rb'"received_ms"\s*:\s*[-+0-9.eE]+')
 
@@ -95,7 +95,7 @@ def envelope_fields(line: bytes) -> EnvelopeFields | None:
     """A stored envelope line's fields (`envelope_parts`), or None when it is not a well-formed envelope (the parser
     then quarantines it with its reason)."""
     try:
-        decoded = _ENVELOPE.decode(line)
+        decoded = STORED_ENVELOPE.decode(line)
     except (msgspec.DecodeError, RecursionError):  # ValidationError included: the general decoder decides
         decoded = None
     if decoded is not None and (decoded.payload is None) != (decoded.payload_b64 is None):
@@ -121,7 +121,7 @@ def envelope_fields(line: bytes) -> EnvelopeFields | None:
 def decode_envelope(line: bytes) -> StoredEnvelope:
     """A stored envelope line with the expected types and exactly one of payload and payload_b64 (the bulk path's
     framing); raises `msgspec.DecodeError` or ValueError otherwise, and the general rule then reads the line."""
-    decoded = _ENVELOPE.decode(line)
+    decoded = STORED_ENVELOPE.decode(line)
     if (decoded.payload is None) == (decoded.payload_b64 is None):
         raise ValueError("envelope: exactly one of payload or payload_b64")
     return decoded

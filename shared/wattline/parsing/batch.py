@@ -273,19 +273,16 @@ def _joined(slices: Sequence[ParsedBatch], size: int, messages: int) -> ParsedBa
 
 
 def _by_topic(topics: Sequence[str]) -> list[tuple[str, NDArray[np.intp]]]:
-    """The message indices of each topic (one device's notifications share one)."""
+    """The message indices of each topic, in order (one device's notifications share one)."""
     if not topics:
         return []
     if topics.count(topics[0]) == len(topics):
         return [(topics[0], np.arange(len(topics), dtype=np.intp))]
-    by_topic: dict[str, list[int]] = {}
-    for index, topic in enumerate(topics):
-        members = by_topic.get(topic)
-        if members is None:
-            by_topic[topic] = [index]
-        else:
-            members.append(index)
-    return [(topic, np.array(members, np.intp)) for topic, members in by_topic.items()]
+    names = list(dict.fromkeys(topics))
+    codes = np.array(list(map({name: code for code, name in enumerate(names)}.__getitem__, topics)), np.intp)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    return list(zip(names, np.split(order, bounds), strict=True))
 
 
 @dataclass(frozen=True)
