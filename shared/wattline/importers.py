@@ -28,17 +28,18 @@ Nothing a file holds is lost unseen:
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import itertools
 import json
 import math
+import operator
 import struct
 import tempfile
 import time
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -49,8 +50,8 @@ from pydantic_core import from_json
 
 from wattline import keys
 from wattline.bridge import batch_body, batch_key, raw_segments, utc_day
-from wattline.formats.frames import envelope_line
-from wattline.inputs import LineReader, NumberedLine, text_lines
+from wattline.formats.frames import envelope_lines
+from wattline.inputs import LineReader, NumberedLine, text_lines, text_of
 from wattline.parsing import limits
 from wattline.parsing.lines import (
     LineError,
@@ -62,10 +63,13 @@ from wattline.parsing.lines import (
     json_object,
     load_object,
     typed_capture,
+    typed_capture_columns,
 )
 from wattline.ports import ObjectStore
 
 BATCH_LINES = 2000
+BLOCK_LINES = 2048
+"""Messages (and lines of a text) taken a block at a time; a file's lines come as `LineReader.raw_blocks` reads them."""
 DETECT_LINES = 50
 """How many non-blank lines format detection looks at for a capture line (a messy capture may start badly)."""
 MAX_MINUTE_WH = limits.MAX_ABS_POWER_W / 60
@@ -159,6 +163,14 @@ class Message(NamedTuple):
     received_ms: int
 
 
+class _Block(NamedTuple):
+    """Messages column by column, in input order (no object per message)."""
+
+    topics: list[str]
+    payloads: list[bytes]
+    received_ms: list[int]
+
+
 def batch_objects(
     messages: Iterable[Message],
     *,
@@ -173,54 +185,147 @@ def batch_objects(
     Every message is read before the first object is yielded (a file refused part-way writes nothing). Lines wait
     in memory up to `spill_bytes` (default `SPILL_BYTES`), then in one temporary file per (day, device): memory
     holds one device-day at a time however large the input."""
+    return _batch_blocks(_blocks_of(messages), batch_lines=batch_lines, result=result, spill_bytes=spill_bytes)
+
+
+def _blocks_of(messages: Iterable[Message]) -> Iterator[_Block]:
+    stream = iter(messages)
+    while chunk := list(itertools.islice(stream, BLOCK_LINES)):
+        yield _Block([m.topic for m in chunk], [m.payload for m in chunk], [m.received_ms for m in chunk])
+
+
+def _batch_blocks(
+    blocks: Iterable[_Block],
+    *,
+    batch_lines: int = BATCH_LINES,
+    result: ImportResult | None = None,
+    spill_bytes: int | None = None,
+) -> Iterator[tuple[str, bytes]]:
+    """`batch_objects` of messages given block by block. A block's envelope lines are written in one call
+    (`envelope_lines`) per run of messages of the same (UTC day, raw partitions), cut where its group reaches a
+    multiple of `batch_lines`: a group whose lines are in receive order already (the usual capture) is batched by
+    joining its runs, without a sort; any other is sorted (stable: equal receive times keep their input order)."""
     groups = _SpilledGroups(SPILL_BYTES if spill_bytes is None else spill_bytes)
+    segments_of = _Segments()
     read = 0
     devices: dict[str, int] = defaultdict(int)
     with groups:
-        for message in messages:
-            read += 1
-            segments = raw_segments(message.topic, keep_unmatched=True)
-            if not segments:
-                continue
-            received_ms = message.received_ms
-            payload_b64 = base64.b64encode(message.payload).decode("ascii")  # both rules store the bytes base64
-            line = envelope_line(message.topic, received_ms, None, payload_b64).encode("ascii")
-            day = utc_day(received_ms)
-            for segment in segments:
-                groups.add((day, segment), received_ms, line)
-                devices[segment] += 1
+        for block in blocks:
+            read += len(block.topics)
+            for day, segments, run in _runs(block, segments_of):
+                for segment in segments:
+                    key = (day, segment)
+                    for part in _cut(run, batch_lines - groups.lines(key) % batch_lines, batch_lines):
+                        body = envelope_lines(part.topics, part.received_ms, part.payloads)  # payloads base64
+                        groups.add(key, array("q", part.received_ms), body)
+                    devices[segment] += len(run.topics)
         if result is not None:  # counted once the whole input was read: a file refused part-way counts nothing
             result.messages += read
             for device, count in devices.items():
                 result.devices[device] += count
-        for (day, device), members in groups.sorted():
-            members.sort(key=_receive_time)  # stable: equal receive times keep their order in the file
-            for first in range(0, len(members), batch_lines):
-                chunk = members[first : first + batch_lines]
-                data = batch_body([line for _ms, line in chunk])
-                unique = "import-" + hashlib.sha256(data).hexdigest()[:20]
-                yield batch_key(day, device, chunk[0][0], unique), data
+        for (day, device), times, bodies in groups.sorted():
+            yield from _batches(day, device, times, bodies, batch_lines)
+
+
+DAY_MS = 86_400_000
+
+
+class _Segments(dict[str, tuple[str, ...]]):
+    """`raw_segments(topic, keep_unmatched=True)`, remembered for the last few thousand distinct topics."""
+
+    def __missing__(self, topic: str) -> tuple[str, ...]:
+        if len(self) >= 4096:
+            self.clear()
+        segments = self[topic] = raw_segments(topic, keep_unmatched=True)
+        return segments
+
+
+def _runs(block: _Block, segments_of: _Segments) -> Iterator[tuple[date, tuple[str, ...], _Block]]:
+    """A block's messages in runs of one (UTC day, raw partitions), each in input order: usually the whole block.
+    The UTC day of a receive time (`utc_day`) is `received_ms // DAY_MS` days after 1970-01-01."""
+    topics, payloads, received = block
+    if not topics:
+        return
+    segments = list(map(segments_of.__getitem__, topics))
+    first = segments[0]
+    if min(received) // DAY_MS == max(received) // DAY_MS and segments.count(first) == len(segments):
+        yield utc_day(received[0]), first, block
+        return
+    members: dict[tuple[int, tuple[str, ...]], list[int]] = {}
+    for index, (received_ms, segment) in enumerate(zip(received, segments, strict=True)):
+        members.setdefault((received_ms // DAY_MS, segment), []).append(index)
+    for (_day, segment), indexes in members.items():
+        run = _Block([topics[i] for i in indexes], [payloads[i] for i in indexes], [received[i] for i in indexes])
+        yield utc_day(run.received_ms[0]), segment, run
+
+
+def _cut(run: _Block, first: int, size: int) -> Iterator[_Block]:
+    """A run in parts of `first` messages, then `size` messages (the last part shorter)."""
+    total = len(run.topics)
+    if total <= first:
+        yield run
+        return
+    start, end = 0, first
+    while start < total:
+        yield _Block(run.topics[start:end], run.payloads[start:end], run.received_ms[start:end])
+        start, end = end, end + size
+
+
+def _batches(
+    day: date, device: str, times: array[int], bodies: Iterator[tuple[int, bytes]], batch_lines: int
+) -> Iterator[tuple[str, bytes]]:
+    """One group's envelope lines (`bodies`: NDJSON runs in input order with their line counts, cut at multiples of
+    `batch_lines`; `times`: their receive times) as objects of at most `batch_lines` lines sorted by receive time
+    (stable), named by `batch_key`."""
+    received = times.tolist()
+    if all(map(operator.le, received, itertools.islice(received, 1, None))):  # in order already: no sort
+        for first, data in zip(range(0, len(received), batch_lines), _line_chunks(bodies, batch_lines), strict=True):
+            yield batch_key(day, device, received[first], _unique(data)), data  # data == batch_body(its lines)
+        return
+    lines = b"".join(body for _lines, body in bodies).split(b"\n")
+    order = sorted(range(len(received)), key=received.__getitem__)  # stable: equal times keep input order
+    for first in range(0, len(order), batch_lines):
+        chunk = order[first : first + batch_lines]
+        data = batch_body([lines[i] for i in chunk])
+        yield batch_key(day, device, received[chunk[0]], _unique(data)), data
+
+
+def _line_chunks(bodies: Iterator[tuple[int, bytes]], batch_lines: int) -> Iterator[bytes]:
+    """NDJSON runs (line count, lines) cut at multiples of `batch_lines` (`_cut`), joined into `batch_lines` lines
+    each (the last one shorter)."""
+    pieces: list[bytes] = []
+    count = 0
+    for lines, body in bodies:
+        pieces.append(body)
+        count += lines
+        if count >= batch_lines:
+            assert count == batch_lines, "runs are cut at multiples of batch_lines"
+            yield b"".join(pieces)
+            pieces, count = [], 0
+    if pieces:
+        yield b"".join(pieces)
+
+
+def _unique(data: bytes) -> str:
+    return "import-" + hashlib.sha256(data).hexdigest()[:20]
 
 
 SPILL_BYTES = 64 * 1024 * 1024
 """Envelope bytes an import holds in memory before it moves them to temporary files."""
-_RECORD = struct.Struct("<qI")  # a spilled line: receive time, length
-
-
-def _receive_time(member: tuple[int, bytes]) -> int:
-    return member[0]
+_RUN = struct.Struct("<QQ")  # a spilled run: lines, body bytes; then the receive times (int64), then the body
 
 
 class _SpilledGroups:
-    """(receive time, envelope line) per (UTC day, device), in memory up to `SPILL_BYTES`, then appended to one
-    temporary file per group; `sorted()` gives each group whole (file then memory: input order kept), one at a
-    time, in key order."""
+    """Runs of envelope lines (receive times, NDJSON body) per (UTC day, device), in memory up to `SPILL_BYTES`,
+    then appended to one temporary file per group; `sorted()` gives each group whole (file then memory: input order
+    kept), one at a time, in key order."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._memory: dict[tuple[date, str], list[tuple[int, bytes]]] = defaultdict(list)
+        self._memory: dict[tuple[date, str], list[tuple[array[int], bytes]]] = defaultdict(list)
         self._files: dict[tuple[date, str], IO[bytes]] = {}
         self._held = 0
+        self._lines: dict[tuple[date, str], int] = defaultdict(int)
 
     def __enter__(self) -> _SpilledGroups:
         return self
@@ -229,40 +334,71 @@ class _SpilledGroups:
         for handle in self._files.values():
             handle.close()
 
-    def add(self, key: tuple[date, str], received_ms: int, line: bytes) -> None:
-        self._memory[key].append((received_ms, line))
-        self._held += len(line) + 64
+    def lines(self, key: tuple[date, str]) -> int:
+        """How many lines the group holds."""
+        return self._lines[key]
+
+    def add(self, key: tuple[date, str], times: array[int], body: bytes) -> None:
+        self._memory[key].append((times, body))
+        self._lines[key] += len(times)
+        self._held += len(body) + 8 * len(times) + 64
         if self._held > self.limit:
             self._spill()
 
     def _spill(self) -> None:
-        for key, members in self._memory.items():
+        for key, runs in self._memory.items():
             handle = self._files.get(key)
             if handle is None:
                 handle = self._files[key] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by __exit__)
-            handle.write(b"".join(_RECORD.pack(ms, len(line)) + line for ms, line in members))
+            for times, body in runs:
+                handle.write(_RUN.pack(len(times), len(body)))
+                handle.write(times.tobytes())
+                handle.write(body)
         self._memory.clear()
         self._held = 0
 
-    def sorted(self) -> Iterator[tuple[tuple[date, str], list[tuple[int, bytes]]]]:
+    def sorted(self) -> Iterator[tuple[tuple[date, str], array[int], Iterator[tuple[int, bytes]]]]:
+        """Each group: its receive times and its runs' (line count, body), read from its file as they are used."""
         for key in sorted(self._memory.keys() | self._files.keys()):
-            members: list[tuple[int, bytes]] = []
             handle = self._files.pop(key, None)
+            in_memory = self._memory.pop(key, [])
+            times = array("q")
             if handle is not None:
-                with handle:
-                    handle.seek(0)
-                    members.extend(_read_spilled(handle.read()))
-            members.extend(self._memory.pop(key, []))
-            yield key, members
+                for spilled_times in _spilled_times(handle):
+                    times.extend(spilled_times)
+            for run_times, _body in in_memory:
+                times.extend(run_times)
+            yield key, times, self._bodies(handle, in_memory)
+
+    @staticmethod
+    def _bodies(handle: IO[bytes] | None, in_memory: list[tuple[array[int], bytes]]) -> Iterator[tuple[int, bytes]]:
+        if handle is not None:
+            with handle:
+                yield from _spilled_bodies(handle)
+        in_memory.reverse()
+        while in_memory:
+            times, body = in_memory.pop()
+            yield len(times), body
 
 
-def _read_spilled(data: bytes) -> Iterator[tuple[int, bytes]]:
-    offset, size = 0, _RECORD.size
-    while offset < len(data):
-        received_ms, length = _RECORD.unpack_from(data, offset)
-        offset += size
-        yield received_ms, data[offset : offset + length]
-        offset += length
+def _spilled_times(handle: IO[bytes]) -> Iterator[array[int]]:
+    """A group file's runs' receive times (their bodies skipped)."""
+    handle.seek(0)
+    while header := handle.read(_RUN.size):
+        lines, size = _RUN.unpack(header)
+        times = array("q")
+        times.frombytes(handle.read(8 * lines))
+        handle.seek(size, 1)
+        yield times
+
+
+def _spilled_bodies(handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """A group file's runs' (line count, body) (their receive times skipped)."""
+    handle.seek(0)
+    while header := handle.read(_RUN.size):
+        lines, size = _RUN.unpack(header)
+        handle.seek(8 * lines, 1)
+        yield lines, handle.read(size)
 
 
 def capture_messages(
@@ -286,6 +422,26 @@ def capture_messages(
             result.invalid(f"{name}:{number}: {exc}")
             continue
         yield Message(message.topic, message.payload.encode("utf-8", "surrogatepass"), message.received_ms)
+
+
+RawBlock = tuple[int, list[bytes]]
+"""(the number of the first line, the lines as bytes), as `LineReader.raw_blocks` gives them."""
+
+
+def _capture_blocks(
+    name: str, blocks: Iterable[RawBlock], result: ImportResult, *, now_ms: int, text: Callable[[bytes], str]
+) -> Iterator[_Block]:
+    """`capture_messages` of blocks of raw lines (`text` gives a line's text): a block whose lines are all messages
+    by `typed_capture` is read as columns (`typed_capture_columns`), any other line by line by `capture_messages`,
+    so the messages, their order and the invalid lines reported are the same."""
+    for first, lines in blocks:
+        columns = typed_capture_columns(lines, now_ms=now_ms)
+        if not columns.refused:
+            yield _Block(columns.topics, list(map(str.encode, columns.payloads)), columns.received_ms)
+            continue
+        numbered = zip(itertools.count(first), map(text, lines))
+        messages = list(capture_messages(name, numbered, result, now_ms=now_ms))
+        yield _Block([m.topic for m in messages], [m.payload for m in messages], [m.received_ms for m in messages])
 
 
 def em_data_csv_messages(
@@ -482,14 +638,77 @@ def messages_from_lines(
 ) -> Iterator[Message]:
     """The MQTT messages one file's numbered lines hold (or stand for), in any supported format. Raises
     ImportError_ when the file as a whole cannot be read as asked."""
+    blocks = _message_blocks(name, lines, fmt=fmt, device_id=device_id, channel=channel, now_ms=now_ms, result=result)
+    for block in blocks:
+        yield from map(Message, block.topics, block.payloads, block.received_ms)
+
+
+def _message_blocks(
+    name: str,
+    lines: Iterable[NumberedLine],
+    *,
+    fmt: ImportFormat,
+    device_id: str | None,
+    channel: int,
+    now_ms: int | None,
+    result: ImportResult,
+) -> Iterator[_Block]:
+    """`messages_from_lines`, block by block. A `LineReader`'s lines are read as bytes a block at a time
+    (`raw_blocks`); other lines are encoded (surrogatepass: the text of a line read one by one is exactly its own)."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    stream = iter(lines)
+    blocks: Iterator[RawBlock]
+    if isinstance(lines, LineReader):
+        blocks, text = lines.raw_blocks(), text_of
+    else:
+        blocks, text = _encoded_blocks(lines), _exact_text
+    seen: list[RawBlock] = []  # the blocks format detection read, to be read again
     if fmt is ImportFormat.AUTO:
-        head, fmt = _detect(stream)
-        stream = itertools.chain(head, stream)
+
+        def texts() -> Iterator[NumberedLine]:
+            for first, block in blocks:
+                seen.append((first, block))
+                yield from zip(itertools.count(first), map(text, block))
+
+        _head, fmt = _detect(texts())
+    stream = itertools.chain(seen, blocks)
     if fmt is ImportFormat.CAPTURE:
-        yield from capture_messages(name, stream, result, now_ms=now)
+        yield from _capture_blocks(name, stream, result, now_ms=now, text=text)
         return
+    numbered = (line for first, block in stream for line in zip(itertools.count(first), map(text, block)))
+    messages = _device_messages(name, numbered, fmt, device_id=device_id, channel=channel, now_ms=now, result=result)
+    yield from _blocks_of(messages)
+
+
+def _encoded_blocks(lines: Iterable[NumberedLine]) -> Iterator[RawBlock]:
+    """Numbered text lines as raw blocks of consecutive line numbers, at most `BLOCK_LINES` lines each."""
+    first, block = 0, list[bytes]()
+    for number, line in lines:
+        if block and (number != first + len(block) or len(block) >= BLOCK_LINES):
+            yield first, block
+            block = []
+        if not block:
+            first = number
+        block.append(line.encode("utf-8", "surrogatepass"))
+    if block:
+        yield first, block
+
+
+def _exact_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogatepass")
+
+
+def _device_messages(
+    name: str,
+    stream: Iterator[NumberedLine],
+    fmt: ImportFormat,
+    *,
+    device_id: str | None,
+    channel: int,
+    now_ms: int,
+    result: ImportResult,
+) -> Iterator[Message]:
+    """The messages of a device-history file (em_data.csv or EM1Data.GetData JSON)."""
+    now = now_ms
     if not device_id or not keys.is_device_id(device_id):
         raise ImportError_(
             f"{fmt.value} files do not name their device: pass --device ID (e.g. shellyem-A4CF12F454A3), "
@@ -522,10 +741,8 @@ def import_lines(
     written, so a file refused as a whole (ImportError_, InputTooLarge from the reader) writes nothing.
     Idempotent: the same file gives the same keys."""
     result = result or ImportResult()
-    messages = messages_from_lines(
-        name, lines, fmt=fmt, device_id=device_id, channel=channel, now_ms=now_ms, result=result
-    )
-    for key, data in batch_objects(messages, batch_lines=batch_lines, result=result):
+    blocks = _message_blocks(name, lines, fmt=fmt, device_id=device_id, channel=channel, now_ms=now_ms, result=result)
+    for key, data in _batch_blocks(blocks, batch_lines=batch_lines, result=result):
         store.put(key, data, content_type="application/x-ndjson")
         result.objects += 1
         result.keys.append(key)

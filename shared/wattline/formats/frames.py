@@ -16,6 +16,7 @@ Python-level work.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -167,3 +168,26 @@ def decode_capture(line: bytes | str) -> Capture | None:
         return _CAPTURE.decode(line)
     except (msgspec.DecodeError, RecursionError):  # nesting deeper than msgspec goes: the general rule says so
         return None
+
+
+class _StoredLine(msgspec.Struct, gc=False):
+    """A stored envelope with its payload base64 (msgspec writes bytes as standard base64) and its topic already
+    JSON text: field order and compact output give `envelope_line`'s keys-sorted line."""
+
+    payload_b64: bytes
+    received_ms: int
+    topic: msgspec.Raw
+
+
+_LINES: Final = msgspec.json.Encoder()
+
+
+@functools.lru_cache(maxsize=4096)
+def _topic_json(topic: str) -> msgspec.Raw:
+    return msgspec.Raw(_json_str(topic).encode("ascii"))
+
+
+def envelope_lines(topics: Sequence[str], received_ms: Sequence[int], payloads: Sequence[bytes]) -> bytes:
+    """The stored envelope line of each message (`envelope_line(topic, received_ms, None, base64(payload))`, the
+    line the rules store), each followed by a newline, as one bytes: one msgspec call for the whole block."""
+    return _LINES.encode_lines(list(map(_StoredLine, payloads, received_ms, map(_topic_json, topics))))
