@@ -57,31 +57,22 @@ class LineReader:
     def raw_lines(self, block_size: int = 1 << 20) -> Iterator[tuple[int, bytes]]:
         """The numbered lines as bytes (without `\\n` or `\\r\\n`; not decoded), read a block at a time: the bulk
         readers' path. The same lines, numbers, truncation and size limit as iterating the reader."""
-        with self._open() as handle:
-            rest = b""
-            while True:
-                try:
-                    block = handle.read1(block_size)
-                except (EOFError, OSError, zlib.error) as exc:  # truncated, bad CRC, corrupt deflate data
-                    self.truncated = (
-                        f"{self.name}: the gzip stream is truncated or corrupt after {self.lines_read} lines "
-                        f"({exc}); the lines before are kept"
-                    )
-                    return
-                if not block:
-                    if rest:
-                        yield self._counted(rest, len(rest))
-                    return
-                lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
-                rest = lines.pop()
-                if self.max_bytes is not None and len(rest) > self.max_bytes - self.bytes_read:
-                    raise InputTooLarge(self.name, self.max_bytes, self.lines_read)
+        for lines, size, last, _returns in self._blocks(block_size):
+            if last:
+                yield self._counted(lines[0], size)
+            else:
                 for line in lines:
                     yield self._counted(line, len(line) + 1)
 
     def raw_blocks(self, block_size: int = 1 << 20) -> Iterator[tuple[int, list[bytes]]]:
         """`raw_lines` a block at a time: (the number of the block's first line, its lines). The same lines,
         numbers, truncation and size limit."""
+        for lines, size, last, returns in self._blocks(block_size):
+            yield self._counted_block(lines, size, last=last, returns=returns)
+
+    def _blocks(self, block_size: int) -> Iterator[tuple[list[bytes], int, bool, bool]]:
+        """(the complete lines of the next block, their bytes with their line breaks, whether it is the last line
+        without a break, whether a `\\r` is in them), until the end or a broken gzip stream (`truncated` says so)."""
         with self._open() as handle:
             rest = b""
             while True:
@@ -95,7 +86,7 @@ class LineReader:
                     return
                 if not block:
                     if rest:
-                        yield self._counted_block([rest], len(rest), last=True, returns=b"\r" in rest)
+                        yield [rest], len(rest), True, b"\r" in rest
                     return
                 size = len(rest) + len(block)
                 returns = b"\r" in block or rest.endswith(b"\r")
@@ -104,7 +95,7 @@ class LineReader:
                 if self.max_bytes is not None and len(rest) > self.max_bytes - self.bytes_read:
                     raise InputTooLarge(self.name, self.max_bytes, self.lines_read)
                 if lines:
-                    yield self._counted_block(lines, size - len(rest), last=False, returns=returns)
+                    yield lines, size - len(rest), False, returns
 
     def _counted_block(self, lines: list[bytes], size: int, *, last: bool, returns: bool) -> tuple[int, list[bytes]]:
         """`returns`: whether a `\r` may end a line (else the lines are taken as they are)."""
