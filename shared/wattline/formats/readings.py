@@ -8,7 +8,7 @@ reads back to the same float).
 - Writer: `reading_lines` (many readings at once: the aggregator; `reading_line`, called by `Reading.to_json_line`,
   is it for one reading) and `daily_file_bytes`, so a file written twice from the same readings is byte-identical.
 - Readers: `read_columns` (arrays for the loader and the energy engine), `readings_from_file` (Reading objects, for the
-  aggregator's merge and the alert detectors), `daily_text_lines`.
+  aggregator's merge and the alert detectors), `daily_bytes`, `daily_text_lines`.
 """
 
 from __future__ import annotations
@@ -152,9 +152,14 @@ def daily_file_bytes(lines: Sequence[str]) -> bytes:
     return gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)
 
 
+def daily_bytes(data: bytes) -> bytes:
+    """A daily file (gzip or plain) as its plain JSONL bytes."""
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
 def daily_text_lines(data: bytes) -> tuple[str, list[str]]:
     """A daily file (gzip or plain) as its text and its non-blank lines; PermanentError when it is not UTF-8."""
-    raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    raw = daily_bytes(data)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
