@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from wattline.errors import PermanentError
-from wattline.formats.readings import daily_bytes, daily_text_lines
+from wattline.formats.readings import daily_bytes, text_lines
 
 if TYPE_CHECKING:
     from wattline.models import Reading
@@ -149,24 +149,23 @@ def _online(value: Any) -> int:
 
 def read_columns(data: bytes) -> ReadingColumns:
     """Parse a `readings.jsonl.gz` (or plain JSONL) file into columns. Raises PermanentError on a bad line."""
-    return read_jsonl(daily_bytes(data))
+    return _read(data, plain=False)
 
 
 def read_jsonl(raw: bytes) -> ReadingColumns:
     """Plain JSONL reading lines (a daily file's bytes, or a run of its lines) as columns; PermanentError on a bad
-    line.
+    line."""
+    return _read(raw, plain=True)
 
-    Lines as the writer makes them (ASCII, `\\n`-separated) are decoded straight from the bytes, as the JSON array
-    `[line,line,…]`, by msgspec into `_Line` structs: no text, line list or dicts in between. Anything else
-    (non-ASCII, blank lines, other line breaks, JSON msgspec does not take, a line that is not a reading) goes
-    through `parse_lines` over `daily_text_lines`, which gives the same columns and names the bad line."""
-    if raw.isascii():  # so valid UTF-8, and only `\n` (or `\r\n`) can end a line that `daily_text_lines` keeps
-        array = bytearray(b"[")
-        array += raw.replace(b"\n", b",")  # `[line,line,…,` (a file's last line ends in a newline)
-        if array.endswith(b","):
-            array[-1:] = b"]"
-        else:
-            array += b"]"
+
+def _read(data: bytes, *, plain: bool) -> ReadingColumns:
+    """Lines as the writer makes them (ASCII, `\\n`-separated) are decoded straight from the bytes, as the JSON
+    array `[line,line,…]`, by msgspec into `_Line` structs: no text, line list or dicts in between, and each stage
+    freed before the next is built (the plain bytes, then the array, then the structs). Anything else (non-ASCII,
+    blank lines, other line breaks, JSON msgspec does not take, a line that is not a reading) goes through
+    `parse_lines` over `text_lines`, which gives the same columns and names the bad line."""
+    array = _json_array(data if plain else daily_bytes(data))
+    if array is not None:
         try:
             records = _LINES.decode(array)
         except msgspec.MsgspecError:
@@ -174,7 +173,21 @@ def read_jsonl(raw: bytes) -> ReadingColumns:
         else:
             del array
             return _columns(records)
-    return parse_lines(daily_text_lines(raw)[1])
+    return parse_lines(text_lines(data if plain else daily_bytes(data))[1])
+
+
+def _json_array(raw: bytes) -> bytearray | None:
+    """`[line,line,…]` of ASCII lines; None when `raw` is not ASCII (then only `text_lines` splits it as the
+    reader always has: ASCII is valid UTF-8, and only `\\n` or `\\r\\n` can end a line that it keeps)."""
+    if not raw.isascii():
+        return None
+    array = bytearray(b"[")
+    array += raw.replace(b"\n", b",")  # a file's last line ends in a newline: `[line,line,…,`
+    if array.endswith(b","):
+        array[-1:] = b"]"
+    else:
+        array += b"]"
+    return array
 
 
 class _Line(msgspec.Struct, gc=False):
