@@ -335,23 +335,28 @@ def channel_energy(
     max_gap_s: float,
     max_power_w: float,
     method: str = "auto",
+    rows: NDArray[np.intp] | None = None,
 ) -> EnergyResult:
-    """The engine's columnar fast path over the rows of one (device, channel) (`cols` holds only those)."""
+    """The engine's columnar fast path over the rows of one (device, channel): `rows` of `cols` (in time order),
+    or all of `cols` when it holds only those. Only the engine's columns are gathered (no copy of the ids)."""
     from wattline.energy import compute_hourly_arrays
+
+    def pick(values: NDArray[Any]) -> NDArray[Any]:
+        return values if rows is None else values[rows]
 
     return compute_hourly_arrays(
         device,
         channel,
-        cols.ts_s,
-        cols.power_w,
-        cols.energy_total_wh,
-        cols.energy_returned_wh,
-        generation=Generation.GEN2 if bool(cols.gen2.any()) else Generation.GEN1,
+        pick(cols.ts_s),
+        pick(cols.power_w),
+        pick(cols.energy_total_wh),
+        pick(cols.energy_returned_wh),
+        generation=Generation.GEN2 if bool(pick(cols.gen2).any()) else Generation.GEN1,
         tz=tz,
         method=method,
         max_gap_s=max_gap_s,
         max_power_w=max_power_w,
-        received_ms=cols.received_ms,
+        received_ms=pick(cols.received_ms),
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -161,10 +162,10 @@ def read_jsonl(raw: bytes) -> ReadingColumns:
 def _read(data: bytes, *, plain: bool) -> ReadingColumns:
     """Lines as the writer makes them (ASCII, `\\n`-separated) are decoded straight from the bytes, as the JSON
     array `[line,line,…]`, by msgspec into `_Line` structs: no text, line list or dicts in between, and each stage
-    freed before the next is built (the plain bytes, then the array, then the structs). Anything else (non-ASCII,
-    blank lines, other line breaks, JSON msgspec does not take, a line that is not a reading) goes through
-    `parse_lines` over `text_lines`, which gives the same columns and names the bad line."""
-    array = _json_array(data if plain else daily_bytes(data))
+    freed before the next is built (the array is built while decompressing, then the structs). Anything else
+    (non-ASCII, blank lines, other line breaks, JSON msgspec does not take, a line that is not a reading) goes
+    through `parse_lines` over `text_lines`, which gives the same columns and names the bad line."""
+    array = _json_array((data,) if plain or data[:2] != _GZIP else _gunzipped(data))
     if array is not None:
         try:
             records = _LINES.decode(array)
@@ -176,13 +177,37 @@ def _read(data: bytes, *, plain: bool) -> ReadingColumns:
     return parse_lines(text_lines(data if plain else daily_bytes(data))[1])
 
 
-def _json_array(raw: bytes) -> bytearray | None:
-    """`[line,line,…]` of ASCII lines; None when `raw` is not ASCII (then only `text_lines` splits it as the
-    reader always has: ASCII is valid UTF-8, and only `\\n` or `\\r\\n` can end a line that it keeps)."""
-    if not raw.isascii():
-        return None
+_GZIP: Final = b"\x1f\x8b"
+_CHUNK: Final = 1 << 20
+
+
+def _gunzipped(data: bytes) -> Iterator[bytes]:
+    """A one-member gzip file's plain bytes, a chunk at a time; raises ValueError on anything else (several
+    members, a truncated or damaged stream), which `daily_bytes` then reads or reports as it always has."""
+    try:
+        stream = zlib.decompressobj(wbits=31)
+        chunk = stream.decompress(data, _CHUNK)
+        while chunk:
+            yield chunk
+            chunk = stream.decompress(stream.unconsumed_tail, _CHUNK)
+    except zlib.error as exc:
+        raise ValueError("not one gzip member") from exc
+    if not stream.eof or stream.unused_data:
+        raise ValueError("not one gzip member")
+
+
+def _json_array(chunks: Iterable[bytes]) -> bytearray | None:
+    """`[line,line,…]` of the ASCII lines in `chunks`; None when they are not ASCII, or not one gzip member (then
+    only `text_lines` splits them, as the reader always has: ASCII is valid UTF-8, and only `\\n` or `\\r\\n`
+    can end a line that it keeps)."""
     array = bytearray(b"[")
-    array += raw.replace(b"\n", b",")  # a file's last line ends in a newline: `[line,line,…,`
+    try:
+        for chunk in chunks:
+            if not chunk.isascii():
+                return None
+            array += chunk.replace(b"\n", b",")  # a file's last line ends in a newline: `[line,line,…,`
+    except ValueError:
+        return None
     if array.endswith(b","):
         array[-1:] = b"]"
     else:

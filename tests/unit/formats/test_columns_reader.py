@@ -181,7 +181,17 @@ def test_written_files_equal_reference(lines: list[str]) -> None:
     ],
 )
 def test_odd_lines_equal_reference(text: str) -> None:
-    for data in (text.encode(), (text + "\n" + text + "\n").encode(), gzip.compress(text.encode(), mtime=0)):
+    zipped = gzip.compress((text + "\n").encode(), mtime=0)
+    variants = (
+        text.encode(),
+        (text + "\n" + text + "\n").encode(),
+        zipped,
+        zipped + zipped,  # two gzip members
+        zipped[:-6],  # truncated
+        zipped + b"\0\0",  # trailing bytes
+        zipped[:12] + bytes([zipped[12] ^ 0xFF]) + zipped[13:],  # damaged
+    )
+    for data in variants:
         assert_same(outcome(read_columns, data), outcome(lambda d: reference_lines(daily_text_lines(d)[1]), data))
 
 
