@@ -60,9 +60,25 @@ class ReadingColumns:
 
     @cached_property
     def devices(self) -> tuple[NDArray[np.str_], NDArray[np.int64]]:
-        """The distinct device ids, sorted, and each row's index among them."""
-        names, index = np.unique(self.device_id, return_inverse=True)
-        return names, index.astype(np.int64).ravel()
+        """The distinct device ids, sorted, and each row's index among them (`np.unique(..., return_inverse=True)`).
+
+        One vectorised comparison per distinct id instead of sorting every row's text: a file or a window holds one
+        or a few devices."""
+        ids = self.device_id
+        first_seen = np.empty(len(ids), np.int64)
+        found: list[np.str_] = []
+        unmatched = np.ones(len(ids), np.bool_)
+        while unmatched.any():
+            name = ids[int(np.argmax(unmatched))]
+            same = ids == name
+            first_seen[same] = len(found)
+            found.append(name)
+            unmatched &= ~same
+        names = np.array(found, dtype=ids.dtype)
+        order = np.argsort(names, kind="stable")
+        rank = np.empty(len(order), np.int64)
+        rank[order] = np.arange(len(order))
+        return names[order], rank[first_seen]
 
     def rows(self, device: str, channel: int) -> NDArray[np.intp]:
         """Indices of one (device, channel), sorted by time."""

@@ -219,3 +219,13 @@ def test_the_writers_files_take_the_msgspec_path(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr("wattline.formats.columns.parse_lines", no_fallback)
     assert_same(outcome(read_columns, data), ("ok", want))
+
+
+@PROPERTY
+@given(st.lists(st.sampled_from(["b", "a", "shellyproem50-08f9e0e67204", "", "a\0", "é", "A"]), max_size=30))
+def test_devices_equal_numpy_unique(ids: list[str]) -> None:
+    cols = ReadingColumns.from_arrays({"device_id": ids})
+    names, index = cols.devices
+    want_names, want_index = np.unique(cols.device_id, return_inverse=True)
+    assert names.dtype == want_names.dtype and names.tolist() == want_names.tolist()
+    assert index.dtype == np.int64 and index.tolist() == want_index.ravel().tolist()
