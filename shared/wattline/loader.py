@@ -47,9 +47,9 @@ from pydantic import ValidationError
 
 from wattline import defaults
 from wattline.errors import NotFoundError, PermanentError, TransientError
-from wattline.formats.columns import ReadingColumns, parse_lines, read_columns
+from wattline.formats.columns import ReadingColumns, read_columns, read_jsonl
 from wattline.formats.messages import ENERGY_UPDATED, EnergyUpdated, SourceObject
-from wattline.formats.readings import daily_text_lines
+from wattline.formats.readings import daily_bytes
 from wattline.keys import MANIFEST_FILE, READINGS_FILE, daily_manifest_key, daily_readings_key, parse_daily_key
 from wattline.models import DailyManifest, Generation, HourlyEnergy
 from wattline.ports import ObjectStore, Publisher, Warehouse
@@ -335,23 +335,28 @@ def channel_energy(
     max_gap_s: float,
     max_power_w: float,
     method: str = "auto",
+    rows: NDArray[np.intp] | None = None,
 ) -> EnergyResult:
-    """The engine's columnar fast path over the rows of one (device, channel) (`cols` holds only those)."""
+    """The engine's columnar fast path over the rows of one (device, channel): `rows` of `cols` (in time order),
+    or all of `cols` when it holds only those. Only the engine's columns are gathered (no copy of the ids)."""
     from wattline.energy import compute_hourly_arrays
+
+    def pick(values: NDArray[Any]) -> NDArray[Any]:
+        return values if rows is None else values[rows]
 
     return compute_hourly_arrays(
         device,
         channel,
-        cols.ts_s,
-        cols.power_w,
-        cols.energy_total_wh,
-        cols.energy_returned_wh,
-        generation=Generation.GEN2 if bool(cols.gen2.any()) else Generation.GEN1,
+        pick(cols.ts_s),
+        pick(cols.power_w),
+        pick(cols.energy_total_wh),
+        pick(cols.energy_returned_wh),
+        generation=Generation.GEN2 if bool(pick(cols.gen2).any()) else Generation.GEN1,
         tz=tz,
         method=method,
         max_gap_s=max_gap_s,
         max_power_w=max_power_w,
-        received_ms=cols.received_ms,
+        received_ms=pick(cols.received_ms),
     )
 
 
@@ -382,38 +387,43 @@ class _NeighbourFile:
     """A neighbouring day's file, parsed only as far as the boundary hours need.
 
     Daily files are sorted by time (the aggregator's contract; checked here), and every line carries one
-    `"ts"`, so a C-level regex gives every line's time without parsing JSON. The previous day's tail (the next
-    day's head) is parsed in growing windows — 2 h, 8 h, … — until it provably holds what a whole-file parse
-    would select: the channel's last (first) energy sample, and `_MARGIN_SAMPLES` samples of every quantity the
-    file carries beyond that sample's hour. Unsorted or unusual files are parsed whole.
+    `"ts"`, so a C-level regex over the bytes gives every line's time without parsing JSON. The previous day's
+    tail (the next day's head) is parsed in growing windows — 2 h, 8 h, … — until it provably holds what a
+    whole-file parse would select: the channel's last (first) energy sample, and `_MARGIN_SAMPLES` samples of every
+    quantity the file carries beyond that sample's hour. Unsorted or unusual files (not ASCII, blank lines, a time
+    not as the writer writes it) are parsed whole.
     """
 
-    _TS = re.compile(r'"ts":"([^"]*)"')
+    _TS = re.compile(rb'"ts":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z"')
 
     def __init__(self, data: bytes) -> None:
-        text, self.lines = daily_text_lines(data)
-        stamps = self._TS.findall(text)
+        self.raw = daily_bytes(data)
+        ends = np.flatnonzero(np.frombuffer(self.raw, np.uint8) == ord("\n"))
+        if not self.raw.endswith(b"\n"):
+            ends = np.append(ends, len(self.raw))
+        self.starts = np.concatenate(([0], ends + 1))  # line i is raw[starts[i]:starts[i + 1]]
+        self.n = len(ends)
         self.ts_ms: NDArray[np.int64] | None = None
-        if len(stamps) == len(self.lines) and self.lines:
-            try:
-                ts = np.array([t.removesuffix("Z").split("+")[0] for t in stamps], dtype="datetime64[ms]")
-            except ValueError:
-                ts = None
-            if ts is not None:
-                values = ts.astype(np.int64)
+        if self.n and self.raw.isascii():
+            stamps = self._TS.findall(self.raw)
+            if len(stamps) == self.n:
+                values = np.array(stamps, dtype="datetime64[ms]").astype(np.int64)
                 if bool(np.all(np.diff(values) >= 0)):
                     self.ts_ms = values
-        self.quantities = [i for i, name in enumerate(_ENERGY_NAMES) if f'"{name}":' in text]
+        self.quantities = [i for i, name in enumerate(_ENERGY_NAMES) if f'"{name}":'.encode() in self.raw]
         self._parsed: dict[tuple[int, int], ReadingColumns] = {}
 
     def _window(self, start: int, end: int) -> ReadingColumns:
         if (start, end) not in self._parsed:
-            self._parsed[(start, end)] = parse_lines(self.lines[start:end])
+            if self.ts_ms is None:  # parsed whole
+                self._parsed[(start, end)] = read_jsonl(self.raw)
+            else:
+                self._parsed[(start, end)] = read_jsonl(self.raw[self.starts[start] : self.starts[end]])
         return self._parsed[(start, end)]
 
     def previous(self, device: str, channel: int, zone: tzinfo) -> ReadingColumns | None:
         """Enough of the file's end for `_previous_side`; None when the file holds no energy for the channel."""
-        n = len(self.lines)
+        n = self.n
         span = 2 * 3_600_000
         while True:
             start = 0 if self.ts_ms is None else int(np.searchsorted(self.ts_ms, self.ts_ms[-1] - span, "left"))
@@ -426,7 +436,7 @@ class _NeighbourFile:
 
     def next(self, device: str, channel: int, zone: tzinfo) -> ReadingColumns | None:
         """Enough of the file's start for `_next_side`; None when the file holds no energy for the channel."""
-        n = len(self.lines)
+        n = self.n
         span = 2 * 3_600_000
         while True:
             end = n if self.ts_ms is None else int(np.searchsorted(self.ts_ms, self.ts_ms[0] + span, "right"))

@@ -151,12 +151,13 @@ def counter_resets(readings: ReadingColumns, options: DetectOptions) -> list[Res
     found: list[ResetLike] = []
     for device, channel in readings.channel_keys():
         result = channel_energy(
-            readings.take(readings.rows(device, channel)),
+            readings,
             device,
             channel,
             tz=options.tz,
             max_gap_s=options.max_gap_s,
             max_power_w=options.max_power_w,
+            rows=readings.rows(device, channel),
         )
         found += [r for r in result.resets if r.kind in ("reset", "jump")]
     return found

@@ -4,17 +4,22 @@ because it needs numpy and the line writer must not: every Lambda imports the wr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import math
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from itertools import repeat
+from operator import attrgetter, eq
 from typing import TYPE_CHECKING, Any, Final
 
+import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
 from wattline.errors import PermanentError
-from wattline.formats.readings import daily_text_lines
+from wattline.formats.readings import daily_bytes, text_lines
 
 if TYPE_CHECKING:
     from wattline.models import Reading
@@ -55,9 +60,25 @@ class ReadingColumns:
 
     @cached_property
     def devices(self) -> tuple[NDArray[np.str_], NDArray[np.int64]]:
-        """The distinct device ids, sorted, and each row's index among them."""
-        names, index = np.unique(self.device_id, return_inverse=True)
-        return names, index.astype(np.int64).ravel()
+        """The distinct device ids, sorted, and each row's index among them (`np.unique(..., return_inverse=True)`).
+
+        One vectorised comparison per distinct id instead of sorting every row's text: a file or a window holds one
+        or a few devices."""
+        ids = self.device_id
+        first_seen = np.empty(len(ids), np.int64)
+        found: list[np.str_] = []
+        unmatched = np.ones(len(ids), np.bool_)
+        while unmatched.any():
+            name = ids[int(np.argmax(unmatched))]
+            same = ids == name
+            first_seen[same] = len(found)
+            found.append(name)
+            unmatched &= ~same
+        names = np.array(found, dtype=ids.dtype)
+        order = np.argsort(names, kind="stable")
+        rank = np.empty(len(order), np.int64)
+        rank[order] = np.arange(len(order))
+        return names[order], rank[first_seen]
 
     def rows(self, device: str, channel: int) -> NDArray[np.intp]:
         """Indices of one (device, channel), sorted by time."""
@@ -145,13 +166,100 @@ def _online(value: Any) -> int:
 
 def read_columns(data: bytes) -> ReadingColumns:
     """Parse a `readings.jsonl.gz` (or plain JSONL) file into columns. Raises PermanentError on a bad line."""
-    return parse_lines(daily_text_lines(data)[1])
+    return _read(data, plain=False)
+
+
+def read_jsonl(raw: bytes) -> ReadingColumns:
+    """Plain JSONL reading lines (a daily file's bytes, or a run of its lines) as columns; PermanentError on a bad
+    line."""
+    return _read(raw, plain=True)
+
+
+def _read(data: bytes, *, plain: bool) -> ReadingColumns:
+    """Lines as the writer makes them (ASCII, `\\n`-separated) are decoded straight from the bytes, as the JSON
+    array `[line,line,…]`, by msgspec into `_Line` structs: no text, line list or dicts in between, and each stage
+    freed before the next is built (the array is built while decompressing, then the structs). Anything else
+    (non-ASCII, blank lines, other line breaks, JSON msgspec does not take, a line that is not a reading) goes
+    through `parse_lines` over `text_lines`, which gives the same columns and names the bad line."""
+    array = _json_array((data,) if plain or data[:2] != _GZIP else _gunzipped(data))
+    if array is not None:
+        try:
+            records = _LINES.decode(array)
+        except msgspec.MsgspecError:
+            pass
+        else:
+            del array
+            return _columns(records)
+    return parse_lines(text_lines(data if plain else daily_bytes(data))[1])
+
+
+_GZIP: Final = b"\x1f\x8b"
+_CHUNK: Final = 1 << 20
+
+
+def _gunzipped(data: bytes) -> Iterator[bytes]:
+    """A one-member gzip file's plain bytes, a chunk at a time; raises ValueError on anything else (several
+    members, a truncated or damaged stream), which `daily_bytes` then reads or reports as it always has."""
+    try:
+        stream = zlib.decompressobj(wbits=31)
+        chunk = stream.decompress(data, _CHUNK)
+        while chunk:
+            yield chunk
+            chunk = stream.decompress(stream.unconsumed_tail, _CHUNK)
+    except zlib.error as exc:
+        raise ValueError("not one gzip member") from exc
+    if not stream.eof or stream.unused_data:
+        raise ValueError("not one gzip member")
+
+
+def _json_array(chunks: Iterable[bytes]) -> bytearray | None:
+    """`[line,line,…]` of the ASCII lines in `chunks`; None when they are not ASCII, or not one gzip member (then
+    only `text_lines` splits them, as the reader always has: ASCII is valid UTF-8, and only `\\n` or `\\r\\n`
+    can end a line that it keeps)."""
+    array = bytearray(b"[")
+    try:
+        for chunk in chunks:
+            if not chunk.isascii():
+                return None
+            array += chunk.replace(b"\n", b",")  # a file's last line ends in a newline: `[line,line,…,`
+    except ValueError:
+        return None
+    if array.endswith(b","):
+        array[-1:] = b"]"
+    else:
+        array += b"]"
+    return array
+
+
+class _Line(msgspec.Struct, gc=False):
+    """The fields of a reading line the columns take (others are ignored), as decoded: any JSON value, so that
+    odd values reach the same conversions (and errors) as through `json`; a missing key is the default (a missing
+    quantity NaN, as an explicit null becomes in the float column)."""
+
+    device_id: Any
+    ts: Any
+    channel: Any = NO_CHANNEL
+    received_ms: Any = 0
+    generation: Any = None
+    power_w: Any = math.nan
+    energy_total_wh: Any = math.nan
+    energy_returned_total_wh: Any = math.nan
+    voltage_v: Any = math.nan
+    online: Any = None
+
+
+_LINES: Final = msgspec.json.Decoder(list[_Line])
+_LINE_FIELDS: Final = _Line.__struct_fields__
 
 
 def parse_lines(lines: Sequence[str]) -> ReadingColumns:
     """Reading lines into columns; PermanentError naming the first line that is not a reading."""
     try:
         # One C-scanner pass over `[line,line,...]` is several times faster than a json.loads per line.
+        return _columns(_LINES.decode("[" + ",".join(lines) + "]"))
+    except msgspec.MsgspecError:
+        pass  # JSON only `json` takes (NaN, lone surrogates, 1e400), or a line that is not a reading: find it
+    try:
         records: list[dict[str, Any]] = json.loads("[" + ",".join(lines) + "]")
     except ValueError:
         records = []
@@ -163,23 +271,50 @@ def parse_lines(lines: Sequence[str]) -> ReadingColumns:
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict) or "ts" not in record or "device_id" not in record:
             raise PermanentError(f"line {number} is not a reading")
-    n = len(records)
-    ts_text = [str(r["ts"]).removesuffix("Z").split("+")[0] for r in records]
+    return _columns([_Line(**{name: r[name] for name in _LINE_FIELDS if name in r}) for r in records])
+
+
+def _columns(records: list[_Line]) -> ReadingColumns:
+    """The decoded lines as columns: each field gathered by a C-level map, converted by one numpy call."""
+
+    def field(name: str) -> list[Any]:
+        return list(map(attrgetter(name), records))
+
+    ts = field("ts")
+    ts = list(map(str.removesuffix, ts if _all(ts, str) else map(str, ts), repeat("Z")))
+    if "+" in "".join(ts):
+        ts = [t.split("+")[0] for t in ts]
     try:
-        ts_ms = np.array(ts_text, dtype="datetime64[ms]").astype(np.int64) if n else np.zeros(0, np.int64)
+        ts_ms = np.array(ts, dtype="datetime64[ms]").astype(np.int64) if ts else np.zeros(0, np.int64)
+        channel, online = field("channel"), field("online")
         return ReadingColumns.from_arrays(
             {
-                "device_id": [str(r["device_id"]) for r in records],
-                "channel": [_channel(r.get("channel")) for r in records],
+                "device_id": _texts(field("device_id")),
+                "channel": channel if _all(channel, int) else list(map(_channel, channel)),
                 "ts_us": ts_ms * 1000,
-                "received_ms": [r.get("received_ms", 0) for r in records],
-                "gen2": [r.get("generation") == _GEN2 for r in records],
-                "power_w": [r.get("power_w") for r in records],
-                "energy_total_wh": [r.get("energy_total_wh") for r in records],
-                "energy_returned_wh": [r.get("energy_returned_total_wh") for r in records],
-                "voltage_v": [r.get("voltage_v") for r in records],
-                "online": [_online(r.get("online")) for r in records],
+                "received_ms": field("received_ms"),
+                "gen2": list(map(eq, field("generation"), repeat(_GEN2))),
+                "power_w": field("power_w"),
+                "energy_total_wh": field("energy_total_wh"),
+                "energy_returned_wh": field("energy_returned_total_wh"),
+                "voltage_v": field("voltage_v"),
+                "online": [-1] * len(online) if online.count(None) == len(online) else list(map(_online, online)),
             }
         )
     except (ValueError, TypeError) as exc:
         raise PermanentError(f"bad value in readings file: {exc}") from exc
+
+
+def _all(values: list[Any], kind: type) -> bool:
+    """Every value is exactly of type `kind` (not a subclass: a bool is no channel number)."""
+    return bool(values) and set(map(type, values)) == {kind}
+
+
+def _texts(values: list[Any]) -> NDArray[np.str_]:
+    """`np.asarray([str(v) for v in values], np.str_)`, converting each distinct text once (a file holds one or a
+    few device ids)."""
+    if not _all(values, str):
+        return np.asarray(list(map(str, values)), dtype=np.str_)
+    distinct = dict.fromkeys(values)
+    index = {text: i for i, text in enumerate(distinct)}
+    return np.asarray(list(distinct), dtype=np.str_)[np.fromiter(map(index.__getitem__, values), np.intp, len(values))]

@@ -8,7 +8,7 @@ reads back to the same float).
 - Writer: `reading_lines` (many readings at once: the aggregator; `reading_line`, called by `Reading.to_json_line`,
   is it for one reading) and `daily_file_bytes`, so a file written twice from the same readings is byte-identical.
 - Readers: `read_columns` (arrays for the loader and the energy engine), `readings_from_file` (Reading objects, for the
-  aggregator's merge and the alert detectors), `daily_text_lines`.
+  aggregator's merge and the alert detectors), `daily_bytes`, `daily_text_lines`, `text_lines`.
 """
 
 from __future__ import annotations
@@ -194,9 +194,18 @@ _CHUNK_LINES: Final = 8192
 _GZIP_HEADER: Final = b"\x1f\x8b\x08\x00" + struct.pack("<L", 0) + b"\x00\x03"
 
 
+def daily_bytes(data: bytes) -> bytes:
+    """A daily file (gzip or plain) as its plain JSONL bytes."""
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
 def daily_text_lines(data: bytes) -> tuple[str, list[str]]:
     """A daily file (gzip or plain) as its text and its non-blank lines; PermanentError when it is not UTF-8."""
-    raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    return text_lines(daily_bytes(data))
+
+
+def text_lines(raw: bytes) -> tuple[str, list[str]]:
+    """Plain JSONL bytes as their text and their non-blank lines; PermanentError when they are not UTF-8."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
