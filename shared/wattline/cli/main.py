@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -82,5 +83,8 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
+    # numpy's OpenBLAS starts one thread per core on import, which costs ~0.1 CPU-s per command and helps nothing
+    # here (no large matrix products). A user's own setting wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
     build_app(command)()
