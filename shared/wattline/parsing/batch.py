@@ -38,7 +38,6 @@ QUANTITIES: Final = READING_QUANTITIES
 """The value columns of `RowColumns.values`, in this order."""
 _COLUMN: Final = {name: index for index, name in enumerate(QUANTITIES)}
 NO_CHANNEL: Final = -1
-_STATE_FIELDS: Final = ("online", "relay")
 
 
 @dataclass(frozen=True)
