@@ -11,8 +11,23 @@ from wattline.ports import ObjectInfo
 
 
 def md5_hex(data: bytes) -> str:
-    """The etag of `data`: its md5 in hex, like a single-part S3 upload."""
-    return hashlib.md5(data).hexdigest()
+    """The etag of `data`: its md5 in hex, like a single-part S3 upload. The same bytes object asked twice in a row
+    is hashed once (the local runtime's notifying store asks for the etag of a write, then its store does)."""
+    last = _last_md5
+    if last[0] is data:
+        return last[1]
+    digest = hashlib.md5(data).hexdigest()
+    if data.__class__ is bytes:  # (immutable: the same object is the same content)
+        _remember(data, digest)
+    return digest
+
+
+_last_md5: tuple[bytes, str] = (b"", hashlib.md5(b"").hexdigest())
+
+
+def _remember(data: bytes, digest: str) -> None:
+    global _last_md5
+    _last_md5 = (data, digest)
 
 
 def info_of(key: str, data: bytes) -> ObjectInfo:
