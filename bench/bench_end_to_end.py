@@ -5,6 +5,9 @@ components (259,200 MQTT messages, ~100 MB), generated here (deterministic). Eac
 as a user runs it; for each we print wall time, CPU time (user + system) and peak resident memory of that process
 (`os.wait4`), the median of the runs, and the ratio to the DuckDB baseline measured in the same run:
 
+- start-up alone: `wattline analyze` of an empty file, against `import duckdb` and a connection (part of every
+  figure below);
+
 - analyze: DuckDB 1 thread reads the capture (`read_json`), extracts both channels' power from the payload text
   (`->>` on the parsed JSON), and integrates each channel with a `LAG()` trapezoid per local day, with the same
   5-minute gap rule. `wattline analyze --method trapezoid` does the same, plus the exact hour and zone split and the
