@@ -7,7 +7,6 @@ as a user runs it; for each we print wall time, CPU time (user + system) and pea
 
 - start-up alone: `wattline analyze` of an empty file, against `import duckdb` and a connection (part of every
   figure below);
-
 - analyze: DuckDB 1 thread reads the capture (`read_json`), extracts both channels' power from the payload text
   (`->>` on the parsed JSON), and integrates each channel with a `LAG()` trapezoid per local day, with the same
   5-minute gap rule. `wattline analyze --method trapezoid` does the same, plus the exact hour and zone split and the
