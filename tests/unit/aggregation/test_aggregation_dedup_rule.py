@@ -1,5 +1,6 @@
 """The aggregator's dedup rule (`aggregation.dedup`, which decodes a payload only for an identity seen before)
-drops exactly what the rule written plainly drops."""
+drops exactly what the rule written plainly drops; a day framed and deduplicated in columns (`stored_envelopes`)
+keeps exactly what `split_object` + `dedup` keep."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wattline import aggregation
+from wattline.aggregation.dedup import split_object, stored_envelopes
+from wattline.formats.frames import envelope_line
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -72,3 +75,32 @@ def test_dedup_drops_exactly_what_the_plain_rule_drops(envelopes: list[aggregati
     # When they are deduplicated, and deduplicated by the plain rule
     # Then the same envelopes are kept and the same number dropped
     assert aggregation.dedup(envelopes, 2_000) == reference_dedup(envelopes, 2_000)
+
+
+stored_lines = st.builds(
+    lambda topic, frame, received_ms: (topic, received_ms, base64.b64encode(frame).decode()),
+    st.sampled_from(["d/events/rpc", f"shellies/{GEN1_DEVICE}/emeter/0/power", "d/status/em1:0"]),
+    st.sampled_from(FRAMES),
+    st.integers(min_value=DAY_START_MS, max_value=DAY_START_MS + 10_000),
+)
+
+
+@PROPERTY
+@given(objects=st.lists(st.lists(stored_lines, min_size=1, max_size=15), min_size=1, max_size=4))
+def test_a_day_deduplicated_in_columns_keeps_what_split_object_and_dedup_keep(
+    objects: list[list[tuple[str, int, str]]],
+) -> None:
+    # Given a day's raw objects of payload_b64 envelope lines (repeats, timed and untimed, equal receive times)
+    raw = [
+        (f"raw/key-{number}", "\n".join(envelope_line(t, ms, None, b64) for t, ms, b64 in lines).encode())
+        for number, lines in enumerate(objects)
+    ][::-1]  # (listed in any order: the receive order sorts them by key)
+    # When it is framed and deduplicated in columns, and envelope by envelope
+    columns = stored_envelopes(raw, 2_000)
+    kept, dropped = aggregation.dedup([e for key, data in raw for e in split_object(data, key)[0]], 2_000)
+    # Then the same envelopes are kept, in the same order, and the same number dropped
+    assert columns is not None
+    assert columns.duplicates == dropped
+    assert list(zip(columns.topics, columns.received_ms, columns.payloads_b64, strict=True)) == [
+        (e.topic, e.received_ms, e.payload_b64) for e in kept
+    ]
