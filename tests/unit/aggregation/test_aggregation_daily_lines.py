@@ -1,0 +1,70 @@
+"""The daily file's lines from columns (`aggregation.day.daily_lines`) against the rule written plainly: sort by
+(ts, channel — none first —, received_ms, position), keep the first of readings equal in everything but
+received_ms, write each with `reading_line`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from wattline.aggregation.day import daily_lines
+from wattline.formats.readings import reading_line, ts_text
+from wattline.models import Generation
+from wattline.parsing import Row
+from wattline.parsing.batch import QUANTITIES, RowColumns
+
+PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+T0_US = 1_795_219_200_000_000
+
+
+def reference_lines(rows: list[Row]) -> list[str]:
+    order = sorted(
+        range(len(rows)), key=lambda i: (rows[i][2], -1 if rows[i][1] is None else rows[i][1], rows[i][3], i)
+    )
+    kept: list[Row] = []
+    for index in order:
+        row = rows[index]
+        same = [k for k in kept if (k[2], k[1]) == (row[2], row[1])]
+        if any(k[0] == row[0] and k[4] == row[4] and k[5] == row[5] for k in same):
+            continue
+        kept.append(row)
+    return [reading_line(r[0], r[1], ts_text(r[2]), r[3], r[4].value, r[5]) for r in kept]
+
+
+values = st.dictionaries(
+    st.sampled_from(QUANTITIES), st.sampled_from([0.0, -0.0, 1.5, 230.1, 1e-7, 123456.789, 1e12]), min_size=1
+)
+meter_rows = st.tuples(
+    st.sampled_from(["shellyem-A1", "shellyproem50-b2"]),
+    st.sampled_from([0, 1, 2]),
+    st.sampled_from([T0_US, T0_US + 1_000, T0_US + 1_999, T0_US + 60_000_000]),
+    st.sampled_from([1_795_219_200_000, 1_795_219_200_005]),
+    st.sampled_from([Generation.GEN1, Generation.GEN2]),
+    values,
+)
+state_rows = st.tuples(
+    st.sampled_from(["shellyem-A1"]),
+    st.none(),
+    st.sampled_from([T0_US, T0_US + 1_000]),
+    st.sampled_from([1_795_219_200_000, 1_795_219_200_005]),
+    st.sampled_from([Generation.GEN1, Generation.GEN2]),
+    st.one_of(
+        st.builds(lambda b: {"online": b}, st.booleans()),
+        st.builds(lambda r: {"relay": r}, st.sampled_from(["on", "off"])),
+    ),
+)
+
+
+@PROPERTY
+@given(rows=st.lists(st.one_of(meter_rows, state_rows), max_size=30))
+def test_the_daily_lines_are_the_plain_rule_s(rows: list[Any]) -> None:
+    # Given rows with repeated times and channels, redeliveries, both generations and device-level state
+    # When the daily lines are written from columns / Then they are the plainly sorted, deduplicated lines
+    lines = daily_lines(RowColumns.from_rows(rows, list(range(len(rows)))), with_times=True)
+    expected = reference_lines(rows)
+    assert lines.lines == expected
+    assert lines.first_ts == (lines.times[0] if expected else None)
+    assert lines.last_ts == (lines.times[-1] if expected else None)
+    assert lines.times == [line.split('"ts":"')[1][:24] for line in expected]
