@@ -44,9 +44,10 @@ def energy(
     tables first, then prices the same days.
 
     With channel roles (WATTLINE_CHANNELS or a channels table in the home's
-    wattline.toml), each site named in them also gets its solar rows (the
-    solar_daily view); --format json then prints an object with "days"
-    and "solar", as `wattline analyze` does (docs/solar.md).
+    wattline.toml), each site named in them also gets its solar rows,
+    computed from the warehouse's hourly energy as `wattline analyze`
+    computes them; --format json then prints an object with "days" and
+    "solar", as `wattline analyze` does (docs/solar.md).
     """
     from wattline.cli.failures import exit_on_failure
     from wattline.cli.output import print_daily
@@ -74,5 +75,9 @@ def energy(
         days = fetch_daily_energy(
             store, first, last, tariff=chosen, site_tariff=site_tariff.name, device_id=device, roles=roles
         )
-        solar = fetch_solar_days(store, first, last, tariff=chosen, device_id=device) if roles else None
+        solar = None
+        if roles:
+            solar = fetch_solar_days(
+                store, first, last, tariff=chosen, roles=roles, timezone=settings.timezone, device_id=device
+            )
     print_daily(days, output, solar)

@@ -103,7 +103,9 @@ def print_summary(runtime: Runtime, dates: list[str], *, seconds: dict[str, floa
         )
     console.print(table)
     if runtime.settings.channel_roles:  # as `wattline energy`: roles set, solar rows shown
-        for solar_table in solar_tables(fetch_solar_days(runtime.warehouse, first, last, tariff=tariff)):
+        roles, timezone = runtime.settings.channel_roles, runtime.settings.timezone
+        solar = fetch_solar_days(runtime.warehouse, first, last, tariff=tariff, roles=roles, timezone=timezone)
+        for solar_table in solar_tables(solar):
             console.print(solar_table)
     print_ledger(queue_ledger(runtime.queue, runtime.s3.inner, runtime.gcs, runtime.clock()), console)
     alert_table = Table(title="Alerts")

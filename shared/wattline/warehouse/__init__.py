@@ -11,8 +11,9 @@ Public API (stable; other stages code against it):
 - init_warehouse(warehouse, settings): ensure_schema + load the preset tariffs, the site tariff and the roles.
 - fetch_daily_energy(warehouse, start, end, *, tariff, device_id=None) -> list[DailyEnergy], the rows of
   the `daily_energy` view (or of `daily_energy_all_tariffs` for another tariff), as `wattline analyze` gives them.
-- fetch_solar_days(warehouse, start, end, *, tariff, device_id=None) -> list[SolarDay], the rows of the
-  `solar_daily` view (what `wattline energy` prints as its solar section; one row per site and local date).
+- fetch_solar_days(warehouse, start, end, *, tariff, roles, timezone, device_id=None) -> list[SolarDay], the solar
+  rows of the warehouse's hourly energy (`wattline.solar.solar_days`, as `wattline analyze` computes them; what
+  `wattline energy` prints as its solar section; one row per site and local date).
 - fetch_hourly_energy(warehouse, start, end, *, timezone) -> list[HourlyEnergy], the energy_hourly rows of local
   dates start..end (what `wattline whatif` prices).
 
@@ -148,24 +149,26 @@ def fetch_daily_energy(
 
 
 def fetch_solar_days(
-    warehouse: Warehouse, start: date, end: date, *, tariff: Tariff, device_id: str | None = None
+    warehouse: Warehouse,
+    start: date,
+    end: date,
+    *,
+    tariff: Tariff,
+    roles: ChannelRoles,
+    timezone: str,
+    device_id: str | None = None,
 ) -> list[SolarDay]:
-    """Solar rows (view `solar_daily`) of local dates start..end (inclusive), sorted by site and date, as `wattline
-    energy` and the demo's summary print them. export_value and currency follow `tariff` (the view prices with the
-    site tariff)."""
-    from wattline.solar import SolarDay, export_value
-    from wattline.warehouse.schema import query_text
+    """Solar rows of local dates start..end (inclusive), sorted by site and date, as `wattline energy` and the demo's
+    summary print them: `wattline.solar.solar_days` of the warehouse's hourly rows, the computation `wattline analyze`
+    makes of a capture's hours, so both print the same to the last digit. (The `solar_daily` view, for BigQuery and
+    Looker Studio, holds the same sums, added in whatever order the engine groups the hours: the last digit of a
+    rounded sum can differ.)"""
+    from wattline.solar import solar_days
 
-    params: dict[str, Any] = {"start_date": start, "end_date": end, "device_id": device_id}
-    days = []
-    for row in warehouse.query(query_text("solar_daily"), params):
-        day = row["date"] if isinstance(row["date"], date) else date.fromisoformat(str(row["date"]))
-        values = {name: row[name] for name in SolarDay.model_fields}
-        values.update(
-            date=day.isoformat(), export_value=export_value(row["export_kwh"], tariff, day), currency=tariff.currency
-        )
-        days.append(SolarDay.model_validate(values))
-    return days
+    hourly = fetch_hourly_energy(warehouse, start, end, timezone=timezone)
+    if device_id is not None:
+        hourly = [hour for hour in hourly if hour.device_id == device_id]
+    return solar_days(hourly, roles, tariff=tariff, timezone=timezone)
 
 
 def fetch_hourly_energy(warehouse: Warehouse, start: date, end: date, *, timezone: str) -> list[HourlyEnergy]:

@@ -83,19 +83,27 @@ def test_solar_hourly_gives_the_solar_hours_of_the_library(solar_site: DuckDBWar
             assert row[name] == pytest.approx(getattr(h, name), rel=1e-12, abs=1e-9), name
 
 
-def test_fetch_solar_days_is_what_the_dashboard_panel_reads(solar_site: DuckDBWarehouse) -> None:
+def test_fetch_solar_days_is_what_the_library_makes_of_the_warehouse_hours(solar_site: DuckDBWarehouse) -> None:
     # When the rows of one site are fetched for a date range, priced with a tariff without export pricing
+    two_zones = load_tariff("ua-2zone")
     days = fetch_solar_days(
-        solar_site, date(2026, 3, 1), date(2026, 6, 30), tariff=load_tariff("ua-2zone"), device_id=SITE
+        solar_site,
+        date(2026, 3, 1),
+        date(2026, 6, 30),
+        tariff=two_zones,
+        roles=ROLES,
+        timezone="Europe/Kyiv",
+        device_id=SITE,
     )
 
-    # Then they are the library's days of that site in the range, with no export value
+    # Then they are the library's days of that site in the range (what analyze prints), with no export value
     expected = [
-        d.model_copy(update={"export_value": None})
-        for d in solar_days(solar_rows(), ROLES, tariff=UA3_ACTIVE, timezone="Europe/Kyiv")
+        d
+        for d in solar_days(solar_rows(), ROLES, tariff=two_zones, timezone="Europe/Kyiv")
         if d.device_id == SITE and d.date <= "2026-06-30"
     ]
     assert days == expected
+    assert days and all(day.export_value is None for day in days)
 
 
 def test_without_roles_the_solar_views_are_empty(warehouse: DuckDBWarehouse) -> None:
