@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -350,7 +350,7 @@ def _lines(rows: RowColumns, texts: NDArray[np.str_]) -> list[str]:
                 rows.channel[members].tolist(),
                 texts[members].tolist(),
                 rows.received_ms[members].tolist(),
-                [rows.values[members, column].tolist() for column in names],
+                [_float_texts(rows.values[members, column]) for column in names],
             )
         if len(kinds) == 1:
             return written
@@ -359,6 +359,14 @@ def _lines(rows: RowColumns, texts: NDArray[np.str_]) -> list[str]:
         for index, line in zip(members.tolist(), written, strict=True):
             lines[index] = line
     return lines
+
+
+def _float_texts(values: NDArray[np.float64]) -> list[str]:
+    """`repr` of each value (what the line writes for a float), made once per distinct value: a day repeats its
+    readings' values (power to 0.1 W, voltage, counters) many times. Distinct by bits, so -0.0 stays "-0.0"."""
+    bits, index = np.unique(values.view(np.int64), return_inverse=True)
+    texts = np.array(list(map(repr, bits.view(np.float64).tolist())), dtype=object)
+    return cast(list[str], texts[index.ravel()].tolist())
 
 
 def _same_observation(a: Row, b: Row) -> bool:

@@ -130,11 +130,11 @@ def float_shape_lines(
     channels: Sequence[int | None],
     ts: Sequence[str],
     received_ms: Sequence[int],
-    columns: Sequence[Sequence[float]],
+    columns: Sequence[Sequence[float | str]],
 ) -> list[str]:
     """The lines of readings of one shape whose values are all floats (finite, Python floats), column by column:
     one `str.format` template made once per shape, mapped over the columns in C. `quoted_device_ids`: each id as
-    its JSON string (`json_string`); `columns[k]`: the values of `names[k]`."""
+    its JSON string (`json_string`); `columns[k]`: the values of `names[k]`, as floats or as their `repr`."""
     key = (no_channel, generation, names)
     template = _TEMPLATES.get(key)
     if template is None:
