@@ -119,15 +119,6 @@ def envelope_fields(line: bytes) -> EnvelopeFields | None:
     return EnvelopeFields(topic, received_ms, payload, payload_b64, raw_payload)
 
 
-def decode_envelope(line: bytes) -> StoredEnvelope:
-    """A stored envelope line with the expected types and exactly one of payload and payload_b64 (the bulk path's
-    framing); raises `msgspec.DecodeError` or ValueError otherwise, and the general rule then reads the line."""
-    decoded = STORED_ENVELOPE.decode(line)
-    if (decoded.payload is None) == (decoded.payload_b64 is None):
-        raise ValueError("envelope: exactly one of payload or payload_b64")
-    return decoded
-
-
 class Capture(msgspec.Struct, gc=False):
     """A capture line that decoded with the expected types; its receive time is not checked yet."""
 

@@ -674,15 +674,32 @@ def parse_object(
     if not lines or (len(lines) > 1 and not lines[0].rstrip().endswith(b"}") and len(raw) <= limits.MAX_LINE_BYTES):
         # empty, or perhaps one envelope pretty-printed over several lines: the per-message framing decides
         return _batch_of(envelope.parse_object_rows(raw, now_ms=now_ms, source_key=source_key, device_id=device_id))
-    decoded = frames.decode_each(
-        frames.decode_envelope, [line if len(line) <= limits.MAX_LINE_BYTES else b"" for line in lines]
-    )
-    topics = [_NOT_A_TOPIC if fields is None else fields.topic for fields in decoded]
+    if max(map(len, lines)) > limits.MAX_LINE_BYTES:
+        lines_to_decode = [line if len(line) <= limits.MAX_LINE_BYTES else b"" for line in lines]
+    else:
+        lines_to_decode = lines
+    decoded = frames.decode_each(frames.STORED_ENVELOPE.decode, lines_to_decode)
+    payloads = list(map(_PAYLOAD, decoded)) if not decoded.count(None) else None
+    if payloads is not None and payloads.count(None) == len(decoded):  # all base64, as the rules store them
+        topics = list(map(_TOPIC, decoded))
+        received_ms = list(map(_RECEIVED_MS, decoded))
+        encoded = list(map(_PAYLOAD_B64, decoded))
+        if encoded.count(None):  # neither payload: the per-line rule says so
+            topics = [_NOT_A_TOPIC if text is None else topic for topic, text in zip(topics, encoded, strict=True)]
+    else:  # a line refused, or exactly one of payload and payload_b64 not met: those are `parse_line`'s
+        framed = [
+            fields if fields is not None and (fields.payload is None) != (fields.payload_b64 is None) else None
+            for fields in decoded
+        ]
+        topics = [_NOT_A_TOPIC if fields is None else fields.topic for fields in framed]
+        received_ms = [0 if fields is None else fields.received_ms for fields in framed]
+        payloads = [None if fields is None else fields.payload for fields in framed]
+        encoded = [None if fields is None else fields.payload_b64 for fields in framed]
     return parse_messages(
         topics,
-        [0 if fields is None else fields.received_ms for fields in decoded],
-        [None if fields is None else fields.payload for fields in decoded],
-        [None if fields is None else fields.payload_b64 for fields in decoded],
+        received_ms,
+        payloads,
+        encoded,
         now_ms=now_ms,
         device_id=device_id,
         source_key=source_key,
@@ -691,6 +708,10 @@ def parse_object(
 
 
 _NOT_A_TOPIC: Final = ""  # a line the typed decoder refused: no topic kind, so `parse_line` reads it
+_TOPIC: Final = operator.attrgetter("topic")
+_RECEIVED_MS: Final = operator.attrgetter("received_ms")
+_PAYLOAD: Final = operator.attrgetter("payload")
+_PAYLOAD_B64: Final = operator.attrgetter("payload_b64")
 
 
 def _batch_of(outcomes: Sequence[list[Row] | QuarantineRecord]) -> ParsedBatch:
