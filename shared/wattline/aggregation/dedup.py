@@ -15,7 +15,7 @@ import numpy as np
 from wattline.aggregation.common import DEFAULT_DEDUP_WINDOW_MS
 from wattline.formats.frames import STORED_ENVELOPE, EnvelopeFields, decode_each, envelope_fields
 from wattline.models import Envelope
-from wattline.parsing import MAX_LINE_BYTES
+from wattline.parsing import MAX_LINE_BYTES, object_lines
 
 
 class RawEnvelope(NamedTuple):
@@ -134,10 +134,10 @@ def split_object(data: bytes, source_key: str) -> tuple[list[RawEnvelope], list[
 
     Malformed lines (not JSON, not an envelope) are returned as bytes for the parser to quarantine with a reason.
     """
-    lines = [line for line in data.split(b"\n") if line.strip()]
+    lines, pretty = object_lines(data)
     if not lines:
         return [], [data]
-    if len(lines) > 1 and not lines[0].rstrip().endswith(b"}") and len(data) <= MAX_LINE_BYTES:
+    if pretty:
         whole = envelope_fields(data)  # perhaps one pretty-printed envelope
         if whole is not None:
             return [_raw_envelope(whole, source_key, 0)], []
@@ -182,8 +182,8 @@ def stored_envelopes(
     received_ms: list[int] = []
     encoded: list[str | None] = []
     for _key, data in sorted(objects, key=operator.itemgetter(0)):  # an object at a time: its lines are copies
-        lines = [line for line in data.split(b"\n") if line.strip()]
-        if not lines or (len(lines) > 1 and not lines[0].rstrip().endswith(b"}")):
+        lines, pretty = object_lines(data)
+        if not lines or pretty:
             return None  # empty, or perhaps one pretty-printed envelope
         if max(map(len, lines)) > MAX_LINE_BYTES:
             return None

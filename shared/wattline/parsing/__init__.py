@@ -12,6 +12,8 @@ Public API (stable; other stages code against it):
       with reason malformed_envelope and its original bytes.
 - parse_object(data, *, source_key=None, now_ms=None, state=None, device_id=None) -> list[ParseOutcome]
       one stored raw object: a single envelope, or newline-delimited envelopes (Firehose batches).
+- object_lines(data) -> (non-blank lines, whether they may be one pretty-printed envelope): how every reader of a
+      raw object frames it.
 - envelope_from_capture(topic, payload_text, received_at_s) -> Envelope
       the fields of a capture line. Which lines `wattline analyze` and `wattline import` accept is decided by
       `wattline.parsing.lines` (capture_message, reading_from_record, json_object).
@@ -28,6 +30,7 @@ Public API (stable; other stages code against it):
 from wattline.parsing._common import Row, reading_from_row, row_from_reading
 from wattline.parsing.envelope import (
     envelope_from_capture,
+    object_lines,
     parse_envelope,
     parse_line,
     parse_line_rows,
@@ -45,6 +48,7 @@ __all__ = [
     "Gen2State",
     "Row",
     "envelope_from_capture",
+    "object_lines",
     "parse_envelope",
     "parse_line",
     "parse_line_rows",

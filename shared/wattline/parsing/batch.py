@@ -670,8 +670,8 @@ def parse_object(
     """`parse_object_rows` over one stored raw object (newline-delimited envelopes), as a batch: each line framed by
     the typed envelope decoder, a line it refuses left to `parse_line`, which records it with its reason."""
     raw = envelope._as_bytes(data)
-    lines = [line for line in raw.split(b"\n") if line.strip()]
-    if not lines or (len(lines) > 1 and not lines[0].rstrip().endswith(b"}") and len(raw) <= limits.MAX_LINE_BYTES):
+    lines, pretty = envelope.object_lines(raw)
+    if not lines or pretty:
         # empty, or perhaps one envelope pretty-printed over several lines: the per-message framing decides
         return _batch_of(envelope.parse_object_rows(raw, now_ms=now_ms, source_key=source_key, device_id=device_id))
     if max(map(len, lines)) > limits.MAX_LINE_BYTES:

@@ -134,14 +134,21 @@ def parse_object_rows(
     """`parse_object` for batch consumers (see `parse_message`): one entry per envelope."""
     now_ms = _now(now_ms)
     raw = _as_bytes(data)
-    lines = [line for line in raw.split(b"\n") if line.strip()]
+    lines, pretty = object_lines(raw)
     if not lines:
         return [_quarantine(Reject(QuarantineReason.MALFORMED_ENVELOPE, "empty object"), None, None, raw, source_key)]
-    if len(lines) > 1 and not lines[0].rstrip().endswith(b"}") and len(raw) <= limits.MAX_LINE_BYTES:
+    if pretty:
         whole = _parse_line(raw, source_key, now_ms, state, device_id)  # perhaps one pretty-printed envelope
         if not isinstance(whole, QuarantineRecord) or whole.reason != QuarantineReason.MALFORMED_ENVELOPE:
             return [whole]
     return [_parse_line(line, source_key, now_ms, state, device_id) for line in lines]
+
+
+def object_lines(data: bytes) -> tuple[list[bytes], bool]:
+    """How a raw object is framed: its non-blank lines, and whether they may be one envelope pretty-printed over
+    several lines (more than one line, the first not closing an object, the whole no longer than a line may be)."""
+    lines = [line for line in data.split(b"\n") if line.strip()]
+    return lines, len(lines) > 1 and not lines[0].rstrip().endswith(b"}") and len(data) <= limits.MAX_LINE_BYTES
 
 
 def envelope_from_capture(topic: str, payload_text: str, received_at_s: float) -> Envelope:
