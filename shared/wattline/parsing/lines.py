@@ -32,7 +32,7 @@ import numpy as np
 from pydantic import ValidationError
 from pydantic_core import from_json
 
-from wattline.formats.frames import decode_capture, decode_captures
+from wattline.formats.frames import decode_captures
 from wattline.models import READING_QUANTITIES, Reading
 from wattline.parsing import limits
 from wattline.parsing._common import Reject, Unavailable, check_value
@@ -102,14 +102,12 @@ def is_reading_record(record: Mapping[str, Any]) -> bool:
 
 def typed_capture(line: bytes | str, *, now_ms: int) -> CaptureMessage | None:
     """The message of a capture line that decodes with the expected types (`wattline.formats.frames`) and meets
-    the rule; None otherwise, and then `json_object` + `capture_message` read it and say why not. The bulk path."""
-    capture = decode_capture(line)
-    if capture is None or not capture.topic:
+    the rule (`typed_capture_columns` of one line); None otherwise, and then `json_object` + `capture_message` read
+    it and say why not."""
+    columns = typed_capture_columns([line], now_ms=now_ms)
+    if columns.refused:
         return None
-    received_ms = capture.received_at * 1000
-    if not limits.MIN_TIMESTAMP_MS <= received_ms <= now_ms + limits.MAX_FUTURE_MS:
-        return None
-    return CaptureMessage(capture.topic, capture.payload, round(received_ms))
+    return CaptureMessage(columns.topics[0], columns.payloads[0], columns.received_ms[0])
 
 
 _TOPIC: Final = operator.attrgetter("topic")
@@ -128,7 +126,9 @@ class CaptureColumns(NamedTuple):
 
 
 def typed_capture_columns(lines: Sequence[bytes | str], *, now_ms: int) -> CaptureColumns:
-    """`typed_capture` of many lines: one decoder call each, the rule over them all as arrays."""
+    """The capture lines that decode with the expected types (one decoder call each) and meet the rule (see the
+    module docstring; the receive time rounded half to even, as `round`), as columns; the rule over all of them
+    as arrays."""
     captures = decode_captures(lines)
     if captures.count(None):
         seconds = [math.nan if capture is None else capture.received_at for capture in captures]
