@@ -135,7 +135,7 @@ def _read_block(
         stats.quarantined[rejected.reason.value] += 1
     sink(parsed.rows)
     if other:
-        sink(RowColumns.from_rows(other, [0] * len(other)))
+        sink(RowColumns.from_rows(other))
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,7 @@ def aggregate_day(
             store, day, device_id, to_read, concurrency=concurrency, window_ms=dedup_window_ms
         )
         counts = previous_counts.merged(counts)
-        lines = daily_lines(RowColumns.concat([RowColumns.from_rows(previous, [0] * len(previous)), *parts]))
+        lines = daily_lines(RowColumns.concat([RowColumns.from_rows(previous), *parts]))
         data = daily_file_bytes(lines.lines)
     sha256 = hashlib.sha256(data).hexdigest()
     manifest = DailyManifest(
@@ -246,7 +246,7 @@ def _aggregate_objects(
     for _index, record in batch.quarantined:
         counts.add_quarantine(record)
     counts.reasons = dict(sorted(counts.reasons.items()))
-    return counts, [RowColumns.from_rows(unframed, [0] * len(unframed)), batch.rows]
+    return counts, [RowColumns.from_rows(unframed), batch.rows]
 
 
 def read_objects(store: ObjectStore, object_keys: Sequence[str], *, concurrency: int = 8) -> Iterator[bytes]:
@@ -264,7 +264,7 @@ def canonical_lines(readings: Iterable[Reading]) -> list[tuple[str, str]]:
     observation (Reading.dedup_key): the first received is kept.
     """
     rows = [row_from_reading(reading) for reading in readings]
-    lines = daily_lines(RowColumns.from_rows(rows, [0] * len(rows)), with_times=True)
+    lines = daily_lines(RowColumns.from_rows(rows), with_times=True)
     return list(zip(lines.times, lines.lines, strict=True))
 
 

@@ -64,11 +64,11 @@ class RowColumns:
 
     @classmethod
     def empty(cls) -> RowColumns:
-        return cls.from_rows([], [])
+        return cls.from_rows([])
 
     @classmethod
-    def from_rows(cls, rows: Sequence[Row], messages: Sequence[int]) -> RowColumns:
-        """Columns of parser rows; `messages[i]` is the message index of `rows[i]`."""
+    def from_rows(cls, rows: Sequence[Row], messages: Sequence[int] | None = None) -> RowColumns:
+        """Columns of parser rows; `messages[i]` is the message index of `rows[i]` (default: 0, rows of no batch)."""
         n = len(rows)
         devices: dict[str, int] = {}
         values = np.full((n, len(QUANTITIES)), np.nan)
@@ -93,7 +93,7 @@ class RowColumns:
             np.array([row[4] is Generation.GEN2 for row in rows], np.bool_),
             values,
             state,
-            np.array(messages, np.int64),
+            np.array(messages, np.int64) if messages is not None else np.zeros(n, np.int64),
         )
 
     def take(self, rows: NDArray[np.intp]) -> RowColumns:
