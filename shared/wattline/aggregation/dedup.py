@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import collections
 import json
 import operator
 import sys
@@ -104,25 +103,40 @@ def _kept(
     identities: Sequence[Hashable], received_ms: Sequence[int], timed: Callable[[int], bool] | None, window_ms: int
 ) -> list[int]:
     """The positions `dedup` keeps of envelopes in receive order, given each one's identity (topic and payload)
-    and whether it carries device time (`timed`, asked only of an identity seen before: a timed one is a duplicate
-    however late it comes; decoding the payload to know is spared for the first copy; None: none does)."""
-    repeated = {identity for identity, count in collections.Counter(identities).items() if count > 1}
-    if not repeated:  # (nearly every Gen2 day: each notification carries its own time)
-        return list(range(len(identities)))
-    kept: list[int] = []
-    last_kept_ms: dict[Hashable, int] = {}
-    for position, identity in enumerate(identities):
-        if identity not in repeated:
-            kept.append(position)
-            continue
-        previous = last_kept_ms.get(identity)
-        if previous is not None and (
-            received_ms[position] - previous <= window_ms or (timed is not None and timed(position))
-        ):
-            continue
-        last_kept_ms[identity] = received_ms[position]
-        kept.append(position)
-    return kept
+    and whether it carries device time (`timed`, asked once per identity seen more than once, of its first copy:
+    equal identities are equally timed; a timed one is a duplicate however late it comes; None: none does)."""
+    n = len(identities)
+    first_seen: dict[Hashable, int] = {}
+    first = np.fromiter(map(first_seen.setdefault, identities, range(n)), np.int64, n)  # each one's first position
+    if len(first_seen) == n:  # (nearly every Gen2 day: each notification carries its own time)
+        return list(range(n))
+    positions = np.arange(n)
+    copies = np.flatnonzero(first != positions)
+    kept = np.ones(n, np.bool_)
+    if timed is not None:
+        timed_first = [position for position in np.unique(first[copies]).tolist() if timed(position)]
+        timed_copies = np.isin(first[copies], timed_first)
+        kept[copies[timed_copies]] = False
+        copies = copies[~timed_copies]
+    # An untimed copy is kept when it came more than the window after the last kept copy: surely so when it came
+    # that long after the copy before it; surely not when it came within the window of a kept copy before it.
+    order = np.lexsort((positions, first))  # each identity's copies together, in receive order
+    previous = np.empty(n, np.int64)
+    previous[order[1:]] = order[:-1]
+    received = np.asarray(received_ms, np.int64)
+    close = copies[received[copies] - received[previous[copies]] <= window_ms]
+    kept[close] = False
+    chained = close[np.isin(previous[close], close)]  # the copy before was itself dropped: ask the loop
+    for identity_first in np.unique(first[chained]).tolist():
+        last_kept_ms = received_ms[identity_first]
+        for position in order[np.searchsorted(first[order], identity_first) :].tolist():
+            if first[position] != identity_first:
+                break
+            if position != identity_first:
+                kept[position] = received_ms[position] - last_kept_ms > window_ms
+            if kept[position]:
+                last_kept_ms = received_ms[position]
+    return np.flatnonzero(kept).tolist()
 
 
 _receive_order: Callable[[RawEnvelope], tuple[int, str, int]] = operator.itemgetter(0, 1, 2)
@@ -199,21 +213,23 @@ def stored_envelopes(
         received = np.array(received_ms, np.int64)
     except OverflowError:
         return None
-    order = np.argsort(received, kind="stable").tolist()  # objects by key, lines in order: the receive order
-    topics = [topics[i] for i in order]
-    payloads_b64 = [cast(str, encoded[i]) for i in order]
-    received_ms = received[order].tolist()
+    payloads_b64 = cast(list[str], encoded)
+    if (np.diff(received) < 0).any():  # objects by key, lines in order; sorted stably: the receive order
+        order = np.argsort(received, kind="stable").tolist()
+        topics = [topics[i] for i in order]
+        payloads_b64 = [payloads_b64[i] for i in order]
+        received_ms = received[order].tolist()
 
     def timed(position: int) -> bool:
         return topics[position].endswith(_EVENTS_RPC) and _has_device_time(_b64_json(payloads_b64[position]))
 
     may_be_timed = any(topic.endswith(_EVENTS_RPC) for topic in set(topics))  # (a Gen1 day: none)
     kept = _kept(list(zip(topics, payloads_b64, strict=True)), received_ms, timed if may_be_timed else None, window_ms)
-    if len(kept) == len(order):
+    if len(kept) == len(topics):
         return StoredEnvelopes(topics, received_ms, payloads_b64, 0)
     return StoredEnvelopes(
         [topics[i] for i in kept],
         [received_ms[i] for i in kept],
         [payloads_b64[i] for i in kept],
-        len(order) - len(kept),
+        len(topics) - len(kept),
     )

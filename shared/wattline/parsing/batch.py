@@ -207,6 +207,7 @@ def parse_messages(
     else:
         in_window = (received >= limits.MIN_TIMESTAMP_MS) & (received <= now_ms + limits.MAX_FUTURE_MS)
         pending |= ~in_window
+        numbers: list[tuple[_TopicKind, NDArray[np.intp]]] = []  # Gen1 topics: read together below
         for topic, member_array in _by_topic(topics):
             kind = _topic_kind(topic)
             if kind is None or (device_id is not None and kind[1] != device_id):
@@ -215,12 +216,18 @@ def parse_messages(
             member_array = member_array[in_window[member_array]]
             if not len(member_array):
                 continue
+            if kind[0] == _EMETER:
+                numbers.append((kind, member_array))
+                continue
             if kind[0] == _RPC:
                 part, refused = _notifications(kind[1], member_array, received, payloads, payloads_b64, now_ms)
-            elif kind[0] == _STATUS:
-                part, refused = _component_status(kind[1], kind[3], member_array, received, payloads, payloads_b64)
             else:
-                part, refused = _emeter_numbers(kind, member_array, received, payloads, payloads_b64)
+                part, refused = _component_status(kind[1], kind[3], member_array, received, payloads, payloads_b64)
+            if part is not None:
+                accepted.append(part)
+            pending[refused] = True
+        if numbers:
+            part, refused = _emeter_numbers(numbers, received, payloads, payloads_b64)
             if part is not None:
                 accepted.append(part)
             pending[refused] = True
@@ -612,15 +619,28 @@ def _component_status(
 
 
 def _emeter_numbers(
-    kind: _TopicKind,
-    members: NDArray[np.intp],
+    kinds: Sequence[tuple[_TopicKind, NDArray[np.intp]]],
     received: NDArray[np.int64],
     payloads: Sequence[Any],
     payloads_b64: Sequence[str | None],
 ) -> tuple[_Part | None, NDArray[np.intp]]:
-    """Gen1 `shellies/<device>/emeter/<i>/<quantity>` messages of one topic: (their rows, the members left to the
-    per-message parser)."""
-    _kind, device_id, channel, field = kind
+    """Gen1 `shellies/<device>/emeter/<i>/<quantity>` messages, given with their topic's kind: (their rows, the
+    members left to the per-message parser)."""
+    devices = tuple(dict.fromkeys(kind[1] for kind, _members in kinds))
+    members = np.concatenate([member_array for _kind, member_array in kinds])
+    sizes = [len(member_array) for _kind, member_array in kinds]
+    device = np.repeat(np.array([devices.index(kind[1]) for kind, _members in kinds], np.int32), sizes)
+    channel = np.repeat(np.array([kind[2] for kind, _members in kinds], np.int64), sizes)
+    column = np.repeat(np.array([_COLUMN[kind[3]] for kind, _members in kinds], np.intp), sizes)
+    bounds = np.repeat(np.array([_FIELD_BOUNDS[kind[3]] for kind, _members in kinds], np.float64), sizes, axis=0)
+    order = np.argsort(members, kind="stable")  # message order, as `_payload_data` reads them
+    members, device, channel, column, bounds = (
+        members[order],
+        device[order],
+        channel[order],
+        column[order],
+        bounds[order],
+    )
     data = _payload_data(members, payloads, payloads_b64)
     texts: list[Any]
     matches: list[Any]
@@ -635,21 +655,23 @@ def _emeter_numbers(
         matches = list(map(_NUMBER_RE.fullmatch, texts))
     plain = np.fromiter(map(bool, matches), np.bool_, len(texts))
     values = np.full(len(texts), np.nan)
-    if plain.any():
+    if plain.all():
+        values[:] = list(map(float, texts))
+    elif plain.any():
         values[plain] = list(map(float, [text for text, ok in zip(texts, plain.tolist(), strict=True) if ok]))
-    low, high = _FIELD_BOUNDS[field]
-    good = plain & np.isfinite(values) & (values >= low) & (values <= high)  # -1 counters: the per-message parser
+    good = (
+        plain & np.isfinite(values) & (values >= bounds[:, 0]) & (values <= bounds[:, 1])
+    )  # -1 counters: the per-message parser
     if not good.any():
         return None, members
     message = members[good]
     n = len(message)
     table = np.full((n, len(QUANTITIES)), np.nan)
-    table[:, _COLUMN[field]] = values[good]
-    channels = np.full(n, channel, np.int64)
+    table[np.arange(n), column[good]] = values[good]
     rows = RowColumns(
-        (device_id,),
-        np.zeros(n, np.int32),
-        channels,
+        devices,
+        device[good],
+        channel[good],
         received[message] * 1000,
         received[message],
         np.zeros(n, np.bool_),
