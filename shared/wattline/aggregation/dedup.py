@@ -9,10 +9,11 @@ import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, Final, NamedTuple, cast
 
+import msgspec
 import numpy as np
 
 from wattline.aggregation.common import DEFAULT_DEDUP_WINDOW_MS
-from wattline.formats.frames import STORED_ENVELOPE, EnvelopeFields, decode_each, envelope_fields
+from wattline.formats.frames import STORED_ENVELOPE, EnvelopeFields, StoredEnvelope, envelope_fields
 from wattline.models import Envelope
 from wattline.parsing import MAX_LINE_BYTES, object_lines
 
@@ -186,6 +187,24 @@ class StoredEnvelopes(NamedTuple):
     duplicates: int
 
 
+def _stored_lines(data: bytes) -> list[StoredEnvelope] | None:
+    """Each line of a raw object as a stored envelope, decoded by one C call; None unless every line is exactly
+    one envelope the typed decoder takes (no blank line, none longer than a line may be): `object_lines` and the
+    general decoder then frame it line by line."""
+    try:
+        decoded = STORED_ENVELOPE.decode_lines(data)  # a stream of values: counted against the lines below
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if not decoded or len(decoded) != data.count(b"\n") + (not data.endswith(b"\n")):
+        return None
+    if len(data) > MAX_LINE_BYTES:
+        ends = np.flatnonzero(np.frombuffer(data, np.uint8) == ord("\n"))
+        starts = np.concatenate(([0], ends + 1))
+        if (np.append(ends, len(data)) - starts).max() > MAX_LINE_BYTES:
+            return None
+    return decoded
+
+
 def stored_envelopes(
     objects: Sequence[tuple[str, bytes]], window_ms: int = DEFAULT_DEDUP_WINDOW_MS
 ) -> StoredEnvelopes | None:
@@ -196,14 +215,9 @@ def stored_envelopes(
     received_ms: list[int] = []
     encoded: list[str | None] = []
     for _key, data in sorted(objects, key=operator.itemgetter(0)):  # an object at a time: its lines are copies
-        lines, pretty = object_lines(data)
-        if not lines or pretty:
-            return None  # empty, or perhaps one pretty-printed envelope
-        if max(map(len, lines)) > MAX_LINE_BYTES:
-            return None
-        decoded = decode_each(STORED_ENVELOPE.decode, lines)
-        if decoded.count(None) or list(map(_PAYLOAD, decoded)).count(None) != len(decoded):
-            return None  # a line the typed decoder refuses, or a payload stored as text or a JSON value
+        decoded = _stored_lines(data)
+        if decoded is None or list(map(_PAYLOAD, decoded)).count(None) != len(decoded):
+            return None  # not a line per envelope, or a payload stored as text or a JSON value
         topics.extend(map(sys.intern, map(_TOPIC, decoded)))  # one string per topic, not per message
         received_ms.extend(map(_RECEIVED_MS, decoded))
         encoded.extend(map(_PAYLOAD_B64, decoded))

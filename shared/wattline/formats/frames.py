@@ -16,11 +16,12 @@ Python-level work.
 
 from __future__ import annotations
 
+import binascii
 import functools
 import json
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, Final, NamedTuple, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar, cast
 
 import msgspec
 
@@ -144,6 +145,19 @@ def decode_each(decode: Callable[[Any], T], items: Sequence[Any]) -> list[T | No
         except (msgspec.DecodeError, RecursionError, ValueError, TypeError):
             result.append(None)
     return result
+
+
+_a2b_strict: Final = functools.partial(binascii.a2b_base64, strict_mode=True)
+
+
+def decode_base64_each(texts: Sequence[str]) -> list[bytes | None]:
+    """Each text's bytes decoded from standard base64 (strictly: padded, nothing outside the alphabet), None where
+    it is not: one C call while every text is (msgspec's decoder, which takes a subset of what binascii's strict
+    mode takes and gives the same bytes), binascii's text by text once one is not."""
+    try:
+        return cast(list[bytes | None], msgspec.convert(texts, list[bytes]))
+    except msgspec.ValidationError:
+        return decode_each(_a2b_strict, texts)
 
 
 def decode_captures(lines: Sequence[bytes | str]) -> list[Capture | None]:

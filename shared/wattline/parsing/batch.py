@@ -16,7 +16,6 @@ No Gen2State: a consumer that keeps one parses message by message.
 
 from __future__ import annotations
 
-import binascii
 import dataclasses
 import functools
 import operator
@@ -327,7 +326,6 @@ def _topic_kind(topic: str) -> _TopicKind | None:
     return None
 
 
-_a2b_strict: Final = functools.partial(binascii.a2b_base64, strict_mode=True)
 _MAX_B64_CHARS: Final = (limits.MAX_PAYLOAD_BYTES * 4) // 3 + 4
 
 
@@ -344,7 +342,7 @@ def _payload_data(
     encoded = [payloads_b64[i] for i in index]
     stored = not encoded.count(None) and [payloads[i] for i in index].count(None) == len(index)
     if stored and max(map(len, cast(list[str], encoded))) <= _MAX_B64_CHARS:  # base64 only, as the rules store
-        stored_bytes: list[bytes | str | None] = list(frames.decode_each(_a2b_strict, encoded))
+        stored_bytes: list[bytes | str | None] = list(frames.decode_base64_each(cast(list[str], encoded)))
         if (
             not stored_bytes.count(None)
             and max(map(len, cast(list[bytes], stored_bytes))) * 4 <= limits.MAX_PAYLOAD_BYTES
@@ -356,7 +354,7 @@ def _payload_data(
             for payload in (payloads[i] for i in index)
         ]
     data: list[bytes | str | None] = []
-    decoded = frames.decode_each(_a2b_strict, [text if text is not None else "" for text in encoded])
+    decoded = frames.decode_base64_each([text if text is not None else "" for text in encoded])
     for i, text, raw in zip(index, encoded, decoded, strict=True):
         if text is None:
             payload = payloads[i]

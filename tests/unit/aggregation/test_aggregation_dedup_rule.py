@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
 from aggregation_helpers import DAY_START_MS, GEN1_DEVICE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -104,3 +105,35 @@ def test_a_day_deduplicated_in_columns_keeps_what_split_object_and_dedup_keep(
     assert list(zip(columns.topics, columns.received_ms, columns.payloads_b64, strict=True)) == [
         (e.topic, e.received_ms, e.payload_b64) for e in kept
     ]
+
+
+def _line(received_ms: int, payload: bytes = b"1.5") -> str:
+    topic = f"shellies/{GEN1_DEVICE}/emeter/0/power"
+    return envelope_line(topic, received_ms, None, base64.b64encode(payload).decode())
+
+
+@pytest.mark.parametrize(
+    ("data", "in_columns"),
+    [
+        (f"{_line(DAY_START_MS)}\n{_line(DAY_START_MS + 1)}\n", True),
+        (f"{_line(DAY_START_MS)}\r\n{_line(DAY_START_MS + 1)}", True),  # CRLF, no final newline
+        (f"{_line(DAY_START_MS)}\n\n{_line(DAY_START_MS + 1)}\n", False),  # a blank line
+        (f"{_line(DAY_START_MS)} {_line(DAY_START_MS + 1)}\n", False),  # two envelopes on one line
+        (json.dumps(json.loads(_line(DAY_START_MS)), indent=2), False),  # one envelope pretty-printed
+        (f'{_line(DAY_START_MS)}\n{{"topic": 1}}\n', False),  # a line the typed decoder refuses
+    ],
+)
+def test_an_object_is_framed_in_columns_only_when_each_line_is_one_stored_envelope(data: str, in_columns: bool) -> None:
+    # Given a raw object framed unusually (or not)
+    raw = [("raw/key", data.encode())]
+    # When it is framed in columns
+    columns = stored_envelopes(raw, 2_000)
+    # Then only a line-per-envelope object is, and it keeps what split_object + dedup keep; the rest goes line by line
+    assert (columns is not None) == in_columns
+    if columns is not None:
+        kept, dropped = aggregation.dedup(split_object(raw[0][1], "raw/key")[0], 2_000)
+        assert (columns.topics, columns.received_ms, columns.duplicates) == (
+            [e.topic for e in kept],
+            [e.received_ms for e in kept],
+            dropped,
+        )
