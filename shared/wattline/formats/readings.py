@@ -27,7 +27,7 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MINUTES: dict[int, str] = {}  # minute since the epoch → "YYYY-MM-DDTHH:MM:" (a day's file touches ~1,440)
 _MINUTES_MAX: Final = 100_000
 _json_str = json.encoder.encode_basestring_ascii  # what json.dumps does to a str (ensure_ascii)
-_TEMPLATES: dict[tuple[bool, str, tuple[str, ...]], str] = {}
+_TEMPLATES: dict[tuple[bool, str, tuple[str, ...]], tuple[str, tuple[int, ...]]] = {}
 
 
 def ts_text(us: int) -> str:
@@ -133,13 +133,15 @@ def float_shape_lines(
     columns: Sequence[Sequence[float | str]],
 ) -> list[str]:
     """The lines of readings of one shape whose values are all floats (finite, Python floats), column by column:
-    one `str.format` template made once per shape, mapped over the columns in C. `quoted_device_ids`: each id as
-    its JSON string (`json_string`); `columns[k]`: the values of `names[k]`, as floats or as their `repr`."""
+    one `%` template made once per shape, applied to the rows' values in C. `quoted_device_ids`: each id as its
+    JSON string (`json_string`); `columns[k]`: the values of `names[k]`, as floats or as their `repr`."""
     key = (no_channel, generation, names)
-    template = _TEMPLATES.get(key)
-    if template is None:
-        template = _TEMPLATES[key] = _template(no_channel, generation, names)
-    return list(map(template.format, channels, quoted_device_ids, received_ms, ts, *columns))
+    shape = _TEMPLATES.get(key)
+    if shape is None:
+        shape = _TEMPLATES[key] = _template(no_channel, generation, names)
+    template, order = shape
+    arguments = (channels, quoted_device_ids, received_ms, ts, *columns)
+    return list(map(template.__mod__, zip(*[arguments[index] for index in order], strict=True)))
 
 
 json_string: Final = _json_str
@@ -149,15 +151,18 @@ json_string: Final = _json_str
 _FLOAT: Final = {float}
 
 
-def _template(no_channel: bool, generation: str, names: tuple[str, ...]) -> str:
-    """`str.format` template: {0} channel, {1} device id (JSON), {2} received_ms, {3} ts text, {4}… the values in
-    `names` order (finite floats, whose `str` is their JSON)."""
-    slots = {"device_id": "{1}", "generation": _json_str(generation), "received_ms": "{2}", "ts": '"{3}"'}
+def _template(no_channel: bool, generation: str, names: tuple[str, ...]) -> tuple[str, tuple[int, ...]]:
+    """A `%` template of the line, keys sorted, and which argument fills each of its slots in turn: 0 channel,
+    1 device id (JSON), 2 received_ms, 3 ts text, 4… the values in `names` order (finite floats, whose `str` is
+    their JSON)."""
+    slots = {"device_id": ("%s", 1), "generation": (_json_str(generation), None), "received_ms": ("%s", 2)}
+    slots["ts"] = ('"%s"', 3)
     if not no_channel:
-        slots["channel"] = "{0}"
-    slots |= {name: f"{{{index + 4}}}" for index, name in enumerate(names)}
-    body = ",".join(f'"{name}":{slots[name]}' for name in sorted(slots))
-    return "{{" + body + "}}"
+        slots["channel"] = ("%s", 0)
+    slots |= {name: ("%s", index + 4) for index, name in enumerate(names)}
+    template = ",".join(f'"{name}":{slots[name][0]}' for name in sorted(slots))
+    order = tuple(argument for _name, (_text, argument) in sorted(slots.items()) if argument is not None)
+    return "{" + template + "}", order
 
 
 def _encoded(

@@ -639,27 +639,9 @@ def _emeter_numbers(
         column[order],
         bounds[order],
     )
-    data = _payload_data(members, payloads, payloads_b64)
-    texts: list[Any]
-    matches: list[Any]
-    if set(map(type, data)) == {bytes}:  # as stored (base64): ASCII whitespace stripped; anything else is no number
-        texts = list(map(bytes.strip, cast(list[bytes], data)))
-        matches = list(map(_NUMBER_BYTES_RE.fullmatch, texts))
-    else:
-        texts = [
-            (text.decode("ascii") if text.isascii() else "") if isinstance(text, bytes) else text or "" for text in data
-        ]
-        texts = list(map(str.strip, texts))
-        matches = list(map(_NUMBER_RE.fullmatch, texts))
-    plain = np.fromiter(map(bool, matches), np.bool_, len(texts))
-    values = np.full(len(texts), np.nan)
-    if plain.all():
-        values[:] = list(map(float, texts))
-    elif plain.any():
-        values[plain] = list(map(float, [text for text, ok in zip(texts, plain.tolist(), strict=True) if ok]))
-    good = (
-        plain & np.isfinite(values) & (values >= bounds[:, 0]) & (values <= bounds[:, 1])
-    )  # -1 counters: the per-message parser
+    values = _plain_numbers(_payload_data(members, payloads, payloads_b64))
+    # NaN: not a plain number; -1 counters, out of bounds: the per-message parser
+    good = np.isfinite(values) & (values >= bounds[:, 0]) & (values <= bounds[:, 1])
     if not good.any():
         return None, members
     message = members[good]
@@ -680,6 +662,32 @@ def _emeter_numbers(
     return _Part(rows, np.zeros(n, np.int64)), members[~good]
 
 
+def _plain_numbers(data: Sequence[bytes | str | None]) -> NDArray[np.float64]:
+    """Each payload's value as a plain decimal number (`_NUMBER_RE` around ASCII whitespace), NaN where it is not
+    one. Texts of digits, signs, points and exponents only are what `float` and the pattern both take (`float`'s
+    grammar without its underscores and words): those are converted at once, the pattern judges the rest."""
+    if set(map(type, data)) == {bytes}:  # as stored (base64): ASCII whitespace stripped; anything else is no number
+        texts: list[Any] = list(map(bytes.strip, cast(list[bytes], data)))
+        if not b" ".join(texts).translate(None, _NUMBER_BYTES):
+            try:
+                return np.array(list(map(float, texts)), np.float64)
+            except ValueError:  # "", "-", "1e": the pattern says which
+                pass
+        matches: list[Any] = list(map(_NUMBER_BYTES_RE.fullmatch, texts))
+    else:
+        texts = [
+            (text.decode("ascii") if text.isascii() else "") if isinstance(text, bytes) else text or "" for text in data
+        ]
+        texts = list(map(str.strip, texts))
+        matches = list(map(_NUMBER_RE.fullmatch, texts))
+    plain = np.fromiter(map(bool, matches), np.bool_, len(texts))
+    values = np.full(len(texts), np.nan)
+    if plain.any():
+        values[plain] = list(map(float, [text for text, ok in zip(texts, plain.tolist(), strict=True) if ok]))
+    return values
+
+
+_NUMBER_BYTES: Final = b"0123456789+-.eE "
 _NUMBER_BYTES_RE: Final = re.compile(_NUMBER_RE.pattern.encode("ascii"))
 _FIELD_BOUNDS: Final = {field: _BOUNDS[FIELD_KIND[field]] for field in gen1.EMETER_TOPIC_FIELDS.values()}
 
