@@ -2,7 +2,7 @@
 
 Two layouts of the same kind of day: one object per message (the IoT rule's direct mode) and newline-delimited
 batches (Firehose mode). Next to each: the time just to list and read the same bytes, so the figure separates
-storage cost from parse + dedup + sort + gzip cost. Target: >= 50k msg/s on one core for batched objects.
+storage cost from parse + dedup + sort + gzip cost. Target (issue 11): >= 200k msg per CPU-second for batched objects.
 Run: `make bench` or `.venv/bin/python bench/bench_aggregator.py [messages]`.
 """
 

@@ -311,9 +311,13 @@ def daily_lines(rows: RowColumns, *, with_times: bool = False) -> DailyLines:
 
 
 def _ts_texts(ts_us: NDArray[np.int64]) -> NDArray[np.str_]:
-    """`ts_text` of each time (UTC, truncated to the millisecond), in one numpy call."""
-    milliseconds = ts_us.astype("datetime64[us]").astype("datetime64[ms]")
-    return np.char.add(np.datetime_as_string(milliseconds, unit="ms"), "Z")
+    """`ts_text` of each time (UTC, truncated to the millisecond), in one numpy call; made once for a run of equal
+    times (a message's rows, one per channel, are next to each other)."""
+    changes = np.r_[True, ts_us[1:] != ts_us[:-1]]
+    distinct = ts_us[changes] if not changes.all() else ts_us
+    milliseconds = distinct.astype("datetime64[us]").astype("datetime64[ms]")
+    texts = np.char.add(np.datetime_as_string(milliseconds, unit="ms"), "Z")
+    return texts if distinct is ts_us else texts[np.cumsum(changes) - 1]
 
 
 def _lines(rows: RowColumns, texts: NDArray[np.str_]) -> list[str]:

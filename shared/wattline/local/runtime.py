@@ -227,7 +227,8 @@ class EventQueue:
     def _list(self, folder: Path) -> list[Path]:
         if not folder.is_dir():
             return []
-        return sorted(path for path in folder.iterdir() if path.suffix == ".json" and not path.name.startswith("."))
+        names = sorted(name for name in os.listdir(folder) if name.endswith(".json") and not name.startswith("."))
+        return [folder / name for name in names]
 
     def pending(self) -> list[Event]:
         return [Event.from_json(path.read_text(encoding="utf-8")) for path in self._list(self.home.pending)]
