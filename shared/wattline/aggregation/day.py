@@ -310,17 +310,23 @@ def daily_lines(rows: RowColumns, *, with_times: bool = False) -> DailyLines:
     return DailyLines([lines[i] for i in kept.tolist()], str(texts[kept[0]]), str(texts[kept[-1]]), times)
 
 
-def _ts_texts(ts_us: NDArray[np.int64]) -> NDArray[np.str_]:
-    """`ts_text` of each time (UTC, truncated to the millisecond), in one numpy call; made once for a run of equal
-    times (a message's rows, one per channel, are next to each other)."""
-    changes = np.r_[True, ts_us[1:] != ts_us[:-1]]
-    distinct = ts_us[changes] if not changes.all() else ts_us
-    milliseconds = distinct.astype("datetime64[us]").astype("datetime64[ms]")
-    texts = np.char.add(np.datetime_as_string(milliseconds, unit="ms"), "Z")
-    return texts if distinct is ts_us else texts[np.cumsum(changes) - 1]
+def _ts_texts(ts_us: NDArray[np.int64]) -> NDArray[np.object_]:
+    """`ts_text` of each time (UTC, truncated to the millisecond) as str objects: a text per distinct minute and one
+    per distinct second-and-millisecond within a minute, joined; made once for a run of equal times (a message's
+    rows, one per channel, are next to each other)."""
+    changes = np.diff(ts_us, prepend=ts_us[:1] - 1) != 0  # (the first time is a change)
+    minutes, within = np.divmod(ts_us[changes] // 1000, 60_000)
+    distinct_minutes, at_minute = np.unique(minutes, return_inverse=True)
+    minute_texts = np.datetime_as_string(distinct_minutes.astype("datetime64[m]"), unit="m").tolist()
+    distinct_within, at_within = np.unique(within, return_inverse=True)
+    within_texts = [f"{ms // 1000:02d}.{ms % 1000:03d}Z" for ms in distinct_within.tolist()]
+    texts: NDArray[np.object_] = (
+        np.array([text + ":" for text in minute_texts], object)[at_minute] + np.array(within_texts, object)[at_within]
+    )
+    return texts if len(texts) == len(ts_us) else texts[np.cumsum(changes) - 1]
 
 
-def _lines(rows: RowColumns, texts: NDArray[np.str_]) -> list[str]:
+def _lines(rows: RowColumns, texts: NDArray[np.object_]) -> list[str]:
     """The JSON line of each row, a shape (channel or none, generation, the quantities carried) at a time."""
     n = len(rows)
     present = ~np.isnan(rows.values)

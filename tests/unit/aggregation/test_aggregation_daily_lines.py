@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wattline.aggregation.day import daily_lines
+from wattline.aggregation.day import _ts_texts, daily_lines
 from wattline.formats.readings import reading_line, ts_text
 from wattline.models import Generation
 from wattline.parsing import Row
@@ -68,3 +69,18 @@ def test_the_daily_lines_are_the_plain_rule_s(rows: list[Any]) -> None:
     assert lines.first_ts == (lines.times[0] if expected else None)
     assert lines.last_ts == (lines.times[-1] if expected else None)
     assert lines.times == [line.split('"ts":"')[1][:24] for line in expected]
+
+
+@PROPERTY
+@given(
+    times=st.lists(
+        st.integers(min_value=T0_US - 2 * 86_400_000_000, max_value=T0_US + 400 * 86_400_000_000)
+        | st.integers(min_value=T0_US, max_value=T0_US + 3_000_000),
+        max_size=30,
+    ).map(sorted)
+)
+def test_the_time_texts_of_many_rows_are_each_rows_ts_text(times: list[int]) -> None:
+    # Given rows' times in microseconds, close (equal, a millisecond apart) and far (other minutes, days, years)
+    # When their texts are made at once
+    # Then each is `ts_text` of its time
+    assert _ts_texts(np.array(times, np.int64)).tolist() == [ts_text(us) for us in times]
