@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from wattline import __version__
+from wattline.local.memory import return_large_blocks_to_the_system
 
 # Command → the module that registers it, in the order `wattline --help` lists them: local use first, then the
 # clouds. A command's module is imported only when that command runs (or for `--help`): `wattline analyze` does
@@ -86,5 +87,6 @@ def main() -> None:
     # numpy's OpenBLAS starts one thread per core on import, which costs ~0.1 CPU-s per command and helps nothing
     # here (no large matrix products). A user's own setting wins.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    return_large_blocks_to_the_system()
     command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
     build_app(command)()
