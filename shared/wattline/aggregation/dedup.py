@@ -9,11 +9,10 @@ import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, Final, NamedTuple, cast
 
-import msgspec
 import numpy as np
 
 from wattline.aggregation.common import DEFAULT_DEDUP_WINDOW_MS
-from wattline.formats.frames import STORED_ENVELOPE, EnvelopeFields, StoredEnvelope, envelope_fields
+from wattline.formats.frames import EnvelopeFields, decode_stored_lines, envelope_fields
 from wattline.models import Envelope
 from wattline.parsing import MAX_LINE_BYTES, object_lines
 
@@ -187,24 +186,6 @@ class StoredEnvelopes(NamedTuple):
     duplicates: int
 
 
-def _stored_lines(data: bytes) -> list[StoredEnvelope] | None:
-    """Each line of a raw object as a stored envelope, decoded by one C call; None unless every line is exactly
-    one envelope the typed decoder takes (no blank line, none longer than a line may be): `object_lines` and the
-    general decoder then frame it line by line."""
-    try:
-        decoded = STORED_ENVELOPE.decode_lines(data)  # a stream of values: counted against the lines below
-    except (msgspec.DecodeError, RecursionError):
-        return None
-    if not decoded or len(decoded) != data.count(b"\n") + (not data.endswith(b"\n")):
-        return None
-    if len(data) > MAX_LINE_BYTES:
-        ends = np.flatnonzero(np.frombuffer(data, np.uint8) == ord("\n"))
-        starts = np.concatenate(([0], ends + 1))
-        if (np.append(ends, len(data)) - starts).max() > MAX_LINE_BYTES:
-            return None
-    return decoded
-
-
 def stored_envelopes(
     objects: Sequence[tuple[str, bytes]], window_ms: int = DEFAULT_DEDUP_WINDOW_MS
 ) -> StoredEnvelopes | None:
@@ -215,7 +196,7 @@ def stored_envelopes(
     received_ms: list[int] = []
     encoded: list[str | None] = []
     for _key, data in sorted(objects, key=operator.itemgetter(0)):  # an object at a time: its lines are copies
-        decoded = _stored_lines(data)
+        decoded = decode_stored_lines(data, MAX_LINE_BYTES)
         if decoded is None or list(map(_PAYLOAD, decoded)).count(None) != len(decoded):
             return None  # not a line per envelope, or a payload stored as text or a JSON value
         topics.extend(map(sys.intern, map(_TOPIC, decoded)))  # one string per topic, not per message

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final, NamedTuple, TypeVar, cast
 
 import msgspec
+import numpy as np
 
 T = TypeVar("T")
 
@@ -145,6 +146,24 @@ def decode_each(decode: Callable[[Any], T], items: Sequence[Any]) -> list[T | No
         except (msgspec.DecodeError, RecursionError, ValueError, TypeError):
             result.append(None)
     return result
+
+
+def decode_stored_lines(data: bytes, max_line_bytes: int) -> list[StoredEnvelope] | None:
+    """Each line of a raw object as a stored envelope, decoded by one C call; None unless every line is exactly
+    one envelope the typed decoder takes (no blank line, none longer than `max_line_bytes`): the raw object is then
+    framed line by line (`parsing.object_lines`), and each line decoded on its own."""
+    try:
+        decoded = STORED_ENVELOPE.decode_lines(data)  # a stream of values: counted against the lines below
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if not decoded or len(decoded) != data.count(b"\n") + (not data.endswith(b"\n")):
+        return None
+    if len(data) > max_line_bytes:
+        ends = np.flatnonzero(np.frombuffer(data, np.uint8) == ord("\n"))
+        starts = np.concatenate(([0], ends + 1))
+        if (np.append(ends, len(data)) - starts).max() > max_line_bytes:
+            return None
+    return decoded
 
 
 _a2b_strict: Final = functools.partial(binascii.a2b_base64, strict_mode=True)

@@ -22,7 +22,7 @@ import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, cast
+from typing import Annotated, Any, Final, cast, overload
 
 import msgspec
 import numpy as np
@@ -698,6 +698,22 @@ def parse_object(
     """`parse_object_rows` over one stored raw object (newline-delimited envelopes), as a batch: each line framed by
     the typed envelope decoder, a line it refuses left to `parse_line`, which records it with its reason."""
     raw = envelope._as_bytes(data)
+    stored = frames.decode_stored_lines(raw, limits.MAX_LINE_BYTES)
+    if (
+        stored is not None
+        and list(map(_PAYLOAD, stored)).count(None) == len(stored)
+        and not (list(map(_PAYLOAD_B64, stored)).count(None))
+    ):  # the common object: a line per envelope, every payload base64, as the rules store them
+        return parse_messages(
+            list(map(_TOPIC, stored)),
+            list(map(_RECEIVED_MS, stored)),
+            [None] * len(stored),
+            list(map(_PAYLOAD_B64, stored)),
+            now_ms=now_ms,
+            device_id=device_id,
+            source_key=source_key,
+            lines=_LinesOnDemand(raw, len(stored)),
+        )
     lines, pretty = envelope.object_lines(raw)
     if not lines or pretty:
         # empty, or perhaps one envelope pretty-printed over several lines: the per-message framing decides
@@ -733,6 +749,36 @@ def parse_object(
         source_key=source_key,
         lines=lines,
     )
+
+
+class _LinesOnDemand(Sequence[bytes]):
+    """The `count` lines of a raw object whose every line is one envelope, split only when one is asked for (the
+    record of a rejected message holds its line); a slice is another such view of the same split."""
+
+    def __init__(self, data: bytes, count: int, offset: int = 0, split: list[list[bytes]] | None = None) -> None:
+        self._data, self._count, self._offset = data, count, offset
+        self._split = split if split is not None else []  # [the object's lines], once split: shared with slices
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> bytes: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> _LinesOnDemand: ...
+
+    def __getitem__(self, index: int | slice) -> bytes | _LinesOnDemand:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._count)
+            if step != 1:
+                raise ValueError("only contiguous slices")
+            return _LinesOnDemand(self._data, max(0, stop - start), self._offset + start, self._split)
+        if not -self._count <= index < self._count:
+            raise IndexError(index)
+        if not self._split:
+            self._split.append(envelope.object_lines(self._data)[0])
+        return self._split[0][self._offset + index % self._count]
 
 
 _NOT_A_TOPIC: Final = ""  # a line the typed decoder refused: no topic kind, so `parse_line` reads it

@@ -36,7 +36,7 @@ from wattline.inputs import InputTooLarge, LineReader
 from wattline.models import READING_QUANTITIES, Generation, QuarantineRecord
 from wattline.parsing import Row, parse_line_rows, parse_message, parse_object_rows
 from wattline.parsing import envelope as envelope_module
-from wattline.parsing.batch import ParsedBatch, RowColumns, parse_messages, parse_object
+from wattline.parsing.batch import BATCH_MESSAGES, ParsedBatch, RowColumns, parse_messages, parse_object
 from wattline.parsing.limits import MAX_FUTURE_MS, MIN_TIMESTAMP_MS
 from wattline.parsing.lines import typed_capture, typed_capture_columns
 from wattline.simulator.scenario import simulate
@@ -194,6 +194,17 @@ def test_the_real_payloads_mixed_into_bench_traffic_equal_the_per_message_parser
     # When parsed as a batch / Then message by message the same outcome
     assert_all_agree(mixed)
     assert_messages_agree(mixed[::-1])
+
+
+def test_an_object_of_base64_envelopes_only_parses_as_the_per_message_parser() -> None:
+    # Given the real payloads (many rejected) stored only as the rules store them, line after line, past one slice
+    stored = [message for message in real_messages() if message[3] is not None]
+    many = stored * (BATCH_MESSAGES // len(stored) + 2)
+    data = b"\n".join(lines_of(many)) + b"\n"
+    # When the object is parsed as a batch (framed by one decoder call, rejected lines split out on demand)
+    # Then every message's outcome, a rejected one's record with its whole line, is the per-message parser's
+    for device_id in (None, GEN2_DEVICE):
+        assert_object_agrees(data, device_id=device_id, source_key="raw/some/key")
 
 
 def test_the_batch_path_itself_takes_the_common_messages(monkeypatch: pytest.MonkeyPatch) -> None:
