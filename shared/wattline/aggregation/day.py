@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, NamedTuple, cast
+from typing import Any, Final, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -319,11 +319,16 @@ def _ts_texts(ts_us: NDArray[np.int64]) -> NDArray[np.object_]:
     distinct_minutes, at_minute = np.unique(minutes, return_inverse=True)
     minute_texts = np.datetime_as_string(distinct_minutes.astype("datetime64[m]"), unit="m").tolist()
     distinct_within, at_within = np.unique(within, return_inverse=True)
-    within_texts = [f"{ms // 1000:02d}.{ms % 1000:03d}Z" for ms in distinct_within.tolist()]
+    seconds, milliseconds = np.divmod(distinct_within, 1000)
+    within_texts = _SECOND_TEXTS[seconds] + _MILLISECOND_TEXTS[milliseconds]
     texts: NDArray[np.object_] = (
-        np.array([text + ":" for text in minute_texts], object)[at_minute] + np.array(within_texts, object)[at_within]
+        np.array([text + ":" for text in minute_texts], object)[at_minute] + within_texts[at_within]
     )
     return texts if len(texts) == len(ts_us) else texts[np.cumsum(changes) - 1]
+
+
+_SECOND_TEXTS: Final = np.array([f"{second:02d}." for second in range(60)], object)
+_MILLISECOND_TEXTS: Final = np.array([f"{millisecond:03d}Z" for millisecond in range(1000)], object)
 
 
 def _lines(rows: RowColumns, texts: NDArray[np.object_]) -> list[str]:
