@@ -341,7 +341,10 @@ def _lines(rows: RowColumns, texts: NDArray[np.object_]) -> list[str]:
     shape |= stateful.astype(np.int64) << 22
     quoted = np.array([json_string(device_id) for device_id in rows.devices] or [""], dtype=object)
     lines: list[str] = []
-    kinds, members_of = np.unique(shape, return_inverse=True)
+    if (shape == shape[0]).all():  # (the common day: one device's one kind of message)
+        kinds, members_of = shape[:1], np.zeros(n, np.intp)
+    else:
+        kinds, members_of = np.unique(shape, return_inverse=True)
     for kind, code in enumerate(kinds.tolist()):
         members = np.flatnonzero(members_of.ravel() == kind) if len(kinds) > 1 else np.arange(n)
         generation = "gen2" if code >> 20 & 1 else "gen1"

@@ -184,7 +184,7 @@ def daily_file_bytes(lines: Sequence[str]) -> bytes:
     parts = [_GZIP_HEADER]
     crc = size = 0
     for start in range(0, len(lines), _CHUNK_LINES):
-        chunk = "".join([line + "\n" for line in lines[start : start + _CHUNK_LINES]]).encode("utf-8")
+        chunk = ("\n".join(lines[start : start + _CHUNK_LINES]) + "\n").encode("utf-8")
         crc = zlib.crc32(chunk, crc)
         size += len(chunk)
         parts.append(deflate.compress(chunk))
