@@ -150,20 +150,40 @@ def decode_each(decode: Callable[[Any], T], items: Sequence[Any]) -> list[T | No
 
 def decode_stored_lines(data: bytes, max_line_bytes: int) -> list[StoredEnvelope] | None:
     """Each line of a raw object as a stored envelope, decoded by one C call; None unless every line is exactly
-    one envelope the typed decoder takes (no blank line, none longer than `max_line_bytes`): the raw object is then
-    framed line by line (`parsing.object_lines`), and each line decoded on its own."""
+    one envelope the typed decoder takes (`decode_each_line`): the raw object is then framed line by line
+    (`parsing.object_lines`), and each line decoded on its own."""
+    return decode_each_line(STORED_ENVELOPE, data, max_line_bytes)
+
+
+def decode_each_line(decoder: msgspec.json.Decoder[T], data: bytes, max_line_bytes: int | None) -> list[T] | None:
+    """`decoder` over each `\n`-ended line of `data` (the last may lack its `\n`), in one C call: the values, or
+    None unless each line is exactly one value the decoder takes, none longer than `max_line_bytes`.
+
+    msgspec's `decode_lines` reads a stream of values, whatever the lines: their count is checked against the
+    lines', and no line may be blank or begin with white space (a line holding no value could hide one holding
+    two, which would then count the same)."""
     try:
-        decoded = STORED_ENVELOPE.decode_lines(data)  # a stream of values: counted against the lines below
+        decoded = decoder.decode_lines(data)
     except (msgspec.DecodeError, RecursionError):
         return None
-    if not decoded or len(decoded) != data.count(b"\n") + (not data.endswith(b"\n")):
+    if not decoded:
         return None
-    if len(data) > max_line_bytes:
-        ends = np.flatnonzero(np.frombuffer(data, np.uint8) == ord("\n"))
-        starts = np.concatenate(([0], ends + 1))
-        if (np.append(ends, len(data)) - starts).max() > max_line_bytes:
-            return None
+    text = np.frombuffer(data, np.uint8)
+    ends = np.flatnonzero(text == _NEWLINE)
+    starts = np.concatenate(([0], ends + 1))
+    if starts[-1] == len(data):  # (the final `\n` starts no line)
+        starts = starts[:-1]
+    else:
+        ends = np.append(ends, len(data))
+    if len(decoded) != len(starts) or np.isin(text[starts], _BLANK).any():
+        return None
+    if max_line_bytes is not None and (ends - starts).max() > max_line_bytes:
+        return None
     return decoded
+
+
+_NEWLINE: Final = ord("\n")
+_BLANK: Final = np.frombuffer(b" \t\r\n", np.uint8)  # JSON's white space: what a value-less line holds
 
 
 _a2b_strict: Final = functools.partial(binascii.a2b_base64, strict_mode=True)

@@ -119,6 +119,10 @@ def _line(received_ms: int, payload: bytes = b"1.5") -> str:
         (f"{_line(DAY_START_MS)}\r\n{_line(DAY_START_MS + 1)}", True),  # CRLF, no final newline
         (f"{_line(DAY_START_MS)}\n\n{_line(DAY_START_MS + 1)}\n", False),  # a blank line
         (f"{_line(DAY_START_MS)} {_line(DAY_START_MS + 1)}\n", False),  # two envelopes on one line
+        # two on one line and a blank line: as many values as lines
+        (f"{_line(DAY_START_MS)} {_line(DAY_START_MS + 1)}\n\n{_line(DAY_START_MS + 2)}\n", False),
+        (f"{_line(DAY_START_MS)}{_line(DAY_START_MS + 1)}\n \n", False),  # …and a line of white space
+        (f" {_line(DAY_START_MS)}\n", False),  # a line beginning with white space
         (json.dumps(json.loads(_line(DAY_START_MS)), indent=2), False),  # one envelope pretty-printed
         (f'{_line(DAY_START_MS)}\n{{"topic": 1}}\n', False),  # a line the typed decoder refuses
     ],

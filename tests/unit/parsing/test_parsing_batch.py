@@ -207,6 +207,14 @@ def test_an_object_of_base64_envelopes_only_parses_as_the_per_message_parser() -
         assert_object_agrees(data, device_id=device_id, source_key="raw/some/key")
 
 
+def test_two_envelopes_on_a_line_next_to_a_blank_line_are_framed_as_the_per_line_parser_frames_them() -> None:
+    # Given an object with as many envelopes as lines, two of them on one line and one line blank
+    first, second, third = lines_of([message for message in real_messages() if message[3] is not None][:3])
+    data = first + b" " + second + b"\n\n" + third + b"\n"
+    # When parsed as a batch / Then line by line, as the per-line parser frames it (the double line malformed)
+    assert_object_agrees(data, source_key="raw/some/key")
+
+
 def test_the_batch_path_itself_takes_the_common_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given bench traffic (Gen1 numbers and Gen2 notifications of meter components)
     messages = bench_messages()
