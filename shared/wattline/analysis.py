@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,7 +103,7 @@ def read_rows(
 
 
 def _read_block(
-    first: int, lines: list[bytes], name: str, stats: InputStats, now_ms: int, sink: Callable[[RowColumns], None]
+    first: int, lines: Sequence[bytes], name: str, stats: InputStats, now_ms: int, sink: Callable[[RowColumns], None]
 ) -> None:
     """One block of lines (`first`: the first one's number): the capture lines that decode with the expected types
     parsed together; every other line, unless blank, read by the general rule, which says why it cannot be used."""

@@ -424,7 +424,7 @@ def capture_messages(
         yield Message(message.topic, message.payload.encode("utf-8", "surrogatepass"), message.received_ms)
 
 
-RawBlock = tuple[int, list[bytes]]
+RawBlock = tuple[int, Sequence[bytes]]
 """(the number of the first line, the lines as bytes), as `LineReader.raw_blocks` gives them."""
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import overload
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -33,6 +34,43 @@ class InputTooLarge(ValueError):
         self.name = name
         self.limit = limit
         self.lines = lines
+
+
+class BlockLines(Sequence[bytes]):
+    """The complete lines of one block of a file, kept as the file holds them (`data`: each line followed by its
+    `\\n`, but for a file's last line without one), split into lines (without `\\n` or `\\r\\n`) only when one is
+    asked for: a reader that decodes `data` in one call never splits it."""
+
+    def __init__(self, data: bytes, count: int, *, last: bool) -> None:
+        self.data, self.last = data, last
+        self._count = count
+        self._lines: list[bytes] | None = None
+
+    def split(self) -> list[bytes]:
+        """The lines as bytes, each with its `\\r\\n` or `\\n` removed."""
+        if self._lines is None:
+            lines = [self.data] if self.last else self.data.split(b"\n")
+            if not self.last:
+                lines.pop()  # (after the block's final `\\n`)
+            if b"\r" in self.data:
+                lines = [line.removesuffix(b"\r") for line in lines]
+            self._lines = lines
+        return self._lines
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> bytes: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[bytes]: ...
+
+    def __getitem__(self, index: int | slice) -> bytes | list[bytes]:
+        return self.split()[index]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.split())
 
 
 class LineReader:
@@ -57,22 +95,29 @@ class LineReader:
     def raw_lines(self, block_size: int = 1 << 20) -> Iterator[tuple[int, bytes]]:
         """The numbered lines as bytes (without `\\n` or `\\r\\n`; not decoded), read a block at a time: the bulk
         readers' path. The same lines, numbers, truncation and size limit as iterating the reader."""
-        for lines, size, last, _returns in self._blocks(block_size):
-            if last:
-                yield self._counted(lines[0], size)
+        for block in self._blocks(block_size):
+            if block.last:
+                yield self._counted(block.data, len(block.data))
             else:
-                for line in lines:
+                for line in block.data.split(b"\n")[:-1]:
                     yield self._counted(line, len(line) + 1)
 
-    def raw_blocks(self, block_size: int = 1 << 20) -> Iterator[tuple[int, list[bytes]]]:
+    def raw_blocks(self, block_size: int = 1 << 20) -> Iterator[tuple[int, BlockLines]]:
         """`raw_lines` a block at a time: (the number of the block's first line, its lines). The same lines,
         numbers, truncation and size limit."""
-        for lines, size, last, returns in self._blocks(block_size):
-            yield self._counted_block(lines, size, last=last, returns=returns)
+        for block in self._blocks(block_size):
+            first = self.lines_read + 1
+            if self.max_bytes is not None and self.bytes_read + len(block.data) > self.max_bytes:
+                raw = [block.data] if block.last else block.data.split(b"\n")[:-1]
+                for line in raw:  # raises at the line that passes the limit, as `raw_lines` does
+                    self._counted(line, len(line) + (0 if block.last else 1))
+            self.bytes_read += len(block.data)
+            self.lines_read += len(block)
+            yield first, block
 
-    def _blocks(self, block_size: int) -> Iterator[tuple[list[bytes], int, bool, bool]]:
-        """(the complete lines of the next block, their bytes with their line breaks, whether it is the last line
-        without a break, whether a `\\r` is in them), until the end or a broken gzip stream (`truncated` says so)."""
+    def _blocks(self, block_size: int) -> Iterator[BlockLines]:
+        """The complete lines of each next block (the last line perhaps without a break), until the end or a broken
+        gzip stream (`truncated` says so)."""
         with self._open() as handle:
             rest = b""
             while True:
@@ -86,28 +131,15 @@ class LineReader:
                     return
                 if not block:
                     if rest:
-                        yield [rest], len(rest), True, b"\r" in rest
+                        yield BlockLines(rest, 1, last=True)
                     return
-                size = len(rest) + len(block)
-                returns = b"\r" in block or rest.endswith(b"\r")
-                lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
-                rest = lines.pop()
+                chunk = rest + block if rest else block
+                end = chunk.rfind(b"\n") + 1
+                data, rest = chunk[:end], chunk[end:]
                 if self.max_bytes is not None and len(rest) > self.max_bytes - self.bytes_read:
                     raise InputTooLarge(self.name, self.max_bytes, self.lines_read)
-                if lines:
-                    yield lines, size - len(rest), False, returns
-
-    def _counted_block(self, lines: list[bytes], size: int, *, last: bool, returns: bool) -> tuple[int, list[bytes]]:
-        """`returns`: whether a `\r` may end a line (else the lines are taken as they are)."""
-        first = self.lines_read + 1
-        if self.max_bytes is not None and self.bytes_read + size > self.max_bytes:
-            for line in lines:  # raises at the line that passes the limit, as `raw_lines` does
-                self._counted(line, len(line) + (0 if last else 1))
-        self.bytes_read += size
-        self.lines_read += len(lines)
-        if returns:
-            lines = [line.removesuffix(b"\r") for line in lines]
-        return first, lines
+                if data:
+                    yield BlockLines(data, data.count(b"\n"), last=False)
 
     def _counted(self, line: bytes, size: int) -> tuple[int, bytes]:
         self.bytes_read += size

@@ -199,8 +199,13 @@ def decode_base64_each(texts: Sequence[str]) -> list[bytes | None]:
         return decode_each(_a2b_strict, texts)
 
 
-def decode_captures(lines: Sequence[bytes | str]) -> list[Capture | None]:
-    """`decode_capture` of many lines."""
+def decode_captures(lines: Sequence[bytes | str], block: bytes | None = None) -> list[Capture | None]:
+    """`decode_capture` of many lines; `block`: the same lines as one bytes object, each followed by its `\\n`
+    (the last perhaps not), decoded in one call when each of its lines is one capture (`decode_each_line`)."""
+    if block is not None:
+        decoded = decode_each_line(_CAPTURE, block, None)
+        if decoded is not None:
+            return cast(list[Capture | None], decoded)
     return decode_each(_CAPTURE.decode, lines)
 
 

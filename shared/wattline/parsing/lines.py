@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from pydantic_core import from_json
 
 from wattline.formats.frames import decode_captures
+from wattline.inputs import BlockLines
 from wattline.models import READING_QUANTITIES, Reading
 from wattline.parsing import limits
 from wattline.parsing._common import Reject, Unavailable, check_value
@@ -129,7 +130,7 @@ def typed_capture_columns(lines: Sequence[bytes | str], *, now_ms: int) -> Captu
     """The capture lines that decode with the expected types (one decoder call each) and meet the rule (see the
     module docstring; the receive time rounded half to even, as `round`), as columns; the rule over all of them
     as arrays."""
-    captures = decode_captures(lines)
+    captures = decode_captures(lines, lines.data if isinstance(lines, BlockLines) else None)
     if captures.count(None):
         seconds = [math.nan if capture is None else capture.received_at for capture in captures]
         topics = ["" if capture is None else capture.topic for capture in captures]

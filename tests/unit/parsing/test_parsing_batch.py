@@ -32,7 +32,7 @@ from test_reference_decoder import GEN1_DEVICE, GEN2_DEVICE, OTHER_DEVICE, gen1_
 
 from wattline.energy.engine import EnergyColumns
 from wattline.formats.frames import envelope_line
-from wattline.inputs import InputTooLarge, LineReader
+from wattline.inputs import BlockLines, InputTooLarge, LineReader
 from wattline.models import READING_QUANTITIES, Generation, QuarantineRecord
 from wattline.parsing import Row, parse_line_rows, parse_message, parse_object_rows
 from wattline.parsing import envelope as envelope_module
@@ -792,6 +792,29 @@ def test_typed_capture_columns_equals_typed_capture_per_line(lines: list[bytes |
     ]
     assert all(type(value) is int for value in columns.received_ms)
     assert columns.refused == [index for index, single in enumerate(singles) if single is None]
+
+
+@QUICK
+@given(
+    lines=st.lists(
+        capture_lines().map(lambda line: line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass"))
+        | st.sampled_from([b"", b" ", b"\r ", b"\t{}", b"{} {}", b"[1]"]),
+        max_size=30,
+    ).map(lambda lines: [line for line in lines if b"\n" not in line and not line.endswith(b"\r")]),
+    crlf=st.booleans(),
+)
+def test_typed_capture_columns_of_a_block_equal_those_of_its_lines(lines: list[bytes], crlf: bool) -> None:
+    # Given capture lines, good, odd, blank or holding two values, as one block (CRLF or LF), and the first alone
+    # as a file's last line (no break); a line's own final \r is a CRLF's, so none ends with one
+    ending = b"\r\n" if crlf else b"\n"
+    blocks = [(BlockLines(b"".join(line + ending for line in lines), len(lines), last=False), lines)]
+    if lines:
+        blocks.append((BlockLines(lines[0], 1, last=True), lines[:1]))
+    for block, its_lines in blocks:
+        # When read as columns from the block (one decoder call when each line holds one capture) and line by line
+        # Then the same
+        assert list(block) == its_lines
+        assert typed_capture_columns(block, now_ms=NOW_MS) == typed_capture_columns(its_lines, now_ms=NOW_MS)
 
 
 # ---------------------------------------------------------------------------------------------------------------
