@@ -161,7 +161,7 @@ def decode_each_line(decoder: msgspec.json.Decoder[T], data: bytes, max_line_byt
 
     msgspec's `decode_lines` reads a stream of values, whatever the lines: their count is checked against the
     lines', and no line may be blank or begin with white space (a line holding no value could hide one holding
-    two, which would then count the same)."""
+    two, which would then count the same; a line beginning with any other byte up to " " is no JSON either)."""
     try:
         decoded = decoder.decode_lines(data)
     except (msgspec.DecodeError, RecursionError):
@@ -175,7 +175,7 @@ def decode_each_line(decoder: msgspec.json.Decoder[T], data: bytes, max_line_byt
         starts = starts[:-1]
     else:
         ends = np.append(ends, len(data))
-    if len(decoded) != len(starts) or np.isin(text[starts], _BLANK).any():
+    if len(decoded) != len(starts) or (text[starts] <= _SPACE).any():  # (JSON's white space is all at most " ")
         return None
     if max_line_bytes is not None and (ends - starts).max() > max_line_bytes:
         return None
@@ -183,7 +183,7 @@ def decode_each_line(decoder: msgspec.json.Decoder[T], data: bytes, max_line_byt
 
 
 _NEWLINE: Final = ord("\n")
-_BLANK: Final = np.frombuffer(b" \t\r\n", np.uint8)  # JSON's white space: what a value-less line holds
+_SPACE: Final = ord(" ")
 
 
 _a2b_strict: Final = functools.partial(binascii.a2b_base64, strict_mode=True)
