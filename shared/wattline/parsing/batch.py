@@ -544,12 +544,17 @@ def _meter_values(
             bodies = [component.empty if body is msgspec.UNSET else body for body in bodies]
         for source, (target, field) in zip(component.sources, component.targets, strict=True):
             column = list(map(source, bodies))
-            if column.count(None) == n:
+            absent = column.count(None)
+            if absent == n:
                 continue
             found_values = np.array(column, np.float64)  # None → NaN
             values = channels.get(target)
             if values is None:
                 values = channels[target] = np.full((n, len(QUANTITIES)), np.nan)
+            if not absent:  # (the common column: every message carries the field)
+                good &= np.isnan(values[:, field])
+                values[:, field] = found_values
+                continue
             found = ~np.isnan(found_values)
             good &= ~(found & ~np.isnan(values[:, field]))
             values[found, field] = found_values[found]
@@ -572,13 +577,20 @@ def _meter_rows(
     that carried a value, in message order then channel order; and the members left to the per-message parser."""
     if not good.any():
         return None, members
-    parts = [(np.flatnonzero(good & ~np.isnan(channels[number]).all(axis=1)), number) for number in sorted(channels)]
-    positions = np.concatenate([rows for rows, _number in parts])
-    channel = np.concatenate([np.full(len(rows), number, np.int64) for rows, number in parts])
-    values = np.concatenate([channels[number][rows] for rows, number in parts])
-    message = members[taken[positions]]
-    order = np.lexsort((channel, message))
-    positions, channel, values, message = positions[order], channel[order], values[order], message[order]
+    numbers = sorted(channels)
+    parts = [(np.flatnonzero(good & ~np.isnan(channels[number]).all(axis=1)), number) for number in numbers]
+    if all(np.array_equal(rows, parts[0][0]) for rows, _number in parts[1:]):  # (each message feeds every channel)
+        positions = np.repeat(parts[0][0], len(numbers))  # message order, then channel order
+        channel = np.tile(np.array(numbers, np.int64), len(parts[0][0]))
+        values = np.stack([channels[number][parts[0][0]] for number in numbers], axis=1).reshape(-1, len(QUANTITIES))
+        message = members[taken[positions]]
+    else:
+        positions = np.concatenate([rows for rows, _number in parts])
+        channel = np.concatenate([np.full(len(rows), number, np.int64) for rows, number in parts])
+        values = np.concatenate([channels[number][rows] for rows, number in parts])
+        message = members[taken[positions]]
+        order = np.lexsort((channel, message))
+        positions, channel, values, message = positions[order], channel[order], values[order], message[order]
     count = len(message)
     rows = RowColumns(
         (device_id,),
