@@ -218,6 +218,8 @@ def stored_envelopes(
     def timed(position: int) -> bool:
         return topics[position].endswith(_EVENTS_RPC) and _has_device_time(_b64_json(payloads_b64[position]))
 
+    if len(set(payloads_b64)) == len(payloads_b64):  # no payload twice, so no identity twice (a Gen2 day)
+        return StoredEnvelopes(topics, received_ms, payloads_b64, 0)
     may_be_timed = any(topic.endswith(_EVENTS_RPC) for topic in set(topics))  # (a Gen1 day: none)
     kept = _kept(list(zip(topics, payloads_b64, strict=True)), received_ms, timed if may_be_timed else None, window_ms)
     if len(kept) == len(topics):
