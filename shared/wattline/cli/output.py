@@ -10,14 +10,13 @@ from collections.abc import Callable, Sequence
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 
 from wattline.models import DailyEnergy
-from wattline.report.tables import money, solar_tables
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from wattline.analysis import InputStats
     from wattline.solar import SolarDay
 
@@ -42,6 +41,9 @@ def print_daily(days: Sequence[DailyEnergy], output: str, solar: Sequence[SolarD
             row["zones"] = json.dumps(row["zones"], separators=(",", ":"))
             writer.writerow([row.get(key) for key in keys])
     else:
+        # The tables' modules are imported here: JSON and CSV output (scripts, the benchmark) never build one.
+        from wattline.report.tables import solar_tables
+
         console = Console()
         for table in _tables(days):
             console.print(table)
@@ -54,6 +56,11 @@ def print_daily(days: Sequence[DailyEnergy], output: str, solar: Sequence[SolarD
 def _tables(days: Sequence[DailyEnergy]) -> list[Table]:
     """One table per device channel; zones get a column each; estimated, export, gaps and resets are shown only
     when some day has them."""
+    from rich import box
+    from rich.table import Table
+
+    from wattline.report.tables import money
+
     zone_names = list(dict.fromkeys(zone for day in days for zone in day.zones))
     optional: dict[str, tuple[Callable[[DailyEnergy], float], Callable[[DailyEnergy], str]]] = {
         "est.": (lambda d: d.estimated_kwh, lambda d: f"{d.estimated_kwh:.3f}"),

@@ -11,7 +11,7 @@ from wattline.local.cli_support import HOME_OPTION
 
 
 def _default(name: str) -> object:
-    from wattline.local.serve import ServeSettings
+    from wattline.local.serve_settings import ServeSettings
 
     return ServeSettings.model_fields[name].default
 
@@ -51,8 +51,8 @@ def serve(
     from wattline.cli.failures import exit_on_failure
     from wattline.local.cli_support import resolve
     from wattline.local.runtime import Runtime
-    from wattline.local.serve import ServeSettings
     from wattline.local.serve import serve as run_service
+    from wattline.local.serve_settings import ServeSettings
 
     root = resolve(home)
     runtime = Runtime(root)

@@ -1,9 +1,10 @@
 """`wattline serve`: one home as a self-hosted service, no cloud — what a Home Assistant or emoncms user runs.
 
-- **Ingest**: the MQTT bridge subscribes to the user's broker (host, port, TLS, user/password from the settings
-  below; the IoT rules' Gen1 `shellies/…` and Gen2 topic filters) with a persistent session at QoS 1 and writes
-  raw envelopes in Firehose-like batches. A message is acknowledged to the broker only once its batch is stored, so
-  a crash loses nothing the broker still holds (it redelivers; the aggregator drops the repeats).
+- **Ingest**: the MQTT bridge subscribes to the user's broker (host, port, TLS, user/password from `ServeSettings`
+  in wattline.local.serve_settings; the IoT rules' Gen1 `shellies/…` and Gen2 topic filters) with a persistent
+  session at QoS 1 and writes raw envelopes in Firehose-like batches. A message is acknowledged to the broker only
+  once its batch is stored, so a crash loses nothing the broker still holds (it redelivers; the aggregator drops the
+  repeats).
 - **Schedule**: every `serve_tick_seconds` the cloud's daily run is due when a UTC day closed (plan → aggregate →
   transfer → load → detect → notify, the local runtime's events); the near-real-time watchdog (the AWS one's
   domain code, `wattline.alerts.watchdog`) raises `offline` / site `outage` for meters silent now.
@@ -28,31 +29,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from wattline.alerts.watchdog import WatchdogOptions, run_watchdog
 from wattline.local.runtime import ALERTS_TOPIC, RunReport, Runtime
+from wattline.local.serve_settings import ServeSettings
 
 logger = logging.getLogger(__name__)
 REFRESH_S = 60
-
-
-class ServeSettings(BaseSettings):
-    """WATTLINE_MQTT_* and WATTLINE_SERVE_* (environment or `<home>/wattline.toml`)."""
-
-    model_config = SettingsConfigDict(env_prefix="WATTLINE_", extra="ignore")
-
-    mqtt_host: str = Field("127.0.0.1", description="the MQTT broker the meters publish to")
-    mqtt_port: int = Field(1883, ge=1, le=65535, description="its port (8883 is the usual one with TLS)")
-    mqtt_tls: bool = Field(False, description="connect with TLS")
-    mqtt_ca_file: Path | None = Field(None, description="CA bundle to trust for TLS (default: the system's)")
-    mqtt_username: str | None = Field(None, description="broker user name")
-    mqtt_password: SecretStr | None = Field(None, description="broker password")
-    mqtt_client_id: str | None = Field(None, description="persistent-session client id (default: one per home)")
-    serve_batch_seconds: float = Field(60.0, gt=0, le=900, description="raw objects are written this often")
-    serve_tick_seconds: float = Field(60.0, gt=0, le=3600, description="how often due work and silence are checked")
-    serve_dashboard_port: int = Field(8787, ge=0, le=65535, description="dashboard on 127.0.0.1; 0 turns it off")
 
 
 @dataclass
