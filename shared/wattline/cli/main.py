@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from wattline import __version__
-from wattline.local.memory import return_large_blocks_to_the_system
+from wattline.cli.memory import return_large_blocks_to_the_system
 
 # Command → the module that registers it, in the order `wattline --help` lists them: local use first, then the
 # clouds. A command's module is imported only when that command runs (or for `--help`): `wattline analyze` does

@@ -1,4 +1,4 @@
-"""The local commands' memory: keep large, short-lived buffers from staying resident after they are freed."""
+"""The CLI process's memory: keep large, short-lived buffers from staying resident after they are freed."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ def test_fixing_the_mmap_threshold_is_harmless_anywhere() -> None:
     # Given a fresh interpreter
     # When the threshold is fixed (twice, as nested commands would) and memory is then used
     program = (
-        "from wattline.local.memory import return_large_blocks_to_the_system as fix\n"
+        "from wattline.cli.memory import return_large_blocks_to_the_system as fix\n"
         "fix(); fix()\n"
         "blocks = [bytearray(40 << 20) for _ in range(3)]\n"
         "del blocks\n"
