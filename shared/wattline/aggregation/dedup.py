@@ -12,7 +12,8 @@ from typing import Any, Final, NamedTuple, cast
 import numpy as np
 
 from wattline.aggregation.common import DEFAULT_DEDUP_WINDOW_MS
-from wattline.formats.frames import EnvelopeFields, decode_stored_lines, envelope_fields
+from wattline.formats.blocks import decode_stored_lines
+from wattline.formats.frames import EnvelopeFields, envelope_fields
 from wattline.models import Envelope
 from wattline.parsing import MAX_LINE_BYTES, object_lines
 

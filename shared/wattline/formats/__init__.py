@@ -4,4 +4,6 @@
 - `columns`: the same file as numpy arrays (the loader's reader), apart so the writer needs no numpy.
 - `messages`: the `energy.updated` Pub/Sub message.
 - `frames`: the bulk framing of JSON Lines inputs (stored envelopes, capture lines) on a C-speed decoder.
+- `blocks`: a whole block of those lines decoded by one call (numpy checks its lines), apart so `frames` needs no
+  numpy.
 """

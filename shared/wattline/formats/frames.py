@@ -24,7 +24,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final, NamedTuple, TypeVar, cast
 
 import msgspec
-import numpy as np
 
 T = TypeVar("T")
 
@@ -129,7 +128,7 @@ class Capture(msgspec.Struct, gc=False):
     received_at: float
 
 
-_CAPTURE: Final = msgspec.json.Decoder(Capture)
+CAPTURE: Final = msgspec.json.Decoder(Capture)
 
 
 def decode_each(decode: Callable[[Any], T], items: Sequence[Any]) -> list[T | None]:
@@ -148,44 +147,6 @@ def decode_each(decode: Callable[[Any], T], items: Sequence[Any]) -> list[T | No
     return result
 
 
-def decode_stored_lines(data: bytes, max_line_bytes: int) -> list[StoredEnvelope] | None:
-    """Each line of a raw object as a stored envelope, decoded by one C call; None unless every line is exactly
-    one envelope the typed decoder takes (`decode_each_line`): the raw object is then framed line by line
-    (`parsing.object_lines`), and each line decoded on its own."""
-    return decode_each_line(STORED_ENVELOPE, data, max_line_bytes)
-
-
-def decode_each_line(decoder: msgspec.json.Decoder[T], data: bytes, max_line_bytes: int | None) -> list[T] | None:
-    """`decoder` over each `\n`-ended line of `data` (the last may lack its `\n`), in one C call: the values, or
-    None unless each line is exactly one value the decoder takes, none longer than `max_line_bytes`.
-
-    msgspec's `decode_lines` reads a stream of values, whatever the lines: their count is checked against the
-    lines', and no line may be blank or begin with white space (a line holding no value could hide one holding
-    two, which would then count the same; a line beginning with any other byte up to " " is no JSON either)."""
-    try:
-        decoded = decoder.decode_lines(data)
-    except (msgspec.DecodeError, RecursionError):
-        return None
-    if not decoded:
-        return None
-    text = np.frombuffer(data, np.uint8)
-    ends = np.flatnonzero(text == _NEWLINE)
-    starts = np.concatenate(([0], ends + 1))
-    if starts[-1] == len(data):  # (the final `\n` starts no line)
-        starts = starts[:-1]
-    else:
-        ends = np.append(ends, len(data))
-    if len(decoded) != len(starts) or (text[starts] <= _SPACE).any():  # (JSON's white space is all at most " ")
-        return None
-    if max_line_bytes is not None and (ends - starts).max() > max_line_bytes:
-        return None
-    return decoded
-
-
-_NEWLINE: Final = ord("\n")
-_SPACE: Final = ord(" ")
-
-
 _a2b_strict: Final = functools.partial(binascii.a2b_base64, strict_mode=True)
 
 
@@ -199,14 +160,9 @@ def decode_base64_each(texts: Sequence[str]) -> list[bytes | None]:
         return decode_each(_a2b_strict, texts)
 
 
-def decode_captures(lines: Sequence[bytes | str], block: bytes | None = None) -> list[Capture | None]:
-    """`decode_capture` of many lines; `block`: the same lines as one bytes object, each followed by its `\\n`
-    (the last perhaps not), decoded in one call when each of its lines is one capture (`decode_each_line`)."""
-    if block is not None:
-        decoded = decode_each_line(_CAPTURE, block, None)
-        if decoded is not None:
-            return cast(list[Capture | None], decoded)
-    return decode_each(_CAPTURE.decode, lines)
+def decode_captures(lines: Sequence[bytes | str]) -> list[Capture | None]:
+    """`decode_capture` of many lines."""
+    return decode_each(CAPTURE.decode, lines)
 
 
 def decode_capture(line: bytes | str) -> Capture | None:
@@ -214,7 +170,7 @@ def decode_capture(line: bytes | str) -> Capture | None:
     and accepts it or says why not. Exactly one JSON value per line (msgspec's `decode_lines` would take two objects
     on one line, so lines are split here, not there)."""
     try:
-        return _CAPTURE.decode(line)
+        return CAPTURE.decode(line)
     except (msgspec.DecodeError, RecursionError):  # nesting deeper than msgspec goes: the general rule says so
         return None
 

@@ -28,7 +28,7 @@ import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
-from wattline.formats import frames
+from wattline.formats import blocks, frames
 from wattline.models import READING_QUANTITIES, Generation, QuarantineRecord
 from wattline.parsing import envelope, gen1, gen2, limits
 from wattline.parsing._common import _BOUNDS, _NUMBER_RE, FIELD_KIND, Reject, Row, check_device_id
@@ -710,7 +710,7 @@ def parse_object(
     """`parse_object_rows` over one stored raw object (newline-delimited envelopes), as a batch: each line framed by
     the typed envelope decoder, a line it refuses left to `parse_line`, which records it with its reason."""
     raw = envelope._as_bytes(data)
-    stored = frames.decode_stored_lines(raw, limits.MAX_LINE_BYTES)
+    stored = blocks.decode_stored_lines(raw, limits.MAX_LINE_BYTES)
     if (
         stored is not None
         and list(map(_PAYLOAD, stored)).count(None) == len(stored)

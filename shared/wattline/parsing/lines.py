@@ -26,13 +26,14 @@ import math
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 
 import numpy as np
 from pydantic import ValidationError
 from pydantic_core import from_json
 
-from wattline.formats.frames import decode_captures
+from wattline.formats.blocks import decode_capture_lines
+from wattline.formats.frames import Capture, decode_captures
 from wattline.inputs import BlockLines
 from wattline.models import READING_QUANTITIES, Reading
 from wattline.parsing import limits
@@ -130,7 +131,8 @@ def typed_capture_columns(lines: Sequence[bytes | str], *, now_ms: int) -> Captu
     """The capture lines that decode with the expected types (one decoder call each) and meet the rule (see the
     module docstring; the receive time rounded half to even, as `round`), as columns; the rule over all of them
     as arrays."""
-    captures = decode_captures(lines, lines.data if isinstance(lines, BlockLines) else None)
+    block = decode_capture_lines(lines.data) if isinstance(lines, BlockLines) else None
+    captures = decode_captures(lines) if block is None else cast(list[Capture | None], block)
     if captures.count(None):
         seconds = [math.nan if capture is None else capture.received_at for capture in captures]
         topics = ["" if capture is None else capture.topic for capture in captures]

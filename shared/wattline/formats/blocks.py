@@ -1,0 +1,57 @@
+"""One decoder call for a whole block of JSON lines (a raw object, a 1 MiB block of a capture file), apart from
+`frames` so that what only frames lines (the archiver's bundle) needs no numpy."""
+
+from __future__ import annotations
+
+from typing import Final, TypeVar
+
+import msgspec
+import numpy as np
+
+from wattline.formats.frames import CAPTURE, STORED_ENVELOPE, Capture, StoredEnvelope
+
+T = TypeVar("T")
+
+
+def decode_stored_lines(data: bytes, max_line_bytes: int) -> list[StoredEnvelope] | None:
+    """Each line of a raw object as a stored envelope, decoded by one C call; None unless every line is exactly
+    one envelope the typed decoder takes (`decode_each_line`): the raw object is then framed line by line
+    (`parsing.object_lines`), and each line decoded on its own."""
+    return decode_each_line(STORED_ENVELOPE, data, max_line_bytes)
+
+
+def decode_each_line(decoder: msgspec.json.Decoder[T], data: bytes, max_line_bytes: int | None) -> list[T] | None:
+    """`decoder` over each `\n`-ended line of `data` (the last may lack its `\n`), in one C call: the values, or
+    None unless each line is exactly one value the decoder takes, none longer than `max_line_bytes`.
+
+    msgspec's `decode_lines` reads a stream of values, whatever the lines: their count is checked against the
+    lines', and no line may be blank or begin with white space (a line holding no value could hide one holding
+    two, which would then count the same; a line beginning with any other byte up to " " is no JSON either)."""
+    try:
+        decoded = decoder.decode_lines(data)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if not decoded:
+        return None
+    text = np.frombuffer(data, np.uint8)
+    ends = np.flatnonzero(text == _NEWLINE)
+    starts = np.concatenate(([0], ends + 1))
+    if starts[-1] == len(data):  # (the final `\n` starts no line)
+        starts = starts[:-1]
+    else:
+        ends = np.append(ends, len(data))
+    if len(decoded) != len(starts) or (text[starts] <= _SPACE).any():  # (JSON's white space is all at most " ")
+        return None
+    if max_line_bytes is not None and (ends - starts).max() > max_line_bytes:
+        return None
+    return decoded
+
+
+_NEWLINE: Final = ord("\n")
+_SPACE: Final = ord(" ")
+
+
+def decode_capture_lines(data: bytes) -> list[Capture] | None:
+    """Each line of a block of capture lines decoded by one C call, or None (`decode_each_line`): the lines are
+    then decoded one by one (`frames.decode_captures`)."""
+    return decode_each_line(CAPTURE, data, None)
