@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -47,7 +46,7 @@ from pydantic import ValidationError
 
 from wattline import defaults
 from wattline.errors import NotFoundError, PermanentError, TransientError
-from wattline.formats.columns import ReadingColumns, read_columns, read_jsonl
+from wattline.formats.columns import ReadingColumns, line_times_ms, read_columns, read_jsonl
 from wattline.formats.messages import ENERGY_UPDATED, EnergyUpdated, SourceObject
 from wattline.formats.readings import daily_bytes
 from wattline.keys import MANIFEST_FILE, READINGS_FILE, daily_manifest_key, daily_readings_key, parse_daily_key
@@ -387,14 +386,12 @@ class _NeighbourFile:
     """A neighbouring day's file, parsed only as far as the boundary hours need.
 
     Daily files are sorted by time (the aggregator's contract; checked here), and every line carries one
-    `"ts"`, so a C-level regex over the bytes gives every line's time without parsing JSON. The previous day's
-    tail (the next day's head) is parsed in growing windows — 2 h, 8 h, … — until it provably holds what a
-    whole-file parse would select: the channel's last (first) energy sample, and `_MARGIN_SAMPLES` samples of every
+    `"ts"`, so `line_times_ms` gives every line's time without parsing JSON. The previous day's tail (the next
+    day's head) is parsed in growing windows — 2 h, 8 h, … — until it provably holds what a whole-file parse would
+    select: the channel's last (first) energy sample, and `_MARGIN_SAMPLES` samples of every
     quantity the file carries beyond that sample's hour. Unsorted or unusual files (not ASCII, blank lines, a time
     not as the writer writes it) are parsed whole.
     """
-
-    _TS = re.compile(rb'"ts":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z"')
 
     def __init__(self, data: bytes) -> None:
         self.raw = daily_bytes(data)
@@ -405,11 +402,9 @@ class _NeighbourFile:
         self.n = len(ends)
         self.ts_ms: NDArray[np.int64] | None = None
         if self.n and self.raw.isascii():
-            stamps = self._TS.findall(self.raw)
-            if len(stamps) == self.n:
-                values = np.array(stamps, dtype="datetime64[ms]").astype(np.int64)
-                if bool(np.all(np.diff(values) >= 0)):
-                    self.ts_ms = values
+            values = line_times_ms(self.raw, self.starts[:-1], ends)
+            if values is not None and bool(np.all(np.diff(values) >= 0)):
+                self.ts_ms = values
         self.quantities = [i for i, name in enumerate(_ENERGY_NAMES) if f'"{name}":'.encode() in self.raw]
         self._parsed: dict[tuple[int, int], ReadingColumns] = {}
 

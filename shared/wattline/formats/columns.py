@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -303,6 +304,73 @@ def _columns(records: list[_Line]) -> ReadingColumns:
         )
     except (ValueError, TypeError) as exc:
         raise PermanentError(f"bad value in readings file: {exc}") from exc
+
+
+_TS_TEXT: Final = "0000-00-00T00:00:00.000"  # a line's time as the writer writes it (then "Z"): 0 for a digit
+_TS_DIGITS: Final = np.frombuffer(_TS_TEXT.encode(), np.uint8) == ord("0")
+_TS_MARKS: Final = np.frombuffer(_TS_TEXT.encode(), np.uint8)[~_TS_DIGITS]
+_MONTH_DAYS: Final = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
+
+
+def _iso_ms(chars: NDArray[np.uint8]) -> NDArray[np.int64] | None:
+    """Rows of ASCII `YYYY-MM-DDTHH:MM:SS.mmm` (an (n, 23) byte matrix) as milliseconds since the epoch, as
+    `np.array(texts, "datetime64[ms]")` reads them; None unless every row is in exactly that form and names a real
+    time from year 1 on (the caller then takes numpy's parser, which reads or rejects them as it always has)."""
+    if chars.ndim != 2 or chars.shape[1] != len(_TS_TEXT) or not len(chars):
+        return None
+    rows = np.ascontiguousarray(chars.T)  # a row per character (arithmetic on rows is several times faster)
+    digits = rows[_TS_DIGITS]
+    if digits.min() < ord("0") or digits.max() > ord("9") or not bool((rows[~_TS_DIGITS].T == _TS_MARKS).all()):
+        return None
+
+    def number(first: int, last: int) -> NDArray[np.int64]:  # the digits first..last-1 of every text
+        value = np.zeros(len(chars), np.int64)
+        for row in rows[first:last]:
+            value = value * 10 + (row.astype(np.int64) - ord("0"))
+        return value
+
+    year, month, day = number(0, 4), number(5, 7), number(8, 10)
+    hour, minute, second, milli = number(11, 13), number(14, 16), number(17, 19), number(20, 23)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    valid = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (hour < 24) & (minute < 60) & (second < 60)
+    if not bool(valid.all()) or bool((day > _MONTH_DAYS[month] + (leap & (month == 2))).any()):
+        return None
+    # Days since 1970-01-01 of the proleptic Gregorian date (H. Hinnant's days_from_civil; years from March on).
+    shifted = year - (month <= 2)
+    era = shifted // 400
+    year_of_era = shifted - era * 400
+    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days: NDArray[np.int64] = era * 146_097 + day_of_era - 719_468
+    return (((days * 24 + hour) * 60 + minute) * 60 + second) * 1000 + milli
+
+
+# A line's end as the writer writes it when `"ts"` is its last key.
+_TS_KEY: Final = b'"ts":"'
+_TS_END: Final = b'Z"}'
+_TS_TAIL: Final = len(_TS_KEY) + len(_TS_TEXT) + len(_TS_END)
+_TS_ANYWHERE: Final = re.compile(rb'"ts":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z"')
+
+
+def line_times_ms(raw: bytes, starts: NDArray[np.intp], ends: NDArray[np.intp]) -> NDArray[np.int64] | None:
+    """The time of each line `raw[starts[i]:ends[i]]` of ASCII JSONL in milliseconds since the epoch, read from its
+    `"ts":"…Z"` text without parsing JSON; None when that fails (the caller then parses the lines).
+
+    Lines that all end in their time (the writer sorts keys: every line without `voltage_v`) are read at once from
+    their last bytes; that is the line's last `"ts"`, the one the reader decodes. Other files go through a regex
+    over the whole text, which must find exactly one time per line."""
+    buf = np.frombuffer(raw, np.uint8)
+    if len(ends) and bool((ends - starts >= _TS_TAIL).all()):
+        tails = buf[ends[:, np.newaxis] + np.arange(-_TS_TAIL, 0)]
+        key, end = np.frombuffer(_TS_KEY, np.uint8), np.frombuffer(_TS_END, np.uint8)
+        if bool((tails[:, : len(_TS_KEY)] == key).all()) and bool((tails[:, -len(_TS_END) :] == end).all()):
+            found = _iso_ms(tails[:, len(_TS_KEY) : -len(_TS_END)])
+            if found is not None:
+                return found
+    stamps = _TS_ANYWHERE.findall(raw)
+    if len(stamps) != len(ends):
+        return None
+    return np.array(stamps, dtype="datetime64[ms]").astype(np.int64)
 
 
 def _all(values: list[Any], kind: type) -> bool:
