@@ -405,7 +405,14 @@ class _NeighbourFile:
             values = line_times_ms(self.raw, self.starts[:-1], ends)
             if values is not None and bool(np.all(np.diff(values) >= 0)):
                 self.ts_ms = values
-        self.quantities = [i for i, name in enumerate(_ENERGY_NAMES) if f'"{name}":'.encode() in self.raw]
+        # The quantities the file carries anywhere. Both counters' names start `"energy_`: a file without counters
+        # (a Gen2 meter's power-only lines) is scanned once for them, not once per name.
+        counters = b'"energy_' in self.raw
+        self.quantities = [
+            i
+            for i, name in enumerate(_ENERGY_NAMES)
+            if (counters or not name.startswith("energy_")) and f'"{name}":'.encode() in self.raw
+        ]
         self._parsed: dict[tuple[int, int], ReadingColumns] = {}
 
     def _window(self, start: int, end: int) -> ReadingColumns:

@@ -307,26 +307,21 @@ def _columns(records: list[_Line]) -> ReadingColumns:
 
 
 _TS_TEXT: Final = "0000-00-00T00:00:00.000"  # a line's time as the writer writes it (then "Z"): 0 for a digit
-_TS_DIGITS: Final = np.frombuffer(_TS_TEXT.encode(), np.uint8) == ord("0")
-_TS_MARKS: Final = np.frombuffer(_TS_TEXT.encode(), np.uint8)[~_TS_DIGITS]
 _MONTH_DAYS: Final = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
 
 
 def _iso_ms(chars: NDArray[np.uint8]) -> NDArray[np.int64] | None:
-    """Rows of ASCII `YYYY-MM-DDTHH:MM:SS.mmm` (an (n, 23) byte matrix) as milliseconds since the epoch, as
-    `np.array(texts, "datetime64[ms]")` reads them; None unless every row is in exactly that form and names a real
-    time from year 1 on (the caller then takes numpy's parser, which reads or rejects them as it always has)."""
-    if chars.ndim != 2 or chars.shape[1] != len(_TS_TEXT) or not len(chars):
-        return None
-    rows = np.ascontiguousarray(chars.T)  # a row per character (arithmetic on rows is several times faster)
-    digits = rows[_TS_DIGITS]
-    if digits.min() < ord("0") or digits.max() > ord("9") or not bool((rows[~_TS_DIGITS].T == _TS_MARKS).all()):
+    """ASCII `YYYY-MM-DDTHH:MM:SS.mmm` texts, given as one row per character (a (23, n) byte matrix: row i holds the
+    i-th character of every text), as milliseconds since the epoch, as `np.array(texts, "datetime64[ms]")` reads
+    them; None unless every text is in exactly that form and names a real time from year 1 on (the caller then
+    takes numpy's parser, which reads or rejects them as it always has)."""
+    if chars.shape[0] != len(_TS_TEXT) or not chars.shape[1] or not _matches(chars, _TS_TEXT.encode()):
         return None
 
-    def number(first: int, last: int) -> NDArray[np.int64]:  # the digits first..last-1 of every text
-        value = np.zeros(len(chars), np.int64)
-        for row in rows[first:last]:
-            value = value * 10 + (row.astype(np.int64) - ord("0"))
+    def number(first: int, last: int) -> NDArray[np.int64]:  # characters first..last-1, all digits
+        value: NDArray[np.int64] = chars[first].astype(np.int64) - ord("0")
+        for row in chars[first + 1 : last]:
+            value = value * 10 + (row - ord("0"))
         return value
 
     year, month, day = number(0, 4), number(5, 7), number(8, 10)
@@ -345,6 +340,17 @@ def _iso_ms(chars: NDArray[np.uint8]) -> NDArray[np.int64] | None:
     return (((days * 24 + hour) * 60 + minute) * 60 + second) * 1000 + milli
 
 
+def _matches(chars: NDArray[np.uint8], form: bytes) -> bool:
+    """Every text (one row per character, as `_iso_ms` takes them) is `form`, where each "0" stands for a digit."""
+    for row, expected in zip(chars, form, strict=True):
+        if expected == ord("0"):
+            if row.min() < ord("0") or row.max() > ord("9"):
+                return False
+        elif not bool((row == expected).all()):
+            return False
+    return True
+
+
 # A line's end as the writer writes it when `"ts"` is its last key.
 _TS_KEY: Final = b'"ts":"'
 _TS_END: Final = b'Z"}'
@@ -359,12 +365,12 @@ def line_times_ms(raw: bytes, starts: NDArray[np.intp], ends: NDArray[np.intp]) 
     Lines that all end in their time (the writer sorts keys: every line without `voltage_v`) are read at once from
     their last bytes; that is the line's last `"ts"`, the one the reader decodes. Other files go through a regex
     over the whole text, which must find exactly one time per line."""
-    buf = np.frombuffer(raw, np.uint8)
     if len(ends) and bool((ends - starts >= _TS_TAIL).all()):
-        tails = buf[ends[:, np.newaxis] + np.arange(-_TS_TAIL, 0)]
-        key, end = np.frombuffer(_TS_KEY, np.uint8), np.frombuffer(_TS_END, np.uint8)
-        if bool((tails[:, : len(_TS_KEY)] == key).all()) and bool((tails[:, -len(_TS_END) :] == end).all()):
-            found = _iso_ms(tails[:, len(_TS_KEY) : -len(_TS_END)])
+        windows = np.lib.stride_tricks.sliding_window_view(np.frombuffer(raw, np.uint8), _TS_TAIL)
+        tails = np.ascontiguousarray(windows[ends - _TS_TAIL].T)  # row i: the i-th of every line's last bytes
+        text = tails[len(_TS_KEY) : -len(_TS_END)]
+        if _matches(tails[: len(_TS_KEY)], _TS_KEY) and _matches(tails[-len(_TS_END) :], _TS_END):
+            found = _iso_ms(text)
             if found is not None:
                 return found
     stamps = _TS_ANYWHERE.findall(raw)
@@ -384,5 +390,7 @@ def _texts(values: list[Any]) -> NDArray[np.str_]:
     if not _all(values, str):
         return np.asarray(list(map(str, values)), dtype=np.str_)
     distinct = dict.fromkeys(values)
+    if len(distinct) == 1:  # a daily file: one device
+        return np.asarray(list(distinct), dtype=np.str_).repeat(len(values))
     index = {text: i for i, text in enumerate(distinct)}
     return np.asarray(list(distinct), dtype=np.str_)[np.fromiter(map(index.__getitem__, values), np.intp, len(values))]

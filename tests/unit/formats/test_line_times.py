@@ -133,7 +133,9 @@ def test_a_second_ts_key_gives_the_last_which_the_reader_decodes() -> None:
 
 
 def iso_chars(texts: list[str]) -> NDArray[np.uint8]:
-    return np.frombuffer("".join(t.removesuffix("Z") for t in texts).encode(), np.uint8).reshape(len(texts), -1)
+    """The texts (without their "Z") as `_iso_ms` takes them: one row per character."""
+    matrix = np.frombuffer("".join(t.removesuffix("Z") for t in texts).encode(), np.uint8).reshape(len(texts), -1)
+    return np.ascontiguousarray(matrix.T)
 
 
 @PROPERTY
