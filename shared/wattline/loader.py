@@ -32,8 +32,10 @@ For a finalized `daily/dt=D/device=X/readings.jsonl.gz` (generation G):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -261,7 +263,7 @@ def load_daily_file(
     if mismatch is not None:
         logger.error("not loaded: %s", mismatch)
         return LoadResult(LoadStatus.MISMATCH, mismatch, device, day)
-    today = read_columns(data)
+    today = PARSED_FILES.read(data)
 
     zone = options.zone
     neighbours = _Neighbours(store, device, day, options.neighbour_days, zone)
@@ -415,6 +417,14 @@ class _NeighbourFile:
         ]
         self._parsed: dict[tuple[int, int], ReadingColumns] = {}
 
+    @classmethod
+    def parsed(cls, whole: ReadingColumns) -> _NeighbourFile:
+        """A file already parsed whole (by the load of its own day): every window is the whole file, which is what
+        the windows stand for."""
+        neighbour = cls(b"")  # no line times: `previous` and `next` take the window (0, n), the whole file
+        neighbour._parsed[(0, neighbour.n)] = whole
+        return neighbour
+
     def _window(self, start: int, end: int) -> ReadingColumns:
         if (start, end) not in self._parsed:
             if self.ts_ms is None:  # parsed whole
@@ -463,6 +473,45 @@ class _NeighbourFile:
         return all(int((carried[q] & (ts >= edge)).sum()) >= _MARGIN_SAMPLES for q in self.quantities)
 
 
+class ParsedFiles:
+    """The last `size` daily files parsed whole, by their bytes. Loads of consecutive days of a device (an import,
+    a rebuild, a backfill) then parse each file once: as the day loaded, and, taken from here, as the next day's
+    previous neighbour (windows of a file stand for the whole file, so the rows are the same). The columns are
+    shared between loads: their arrays are made read-only."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._files: dict[bytes, ReadingColumns] = {}
+        self._lock = threading.Lock()
+
+    def read(self, data: bytes) -> ReadingColumns:
+        """`read_columns(data)`, parsed once while among the last `size` files."""
+        with self._lock:
+            found = self._files.pop(data, None)
+        if found is None:
+            found = read_columns(data)
+            for column in dataclasses.fields(found):
+                getattr(found, column.name).flags.writeable = False
+        with self._lock:
+            self._files[data] = found  # the most recent last
+            while len(self._files) > self.size:
+                del self._files[next(iter(self._files))]
+        return found
+
+    def find(self, data: bytes) -> ReadingColumns | None:
+        """The columns of `data` when it is among the last files read."""
+        with self._lock:
+            return self._files.get(data)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._files.clear()
+
+
+# Two: a load parses its day, then looks for the previous day among the files parsed before (the last load's day).
+PARSED_FILES = ParsedFiles(2)
+
+
 class _Neighbours:
     """The device's daily files around `day`, read lazily and once. For a channel, the nearest earlier (later)
     file holding energy samples of it, looking at most `max_days` days away: a channel silent for a whole day
@@ -475,8 +524,12 @@ class _Neighbours:
     def file(self, day: date) -> _NeighbourFile | None:
         if day not in self._files:
             data = _get(self.store, daily_readings_key(day, self.device))
+            whole = None if data is None else PARSED_FILES.find(data)
             try:
-                self._files[day] = None if data is None else _NeighbourFile(data)
+                if whole is not None:
+                    self._files[day] = _NeighbourFile.parsed(whole)
+                else:
+                    self._files[day] = None if data is None else _NeighbourFile(data)
             except PermanentError:
                 logger.warning("neighbour file %s unreadable; its boundary hours wait for its own load", day)
                 self._files[day] = None
