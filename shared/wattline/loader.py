@@ -474,28 +474,33 @@ class _NeighbourFile:
 
 
 class ParsedFiles:
-    """The last `size` daily files parsed whole, by their bytes. Loads of consecutive days of a device (an import,
-    a rebuild, a backfill) then parse each file once: as the day loaded, and, taken from here, as the next day's
-    previous neighbour (windows of a file stand for the whole file, so the rows are the same). The columns are
-    shared between loads: their arrays are made read-only."""
+    """The last `size` daily files parsed whole, by their bytes, and the last neighbour file decompressed. Loads of
+    consecutive days of a device (an import, a rebuild, a backfill) then read each file once: the day a load
+    parses is the next load's neighbour, taken whole from here (windows of a file stand for the whole file, so the
+    rows are the same), and the neighbour a load decompresses is often the next load's day. The columns are shared
+    between loads: their arrays are made read-only."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._files: dict[bytes, ReadingColumns] = {}
+        self._plain: tuple[bytes, bytes] | None = None  # (a neighbour file's bytes, its plain JSONL)
         self._lock = threading.Lock()
 
     def read(self, data: bytes) -> ReadingColumns:
         """`read_columns(data)`, parsed once while among the last `size` files."""
         with self._lock:
             found = self._files.pop(data, None)
+            plain = self._plain[1] if self._plain is not None and self._plain[0] == data else None
         if found is None:
-            found = read_columns(data)
+            found = read_columns(data) if plain is None else read_jsonl(plain)  # the same columns, or error
             for column in dataclasses.fields(found):
                 getattr(found, column.name).flags.writeable = False
         with self._lock:
             self._files[data] = found  # the most recent last
             while len(self._files) > self.size:
                 del self._files[next(iter(self._files))]
+            if plain is not None:
+                self._plain = None
         return found
 
     def find(self, data: bytes) -> ReadingColumns | None:
@@ -503,9 +508,15 @@ class ParsedFiles:
         with self._lock:
             return self._files.get(data)
 
+    def keep_plain(self, data: bytes, plain: bytes) -> None:
+        """Keep a neighbour file's plain JSONL (`daily_bytes(data)`) for a load of its own day."""
+        with self._lock:
+            self._plain = (data, plain)
+
     def clear(self) -> None:
         with self._lock:
             self._files.clear()
+            self._plain = None
 
 
 # Two: a load parses its day, then looks for the previous day among the files parsed before (the last load's day).
@@ -528,8 +539,11 @@ class _Neighbours:
             try:
                 if whole is not None:
                     self._files[day] = _NeighbourFile.parsed(whole)
+                elif data is not None:
+                    neighbour = self._files[day] = _NeighbourFile(data)
+                    PARSED_FILES.keep_plain(data, neighbour.raw)
                 else:
-                    self._files[day] = None if data is None else _NeighbourFile(data)
+                    self._files[day] = None
             except PermanentError:
                 logger.warning("neighbour file %s unreadable; its boundary hours wait for its own load", day)
                 self._files[day] = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -364,3 +365,22 @@ def test_parsed_files_keep_the_last_few_read_only():
     assert parsed.find(files[1]) is not None and parsed.find(files[2]) is not None
     with pytest.raises(ValueError, match="read-only"):
         first.power_w[0] = 1.0
+
+
+@pytest.mark.parametrize("members", [1, 2], ids=["one-gzip-member", "two-gzip-members"])
+def test_a_neighbours_plain_bytes_give_its_days_columns_once(history, members):
+    # Given a day's file (as gzip of one or two members) whose plain bytes a load kept as a neighbour
+    lines = gzip.decompress(encode_day(history[DAYS[1]], DAYS[1])[0]).splitlines(keepends=True)
+    half = len(lines) // 2
+    parts = [b"".join(lines)] if members == 1 else [b"".join(lines[:half]), b"".join(lines[half:])]
+    data = b"".join(gzip.compress(part, mtime=0) for part in parts)
+    parsed = ParsedFiles(2)
+    parsed.keep_plain(data, gzip.decompress(data))
+    # When its own day's load reads it
+    cols = parsed.read(data)
+    # Then the columns are read_columns' bit for bit, and the plain bytes are let go
+    want = read_readings(data)
+    for column in dataclasses.fields(want):
+        got, expected = getattr(cols, column.name), getattr(want, column.name)
+        assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes(), column.name
+    assert parsed._plain is None
