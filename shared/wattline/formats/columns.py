@@ -182,7 +182,7 @@ def _read(data: bytes, *, plain: bool) -> ReadingColumns:
     freed before the next is built (the array is built while decompressing, then the structs). Anything else
     (non-ASCII, blank lines, other line breaks, JSON msgspec does not take, a line that is not a reading) goes
     through `parse_lines` over `text_lines`, which gives the same columns and names the bad line."""
-    array = _json_array((data,) if plain or data[:2] != _GZIP else _gunzipped(data))
+    array = _json_array(_pieces(data) if plain or data[:2] != _GZIP else _gunzipped(data))
     if array is not None:
         try:
             records = _LINES.decode(array)
@@ -211,6 +211,12 @@ def _gunzipped(data: bytes) -> Iterator[bytes]:
         raise ValueError("not one gzip member") from exc
     if not stream.eof or stream.unused_data:
         raise ValueError("not one gzip member")
+
+
+def _pieces(data: bytes) -> Iterator[bytes]:
+    """Plain bytes a chunk at a time, as `_gunzipped` gives a file's: the array is built without a whole copy."""
+    for start in range(0, len(data), _CHUNK):
+        yield data[start : start + _CHUNK]
 
 
 def _json_array(chunks: Iterable[bytes]) -> bytearray | None:
