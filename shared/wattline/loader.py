@@ -227,15 +227,20 @@ def load_daily_file(
     publisher: Publisher,
     options: LoaderOptions,
     now: datetime | None = None,
+    files: ParsedFiles | None = None,
 ) -> LoadResult:
-    """Load one finalized daily readings file (see the module docstring). Safe to run any number of times."""
+    """Load one finalized daily readings file (see the module docstring). Safe to run any number of times.
+
+    `files`: what the loads before this one parsed, kept for the next (a caller loading consecutive days passes
+    the same `ParsedFiles` to each); None keeps nothing beyond this load."""
+    files = files if files is not None else ParsedFiles()
     parsed = parse_daily_key(event.name)
     if parsed is not None and parsed[2] == MANIFEST_FILE:
         readings = _landed_before(store, event, parsed[0], parsed[1])
         if readings is None:
             return LoadResult(LoadStatus.IGNORED, f"a manifest (its readings file's own event loads it): {event.name}")
         return load_daily_file(
-            readings, store=store, warehouse=warehouse, publisher=publisher, options=options, now=now
+            readings, store=store, warehouse=warehouse, publisher=publisher, options=options, now=now, files=files
         )
     if parsed is None or parsed[2] != READINGS_FILE:
         return LoadResult(LoadStatus.IGNORED, f"not a daily readings file: {event.name}")
@@ -263,10 +268,10 @@ def load_daily_file(
     if mismatch is not None:
         logger.error("not loaded: %s", mismatch)
         return LoadResult(LoadStatus.MISMATCH, mismatch, device, day)
-    today = PARSED_FILES.read(data)
+    today = files.read(data)
 
     zone = options.zone
-    neighbours = _Neighbours(store, device, day, options.neighbour_days, zone)
+    neighbours = _Neighbours(store, device, day, options.neighbour_days, zone, files)
     channels = today.channels(device)
     rows: list[HourlyEnergy] = []
     for channel in channels:
@@ -474,33 +479,31 @@ class _NeighbourFile:
 
 
 class ParsedFiles:
-    """The last `size` daily files parsed whole, by their bytes, and the last neighbour file decompressed. Loads of
-    consecutive days of a device (an import, a rebuild, a backfill) then read each file once: the day a load
-    parses is the next load's neighbour, taken whole from here (windows of a file stand for the whole file, so the
-    rows are the same), and the neighbour a load decompresses is often the next load's day. The columns are shared
-    between loads: their arrays are made read-only."""
+    """The last `size` daily files parsed whole, by their bytes. Loads of consecutive days of a device (an import, a
+    rebuild, a backfill) sharing one parse each file once: the day a load parses is the next load's neighbour, taken
+    whole from here (windows of a file stand for the whole file, so the rows are the same). The columns are shared
+    between loads: their arrays are made read-only. Two files: a load parses its day, then looks for the previous
+    one among the files parsed before. What it holds (~30 MB a file for 1 Hz two-channel days) is the caller's to
+    let go."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int = 2) -> None:
         self.size = size
         self._files: dict[bytes, ReadingColumns] = {}
-        self._plain: tuple[bytes, bytes] | None = None  # (a neighbour file's bytes, its plain JSONL)
         self._lock = threading.Lock()
 
     def read(self, data: bytes) -> ReadingColumns:
         """`read_columns(data)`, parsed once while among the last `size` files."""
         with self._lock:
             found = self._files.pop(data, None)
-            plain = self._plain[1] if self._plain is not None and self._plain[0] == data else None
+            if found is None:
+                self._keep(self.size - 1)  # before parsing: the oldest is not held through the parse's peak
         if found is None:
-            found = read_columns(data) if plain is None else read_jsonl(plain)  # the same columns, or error
+            found = read_columns(data)
             for column in dataclasses.fields(found):
                 getattr(found, column.name).flags.writeable = False
         with self._lock:
             self._files[data] = found  # the most recent last
-            while len(self._files) > self.size:
-                del self._files[next(iter(self._files))]
-            if plain is not None:
-                self._plain = None
+            self._keep(self.size)
         return found
 
     def find(self, data: bytes) -> ReadingColumns | None:
@@ -508,19 +511,9 @@ class ParsedFiles:
         with self._lock:
             return self._files.get(data)
 
-    def keep_plain(self, data: bytes, plain: bytes) -> None:
-        """Keep a neighbour file's plain JSONL (`daily_bytes(data)`) for a load of its own day."""
-        with self._lock:
-            self._plain = (data, plain)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._files.clear()
-            self._plain = None
-
-
-# Two: a load parses its day, then looks for the previous day among the files parsed before (the last load's day).
-PARSED_FILES = ParsedFiles(2)
+    def _keep(self, count: int) -> None:
+        while len(self._files) > count:
+            del self._files[next(iter(self._files))]
 
 
 class _Neighbours:
@@ -528,22 +521,22 @@ class _Neighbours:
     file holding energy samples of it, looking at most `max_days` days away: a channel silent for a whole day
     (or a day without any file) is bridged, so the gap hours between are written too."""
 
-    def __init__(self, store: ObjectStore, device: str, day: date, max_days: int, zone: tzinfo) -> None:
+    def __init__(
+        self, store: ObjectStore, device: str, day: date, max_days: int, zone: tzinfo, files: ParsedFiles
+    ) -> None:
         self.store, self.device, self.day, self.max_days, self.zone = store, device, day, max_days, zone
+        self.files = files
         self._files: dict[date, _NeighbourFile | None] = {}
 
     def file(self, day: date) -> _NeighbourFile | None:
         if day not in self._files:
             data = _get(self.store, daily_readings_key(day, self.device))
-            whole = None if data is None else PARSED_FILES.find(data)
+            whole = None if data is None else self.files.find(data)
             try:
                 if whole is not None:
                     self._files[day] = _NeighbourFile.parsed(whole)
-                elif data is not None:
-                    neighbour = self._files[day] = _NeighbourFile(data)
-                    PARSED_FILES.keep_plain(data, neighbour.raw)
                 else:
-                    self._files[day] = None
+                    self._files[day] = None if data is None else _NeighbourFile(data)
             except PermanentError:
                 logger.warning("neighbour file %s unreadable; its boundary hours wait for its own load", day)
                 self._files[day] = None

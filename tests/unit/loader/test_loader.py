@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import hashlib
 import json
@@ -31,7 +30,6 @@ from wattline.errors import TransientError
 from wattline.formats.columns import read_columns as read_readings
 from wattline.loader import (
     ENERGY_TABLE,
-    PARSED_FILES,
     FinalizedObject,
     LoadStatus,
     ParsedFiles,
@@ -336,14 +334,15 @@ def test_neighbours_taken_whole_from_the_days_parsed_before_give_the_rows_of_win
     # When they are loaded in that order with each load's neighbours read in windows (no file parsed before)
     windows = MemoryWarehouse()
     for i in order:
-        PARSED_FILES.clear()
         load(store, windows, MemoryPublisher(), event_for(store, DAYS[i]))
     assert taken_whole == []
-    # And loaded again, the days parsed by the loads before kept
-    PARSED_FILES.clear()
-    kept = MemoryWarehouse()
+    # And loaded again, sharing what each load parsed with the next
+    kept, files = MemoryWarehouse(), ParsedFiles()
     for i in order:
-        load(store, kept, MemoryPublisher(), event_for(store, DAYS[i]))
+        event = event_for(store, DAYS[i])
+        load_daily_file(
+            event, store=store, warehouse=kept, publisher=MemoryPublisher(), options=OPTIONS, now=NOW, files=files
+        )
     # Then the rows are the same, bit for bit, whether or not neighbours were taken whole
     assert bool(taken_whole) is some_whole
     assert exact_rows(kept) == exact_rows(windows)
@@ -365,22 +364,3 @@ def test_parsed_files_keep_the_last_few_read_only():
     assert parsed.find(files[1]) is not None and parsed.find(files[2]) is not None
     with pytest.raises(ValueError, match="read-only"):
         first.power_w[0] = 1.0
-
-
-@pytest.mark.parametrize("members", [1, 2], ids=["one-gzip-member", "two-gzip-members"])
-def test_a_neighbours_plain_bytes_give_its_days_columns_once(history, members):
-    # Given a day's file (as gzip of one or two members) whose plain bytes a load kept as a neighbour
-    lines = gzip.decompress(encode_day(history[DAYS[1]], DAYS[1])[0]).splitlines(keepends=True)
-    half = len(lines) // 2
-    parts = [b"".join(lines)] if members == 1 else [b"".join(lines[:half]), b"".join(lines[half:])]
-    data = b"".join(gzip.compress(part, mtime=0) for part in parts)
-    parsed = ParsedFiles(2)
-    parsed.keep_plain(data, gzip.decompress(data))
-    # When its own day's load reads it
-    cols = parsed.read(data)
-    # Then the columns are read_columns' bit for bit, and the plain bytes are let go
-    want = read_readings(data)
-    for column in dataclasses.fields(want):
-        got, expected = getattr(cols, column.name), getattr(want, column.name)
-        assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes(), column.name
-    assert parsed._plain is None
