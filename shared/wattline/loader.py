@@ -32,9 +32,10 @@ For a finalized `daily/dt=D/device=X/readings.jsonl.gz` (generation G):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
-import re
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -47,7 +48,7 @@ from pydantic import ValidationError
 
 from wattline import defaults
 from wattline.errors import NotFoundError, PermanentError, TransientError
-from wattline.formats.columns import ReadingColumns, read_columns, read_jsonl
+from wattline.formats.columns import ReadingColumns, line_times_ms, read_columns, read_jsonl
 from wattline.formats.messages import ENERGY_UPDATED, EnergyUpdated, SourceObject
 from wattline.formats.readings import daily_bytes
 from wattline.keys import MANIFEST_FILE, READINGS_FILE, daily_manifest_key, daily_readings_key, parse_daily_key
@@ -226,15 +227,20 @@ def load_daily_file(
     publisher: Publisher,
     options: LoaderOptions,
     now: datetime | None = None,
+    files: ParsedFiles | None = None,
 ) -> LoadResult:
-    """Load one finalized daily readings file (see the module docstring). Safe to run any number of times."""
+    """Load one finalized daily readings file (see the module docstring). Safe to run any number of times.
+
+    `files`: what the loads before this one parsed, kept for the next (a caller loading consecutive days passes
+    the same `ParsedFiles` to each); None keeps nothing beyond this load."""
+    files = files if files is not None else ParsedFiles()
     parsed = parse_daily_key(event.name)
     if parsed is not None and parsed[2] == MANIFEST_FILE:
         readings = _landed_before(store, event, parsed[0], parsed[1])
         if readings is None:
             return LoadResult(LoadStatus.IGNORED, f"a manifest (its readings file's own event loads it): {event.name}")
         return load_daily_file(
-            readings, store=store, warehouse=warehouse, publisher=publisher, options=options, now=now
+            readings, store=store, warehouse=warehouse, publisher=publisher, options=options, now=now, files=files
         )
     if parsed is None or parsed[2] != READINGS_FILE:
         return LoadResult(LoadStatus.IGNORED, f"not a daily readings file: {event.name}")
@@ -262,10 +268,10 @@ def load_daily_file(
     if mismatch is not None:
         logger.error("not loaded: %s", mismatch)
         return LoadResult(LoadStatus.MISMATCH, mismatch, device, day)
-    today = read_columns(data)
+    today = files.read(data)
 
     zone = options.zone
-    neighbours = _Neighbours(store, device, day, options.neighbour_days, zone)
+    neighbours = _Neighbours(store, device, day, options.neighbour_days, zone, files)
     channels = today.channels(device)
     rows: list[HourlyEnergy] = []
     for channel in channels:
@@ -387,14 +393,12 @@ class _NeighbourFile:
     """A neighbouring day's file, parsed only as far as the boundary hours need.
 
     Daily files are sorted by time (the aggregator's contract; checked here), and every line carries one
-    `"ts"`, so a C-level regex over the bytes gives every line's time without parsing JSON. The previous day's
-    tail (the next day's head) is parsed in growing windows — 2 h, 8 h, … — until it provably holds what a
-    whole-file parse would select: the channel's last (first) energy sample, and `_MARGIN_SAMPLES` samples of every
+    `"ts"`, so `line_times_ms` gives every line's time without parsing JSON. The previous day's tail (the next
+    day's head) is parsed in growing windows — 2 h, 8 h, … — until it provably holds what a whole-file parse would
+    select: the channel's last (first) energy sample, and `_MARGIN_SAMPLES` samples of every
     quantity the file carries beyond that sample's hour. Unsorted or unusual files (not ASCII, blank lines, a time
     not as the writer writes it) are parsed whole.
     """
-
-    _TS = re.compile(rb'"ts":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z"')
 
     def __init__(self, data: bytes) -> None:
         self.raw = daily_bytes(data)
@@ -405,13 +409,26 @@ class _NeighbourFile:
         self.n = len(ends)
         self.ts_ms: NDArray[np.int64] | None = None
         if self.n and self.raw.isascii():
-            stamps = self._TS.findall(self.raw)
-            if len(stamps) == self.n:
-                values = np.array(stamps, dtype="datetime64[ms]").astype(np.int64)
-                if bool(np.all(np.diff(values) >= 0)):
-                    self.ts_ms = values
-        self.quantities = [i for i, name in enumerate(_ENERGY_NAMES) if f'"{name}":'.encode() in self.raw]
+            values = line_times_ms(self.raw, self.starts[:-1], ends)
+            if values is not None and bool(np.all(np.diff(values) >= 0)):
+                self.ts_ms = values
+        # The quantities the file carries anywhere. Both counters' names start `"energy_`: a file without counters
+        # (a Gen2 meter's power-only lines) is scanned once for them, not once per name.
+        counters = b'"energy_' in self.raw
+        self.quantities = [
+            i
+            for i, name in enumerate(_ENERGY_NAMES)
+            if (counters or not name.startswith("energy_")) and f'"{name}":'.encode() in self.raw
+        ]
         self._parsed: dict[tuple[int, int], ReadingColumns] = {}
+
+    @classmethod
+    def parsed(cls, whole: ReadingColumns) -> _NeighbourFile:
+        """A file already parsed whole (by the load of its own day): every window is the whole file, which is what
+        the windows stand for."""
+        neighbour = cls(b"")  # no line times: `previous` and `next` take the window (0, n), the whole file
+        neighbour._parsed[(0, neighbour.n)] = whole
+        return neighbour
 
     def _window(self, start: int, end: int) -> ReadingColumns:
         if (start, end) not in self._parsed:
@@ -461,20 +478,65 @@ class _NeighbourFile:
         return all(int((carried[q] & (ts >= edge)).sum()) >= _MARGIN_SAMPLES for q in self.quantities)
 
 
+class ParsedFiles:
+    """The last `size` daily files parsed whole, by their bytes. Loads of consecutive days of a device (an import, a
+    rebuild, a backfill) sharing one parse each file once: the day a load parses is the next load's neighbour, taken
+    whole from here (windows of a file stand for the whole file, so the rows are the same). The columns are shared
+    between loads: their arrays are made read-only. Two files: a load parses its day, then looks for the previous
+    one among the files parsed before. What it holds (~30 MB a file for 1 Hz two-channel days) is the caller's to
+    let go."""
+
+    def __init__(self, size: int = 2) -> None:
+        self.size = size
+        self._files: dict[bytes, ReadingColumns] = {}
+        self._lock = threading.Lock()
+
+    def read(self, data: bytes) -> ReadingColumns:
+        """`read_columns(data)`, parsed once while among the last `size` files."""
+        with self._lock:
+            found = self._files.pop(data, None)
+            if found is None:
+                self._keep(self.size - 1)  # before parsing: the oldest is not held through the parse's peak
+        if found is None:
+            found = read_columns(data)
+            for column in dataclasses.fields(found):
+                getattr(found, column.name).flags.writeable = False
+        with self._lock:
+            self._files[data] = found  # the most recent last
+            self._keep(self.size)
+        return found
+
+    def find(self, data: bytes) -> ReadingColumns | None:
+        """The columns of `data` when it is among the last files read."""
+        with self._lock:
+            return self._files.get(data)
+
+    def _keep(self, count: int) -> None:
+        while len(self._files) > count:
+            del self._files[next(iter(self._files))]
+
+
 class _Neighbours:
     """The device's daily files around `day`, read lazily and once. For a channel, the nearest earlier (later)
     file holding energy samples of it, looking at most `max_days` days away: a channel silent for a whole day
     (or a day without any file) is bridged, so the gap hours between are written too."""
 
-    def __init__(self, store: ObjectStore, device: str, day: date, max_days: int, zone: tzinfo) -> None:
+    def __init__(
+        self, store: ObjectStore, device: str, day: date, max_days: int, zone: tzinfo, files: ParsedFiles
+    ) -> None:
         self.store, self.device, self.day, self.max_days, self.zone = store, device, day, max_days, zone
+        self.files = files
         self._files: dict[date, _NeighbourFile | None] = {}
 
     def file(self, day: date) -> _NeighbourFile | None:
         if day not in self._files:
             data = _get(self.store, daily_readings_key(day, self.device))
+            whole = None if data is None else self.files.find(data)
             try:
-                self._files[day] = None if data is None else _NeighbourFile(data)
+                if whole is not None:
+                    self._files[day] = _NeighbourFile.parsed(whole)
+                else:
+                    self._files[day] = None if data is None else _NeighbourFile(data)
             except PermanentError:
                 logger.warning("neighbour file %s unreadable; its boundary hours wait for its own load", day)
                 self._files[day] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -181,7 +182,7 @@ def _read(data: bytes, *, plain: bool) -> ReadingColumns:
     freed before the next is built (the array is built while decompressing, then the structs). Anything else
     (non-ASCII, blank lines, other line breaks, JSON msgspec does not take, a line that is not a reading) goes
     through `parse_lines` over `text_lines`, which gives the same columns and names the bad line."""
-    array = _json_array((data,) if plain or data[:2] != _GZIP else _gunzipped(data))
+    array = _json_array(_pieces(data) if plain or data[:2] != _GZIP else _gunzipped(data))
     if array is not None:
         try:
             records = _LINES.decode(array)
@@ -210,6 +211,12 @@ def _gunzipped(data: bytes) -> Iterator[bytes]:
         raise ValueError("not one gzip member") from exc
     if not stream.eof or stream.unused_data:
         raise ValueError("not one gzip member")
+
+
+def _pieces(data: bytes) -> Iterator[bytes]:
+    """Plain bytes a chunk at a time, as `_gunzipped` gives a file's: the array is built without a whole copy."""
+    for start in range(0, len(data), _CHUNK):
+        yield data[start : start + _CHUNK]
 
 
 def _json_array(chunks: Iterable[bytes]) -> bytearray | None:
@@ -305,6 +312,79 @@ def _columns(records: list[_Line]) -> ReadingColumns:
         raise PermanentError(f"bad value in readings file: {exc}") from exc
 
 
+_TS_TEXT: Final = "0000-00-00T00:00:00.000"  # a line's time as the writer writes it (then "Z"): 0 for a digit
+_MONTH_DAYS: Final = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
+
+
+def _iso_ms(chars: NDArray[np.uint8]) -> NDArray[np.int64] | None:
+    """ASCII `YYYY-MM-DDTHH:MM:SS.mmm` texts, given as one row per character (a (23, n) byte matrix: row i holds the
+    i-th character of every text), as milliseconds since the epoch, as `np.array(texts, "datetime64[ms]")` reads
+    them; None unless every text is in exactly that form and names a real time from year 1 on (the caller then
+    takes numpy's parser, which reads or rejects them as it always has)."""
+    if chars.shape[0] != len(_TS_TEXT) or not chars.shape[1] or not _matches(chars, _TS_TEXT.encode()):
+        return None
+
+    def number(first: int, last: int) -> NDArray[np.int64]:  # characters first..last-1, all digits
+        value: NDArray[np.int64] = chars[first].astype(np.int64) - ord("0")
+        for row in chars[first + 1 : last]:
+            value = value * 10 + (row - ord("0"))
+        return value
+
+    year, month, day = number(0, 4), number(5, 7), number(8, 10)
+    hour, minute, second, milli = number(11, 13), number(14, 16), number(17, 19), number(20, 23)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    valid = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (hour < 24) & (minute < 60) & (second < 60)
+    if not bool(valid.all()) or bool((day > _MONTH_DAYS[month] + (leap & (month == 2))).any()):
+        return None
+    # Days since 1970-01-01 of the proleptic Gregorian date (H. Hinnant's days_from_civil; years from March on).
+    shifted = year - (month <= 2)
+    era = shifted // 400
+    year_of_era = shifted - era * 400
+    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days: NDArray[np.int64] = era * 146_097 + day_of_era - 719_468
+    return (((days * 24 + hour) * 60 + minute) * 60 + second) * 1000 + milli
+
+
+def _matches(chars: NDArray[np.uint8], form: bytes) -> bool:
+    """Every text (one row per character, as `_iso_ms` takes them) is `form`, where each "0" stands for a digit."""
+    for row, expected in zip(chars, form, strict=True):
+        if expected == ord("0"):
+            if row.min() < ord("0") or row.max() > ord("9"):
+                return False
+        elif not bool((row == expected).all()):
+            return False
+    return True
+
+
+# A line's end as the writer writes it when `"ts"` is its last key.
+_TS_KEY: Final = b'"ts":"'
+_TS_END: Final = b'Z"}'
+_TS_TAIL: Final = len(_TS_KEY) + len(_TS_TEXT) + len(_TS_END)
+_TS_ANYWHERE: Final = re.compile(rb'"ts":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z"')
+
+
+def line_times_ms(raw: bytes, starts: NDArray[np.intp], ends: NDArray[np.intp]) -> NDArray[np.int64] | None:
+    """The time of each line `raw[starts[i]:ends[i]]` of ASCII JSONL in milliseconds since the epoch, read from its
+    `"ts":"…Z"` text without parsing JSON; None when that fails (the caller then parses the lines).
+
+    Lines that all end in their time (the writer sorts keys: every line without `voltage_v`) are read at once from
+    their last bytes; that is the line's last `"ts"`, the one the reader decodes. Other files go through a regex
+    over the whole text, which must find exactly one time per line."""
+    if len(ends) and bool((ends - starts >= _TS_TAIL).all()):
+        windows = np.lib.stride_tricks.sliding_window_view(np.frombuffer(raw, np.uint8), _TS_TAIL)
+        tails = np.ascontiguousarray(windows[ends - _TS_TAIL].T)  # row i: the i-th of every line's last bytes
+        text = tails[len(_TS_KEY) : -len(_TS_END)]
+        if _matches(tails[: len(_TS_KEY)], _TS_KEY) and _matches(tails[-len(_TS_END) :], _TS_END):
+            found = _iso_ms(text)
+            if found is not None:
+                return found
+    stamps = _TS_ANYWHERE.findall(raw)
+    if len(stamps) != len(ends):
+        return None
+    return np.array(stamps, dtype="datetime64[ms]").astype(np.int64)
+
+
 def _all(values: list[Any], kind: type) -> bool:
     """Every value is exactly of type `kind` (not a subclass: a bool is no channel number)."""
     return bool(values) and set(map(type, values)) == {kind}
@@ -316,5 +396,7 @@ def _texts(values: list[Any]) -> NDArray[np.str_]:
     if not _all(values, str):
         return np.asarray(list(map(str, values)), dtype=np.str_)
     distinct = dict.fromkeys(values)
+    if len(distinct) == 1:  # a daily file: one device
+        return np.asarray(list(distinct), dtype=np.str_).repeat(len(values))
     index = {text: i for i, text in enumerate(distinct)}
     return np.asarray(list(distinct), dtype=np.str_)[np.fromiter(map(index.__getitem__, values), np.intp, len(values))]

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from wattline.alerts.thresholds import Thresholds
     from wattline.archive import ArchiveResult, BundleStore, RestoreResult, RestoreStatus
     from wattline.archive_stage import ArchiveRequest, ArchiveSettings
-    from wattline.loader import LoaderOptions
+    from wattline.loader import LoaderOptions, ParsedFiles
     from wattline.stages import AggregationSettings
     from wattline.transfer import SyncReport
 
@@ -496,6 +496,7 @@ class Runtime:
         self.publisher: Publisher = QueuePublisher(self.queue)
         self._thresholds = thresholds
         self._warehouse: ColumnarWarehouse | None = warehouse
+        self._loaded_files: ParsedFiles | None = None  # shared by consecutive storage events; see _dispatch
         self.closers: builtins.list[Callable[[], None]] = []  # e.g. stop the emulator servers behind the stores
         self.inbound: Callable[[], int] | None = None  # pulls external deliveries into the queue when it is empty
         # Remote functions (the emulator stack): GCS finalize is delivered by whoever `deliver_copied` calls
@@ -682,17 +683,20 @@ class Runtime:
         return restore_statuses(self.s3, self.bundles(), device_ids, first, last)
 
     def on_storage_finalized(self, event: dict[str, Any], report: RunReport) -> None:
-        from wattline.loader import FinalizedObject, load_daily_file
+        from wattline.loader import FinalizedObject, ParsedFiles, load_daily_file
 
         attributes, data = event["attributes"], event["data"]
         if attributes.get("type") != "google.cloud.storage.object.v1.finalized":
             return
+        if self._loaded_files is None:
+            self._loaded_files = ParsedFiles()
         load_daily_file(
             FinalizedObject.from_cloud_event(attributes, data),
             store=self.gcs,
             warehouse=self.warehouse,
             publisher=self.publisher,
             options=self.loader_options(),
+            files=self._loaded_files,
         )
 
     def on_pubsub(self, event: dict[str, Any], report: RunReport) -> None:
@@ -848,6 +852,10 @@ class Runtime:
 
     def _dispatch(self, event: Event, report: RunReport) -> None:
         handler = self.handlers[event.kind]
+        if event.kind is not EventKind.STORAGE:
+            # The files the last loads parsed help only the loads right after them (consecutive days): let them
+            # go before any other stage runs (detection's DuckDB read would peak with them).
+            self._loaded_files = None
         if event.kind is EventKind.STORAGE and event.attempts == 0:
             # Eventarc delivers within seconds of the write; a queued event that waited while nothing ran (the
             # machine was off) is delivered now, so the loader's maximum event age counts from here.

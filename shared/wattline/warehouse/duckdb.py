@@ -87,6 +87,7 @@ class DuckDBWarehouse:
         self._con: duckdb_module.DuckDBPyConnection | None = None
         self._context: SchemaContext | None = None
         self._readings_live = False  # readings_ext reads files (not the empty placeholder)
+        self._table_columns: dict[str, list[str]] = {}  # by table; only `_apply` changes tables
 
     # -- connection -------------------------------------------------------------------------------------------
     def _connection(self) -> duckdb_module.DuckDBPyConnection:
@@ -143,6 +144,7 @@ class DuckDBWarehouse:
             if self._con is not None:
                 self._con.close()
                 self._con = None
+                self._table_columns.clear()
 
     def _has_table(self, table: str) -> bool:
         assert self._con is not None
@@ -153,6 +155,9 @@ class DuckDBWarehouse:
         return bool(row and row[0])
 
     def _columns(self, table: str) -> list[str]:
+        known = self._table_columns.get(table)
+        if known is not None:
+            return list(known)
         con = self._connection()
         rows = con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
@@ -161,7 +166,8 @@ class DuckDBWarehouse:
         ).fetchall()
         if not rows:
             raise NotFoundError(f"no table {self._dataset}.{table} in {self._path}; run ensure_schema()")
-        return [str(r[0]) for r in rows]
+        self._table_columns[table] = [str(r[0]) for r in rows]
+        return list(self._table_columns[table])
 
     def _qualified(self, table: str) -> str:
         return f'"{self.context.project}"."{self._dataset}"."{identifier(table)}"'
@@ -193,6 +199,7 @@ class DuckDBWarehouse:
 
     def _apply(self, objects: Iterable[SqlObject]) -> None:
         con = self._connection()
+        self._table_columns.clear()
         source = self.readings_source()
         values = {**self.context.values(), "readings_source": source}
         for obj in objects:

@@ -8,6 +8,7 @@ import json
 import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from helpers.fakes import MemoryPublisher
@@ -27,7 +28,14 @@ from helpers.gcp_daily_files import (
 from wattline import keys
 from wattline.errors import TransientError
 from wattline.formats.columns import read_columns as read_readings
-from wattline.loader import ENERGY_TABLE, FinalizedObject, LoadStatus, load_daily_file
+from wattline.loader import (
+    ENERGY_TABLE,
+    FinalizedObject,
+    LoadStatus,
+    ParsedFiles,
+    _NeighbourFile,
+    load_daily_file,
+)
 
 START = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
 END = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -301,3 +309,58 @@ def test_a_cloud_event_gives_bucket_name_generation_and_time():
     # Then the loader's input carries them, the generation as text
     assert (event.bucket, event.name, event.generation, event.event_id) == ("b", "daily/x", "17", "42")
     assert event.event_time == datetime(2026, 11, 27, 10, 0, 0, 500000, tzinfo=UTC)
+
+
+def exact_rows(warehouse: MemoryWarehouse) -> dict[Any, str]:
+    """The table's rows as text, so floats compare bit for bit (NaN included)."""
+    return {key: repr(sorted(row.items())) for key, row in warehouse.tables[ENERGY_TABLE].items()}
+
+
+@pytest.mark.parametrize(
+    ("order", "some_whole"),
+    [([0, 1, 2, 3], True), ([3, 2, 1, 0], True), ([1, 3, 0, 2], False)],  # shuffled: the neighbours were let go
+    ids=["forward", "backward", "shuffled"],
+)
+def test_neighbours_taken_whole_from_the_days_parsed_before_give_the_rows_of_windows(
+    history, order, some_whole, monkeypatch
+):
+    # Given four consecutive daily files
+    store = VersionedStore()
+    for day in DAYS:
+        write_day(store, history[day], day)
+    taken_whole = []
+    parsed = _NeighbourFile.parsed
+    monkeypatch.setattr(_NeighbourFile, "parsed", lambda whole: taken_whole.append(whole) or parsed(whole))
+    # When they are loaded in that order with each load's neighbours read in windows (no file parsed before)
+    windows = MemoryWarehouse()
+    for i in order:
+        load(store, windows, MemoryPublisher(), event_for(store, DAYS[i]))
+    assert taken_whole == []
+    # And loaded again, sharing what each load parsed with the next
+    kept, files = MemoryWarehouse(), ParsedFiles()
+    for i in order:
+        event = event_for(store, DAYS[i])
+        load_daily_file(
+            event, store=store, warehouse=kept, publisher=MemoryPublisher(), options=OPTIONS, now=NOW, files=files
+        )
+    # Then the rows are the same, bit for bit, whether or not neighbours were taken whole
+    assert bool(taken_whole) is some_whole
+    assert exact_rows(kept) == exact_rows(windows)
+
+
+def test_parsed_files_keep_the_last_few_read_only():
+    # Given room for two files
+    parsed = ParsedFiles(2)
+    files = [
+        gzip.compress(f'{{"device_id":"d","ts":"2026-11-2{i}T00:00:00.000Z"}}\n'.encode(), mtime=0) for i in range(3)
+    ]
+    # When three are read, the first twice
+    first = parsed.read(files[0])
+    assert parsed.read(files[0]) is first
+    parsed.read(files[1])
+    parsed.read(files[2])
+    # Then only the last two are kept, and their arrays cannot be written
+    assert parsed.find(files[0]) is None
+    assert parsed.find(files[1]) is not None and parsed.find(files[2]) is not None
+    with pytest.raises(ValueError, match="read-only"):
+        first.power_w[0] = 1.0
