@@ -33,6 +33,15 @@ def decode_each_line(decoder: msgspec.json.Decoder[T], data: bytes, max_line_byt
         return None
     if not decoded:
         return None
+    if len(decoded) <= _FEW_LINES:  # (an object per message: numpy's set-up would cost more than the lines)
+        lines = data.split(b"\n")
+        if not lines[-1]:
+            lines.pop()  # (the final `\n` starts no line)
+        if len(decoded) != len(lines) or any(not line or line[0] <= _SPACE for line in lines):
+            return None
+        if max_line_bytes is not None and max(map(len, lines)) > max_line_bytes:
+            return None
+        return decoded
     text = np.frombuffer(data, np.uint8)
     ends = np.flatnonzero(text == _NEWLINE)
     starts = np.concatenate(([0], ends + 1))
@@ -49,6 +58,7 @@ def decode_each_line(decoder: msgspec.json.Decoder[T], data: bytes, max_line_byt
 
 _NEWLINE: Final = ord("\n")
 _SPACE: Final = ord(" ")
+_FEW_LINES: Final = 32
 
 
 def decode_capture_lines(data: bytes) -> list[Capture] | None:
