@@ -579,7 +579,11 @@ def _meter_rows(
         return None, members
     numbers = sorted(channels)
     parts = [(np.flatnonzero(good & ~np.isnan(channels[number]).all(axis=1)), number) for number in numbers]
-    if all(np.array_equal(rows, parts[0][0]) for rows, _number in parts[1:]):  # (each message feeds every channel)
+    if len(parts) == 1:  # (one channel: its rows are in message order)
+        positions, number = parts[0]
+        channel, values = np.full(len(positions), number, np.int64), channels[number][positions]
+        message = members[taken[positions]]
+    elif all(np.array_equal(rows, parts[0][0]) for rows, _number in parts[1:]):  # (each message feeds every channel)
         positions = np.repeat(parts[0][0], len(numbers))  # message order, then channel order
         channel = np.tile(np.array(numbers, np.int64), len(parts[0][0]))
         values = np.stack([channels[number][parts[0][0]] for number in numbers], axis=1).reshape(-1, len(QUANTITIES))
@@ -637,33 +641,41 @@ def _emeter_numbers(
     """Gen1 `shellies/<device>/emeter/<i>/<quantity>` messages, given with their topic's kind: (their rows, the
     members left to the per-message parser)."""
     devices = tuple(dict.fromkeys(kind[1] for kind, _members in kinds))
-    members = np.concatenate([member_array for _kind, member_array in kinds])
-    sizes = [len(member_array) for _kind, member_array in kinds]
-    device = np.repeat(np.array([devices.index(kind[1]) for kind, _members in kinds], np.int32), sizes)
-    channel = np.repeat(np.array([kind[2] for kind, _members in kinds], np.int64), sizes)
-    column = np.repeat(np.array([_COLUMN[kind[3]] for kind, _members in kinds], np.intp), sizes)
-    bounds = np.repeat(np.array([_FIELD_BOUNDS[kind[3]] for kind, _members in kinds], np.float64), sizes, axis=0)
-    order = np.argsort(members, kind="stable")  # message order, as `_payload_data` reads them
-    members, device, channel, column, bounds = (
-        members[order],
-        device[order],
-        channel[order],
-        column[order],
-        bounds[order],
-    )
+    # Each member's device code, channel, value column and bounds: its topic's (a single topic's, as an object of
+    # one message holds, stay scalars).
+    device: Any
+    channel: Any
+    column: Any
+    if len(kinds) == 1:
+        (_name, _device_id, channel, field), members = kinds[0]
+        device, column, (low, high) = 0, _COLUMN[field], _FIELD_BOUNDS[field]
+    else:
+        members = np.concatenate([member_array for _kind, member_array in kinds])
+        order = np.argsort(members, kind="stable")  # message order, as `_payload_data` reads them
+        members = members[order]
+        sizes = [len(member_array) for _kind, member_array in kinds]
+        device = np.repeat(np.array([devices.index(kind[1]) for kind, _members in kinds], np.int32), sizes)[order]
+        channel = np.repeat(np.array([kind[2] for kind, _members in kinds], np.int64), sizes)[order]
+        column = np.repeat(np.array([_COLUMN[kind[3]] for kind, _members in kinds], np.intp), sizes)[order]
+        low, high = np.repeat(np.array([_FIELD_BOUNDS[kind[3]] for kind, _ in kinds]), sizes, axis=0)[order].T
     values = _plain_numbers(_payload_data(members, payloads, payloads_b64))
     # NaN: not a plain number; -1 counters, out of bounds: the per-message parser
-    good = np.isfinite(values) & (values >= bounds[:, 0]) & (values <= bounds[:, 1])
+    good = np.isfinite(values) & (values >= low) & (values <= high)
     if not good.any():
         return None, members
     message = members[good]
     n = len(message)
     table = np.full((n, len(QUANTITIES)), np.nan)
-    table[np.arange(n), column[good]] = values[good]
+    if len(kinds) == 1:
+        table[:, column] = values[good]
+        device, channel = np.zeros(n, np.int32), np.full(n, channel, np.int64)
+    else:
+        table[np.arange(n), column[good]] = values[good]
+        device, channel = device[good], channel[good]
     rows = RowColumns(
         devices,
-        device[good],
-        channel[good],
+        device,
+        channel,
         received[message] * 1000,
         received[message],
         np.zeros(n, np.bool_),
