@@ -37,25 +37,35 @@ class InputTooLarge(ValueError):
 
 
 class BlockLines(Sequence[bytes]):
-    """The complete lines of one block of a file, kept as the file holds them (`data`: each line followed by its
-    `\\n`, but for a file's last line without one), split into lines (without `\\n` or `\\r\\n`) only when one is
-    asked for: a reader that decodes `data` in one call never splits it."""
+    """Lines kept as they were read: `data`, each line followed by its `\\n` (the last perhaps not), split into
+    lines only when one is asked for, so a reader that decodes `data` in one call never splits it. A contiguous
+    slice is a view of the same split. `strip_returns`: a line's final `\\r` (of a `\\r\\n` break) is removed, as
+    `LineReader` reads lines; a raw object's lines keep theirs."""
 
-    def __init__(self, data: bytes, count: int, *, last: bool) -> None:
-        self.data, self.last = data, last
-        self._count = count
-        self._lines: list[bytes] | None = None
+    def __init__(self, data: bytes, count: int, *, strip_returns: bool = True) -> None:
+        self.data, self.strip_returns = data, strip_returns
+        self._start, self._count = 0, count
+        self._split: list[list[bytes]] = []  # [every line of `data`], once split: shared with the slices
 
-    def split(self) -> list[bytes]:
-        """The lines as bytes, each with its `\\r\\n` or `\\n` removed."""
-        if self._lines is None:
-            lines = [self.data] if self.last else self.data.split(b"\n")
-            if not self.last:
-                lines.pop()  # (after the block's final `\\n`)
-            if b"\r" in self.data:
+    @property
+    def last(self) -> bool:
+        """`data` is a file's last line, without its break."""
+        return not self.data.endswith(b"\n")
+
+    def raw_lines(self) -> list[bytes]:
+        """Every line of `data` as the file holds it (a `\\r` before its `\\n` kept)."""
+        lines = self.data.split(b"\n")
+        if self.data.endswith(b"\n"):
+            lines.pop()  # (after the final `\\n`)
+        return lines
+
+    def _lines(self) -> list[bytes]:
+        if not self._split:
+            lines = self.raw_lines()
+            if self.strip_returns and b"\r" in self.data:
                 lines = [line.removesuffix(b"\r") for line in lines]
-            self._lines = lines
-        return self._lines
+            self._split.append(lines)
+        return self._split[0]
 
     def __len__(self) -> int:
         return self._count
@@ -64,13 +74,22 @@ class BlockLines(Sequence[bytes]):
     def __getitem__(self, index: int) -> bytes: ...
 
     @overload
-    def __getitem__(self, index: slice) -> list[bytes]: ...
+    def __getitem__(self, index: slice) -> BlockLines: ...
 
-    def __getitem__(self, index: int | slice) -> bytes | list[bytes]:
-        return self.split()[index]
+    def __getitem__(self, index: int | slice) -> bytes | BlockLines:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._count)
+            if step != 1:
+                raise ValueError("only contiguous slices")
+            view = BlockLines(self.data, max(0, stop - start), strip_returns=self.strip_returns)
+            view._start, view._split = self._start + start, self._split
+            return view
+        if not -self._count <= index < self._count:
+            raise IndexError(index)
+        return self._lines()[self._start + index % self._count]
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self.split())
+        return iter(self._lines()[self._start : self._start + self._count])
 
 
 class LineReader:
@@ -99,7 +118,7 @@ class LineReader:
             if block.last:
                 yield self._counted(block.data, len(block.data))
             else:
-                for line in block.data.split(b"\n")[:-1]:
+                for line in block.raw_lines():
                     yield self._counted(line, len(line) + 1)
 
     def raw_blocks(self, block_size: int = 1 << 20) -> Iterator[tuple[int, BlockLines]]:
@@ -108,8 +127,7 @@ class LineReader:
         for block in self._blocks(block_size):
             first = self.lines_read + 1
             if self.max_bytes is not None and self.bytes_read + len(block.data) > self.max_bytes:
-                raw = [block.data] if block.last else block.data.split(b"\n")[:-1]
-                for line in raw:  # raises at the line that passes the limit, as `raw_lines` does
+                for line in block.raw_lines():  # raises at the line that passes the limit, as `raw_lines` does
                     self._counted(line, len(line) + (0 if block.last else 1))
             self.bytes_read += len(block.data)
             self.lines_read += len(block)
@@ -131,7 +149,7 @@ class LineReader:
                     return
                 if not block:
                     if rest:
-                        yield BlockLines(rest, 1, last=True)
+                        yield BlockLines(rest, 1)  # (a last line without its break)
                     return
                 chunk = rest + block if rest else block
                 end = chunk.rfind(b"\n") + 1
@@ -139,7 +157,7 @@ class LineReader:
                 if self.max_bytes is not None and len(rest) > self.max_bytes - self.bytes_read:
                     raise InputTooLarge(self.name, self.max_bytes, self.lines_read)
                 if data:
-                    yield BlockLines(data, data.count(b"\n"), last=False)
+                    yield BlockLines(data, data.count(b"\n"))
 
     def _counted(self, line: bytes, size: int) -> tuple[int, bytes]:
         self.bytes_read += size

@@ -22,13 +22,14 @@ import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, cast, overload
+from typing import Annotated, Any, Final, cast
 
 import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
 from wattline.formats import blocks, frames
+from wattline.inputs import BlockLines
 from wattline.models import READING_QUANTITIES, Generation, QuarantineRecord
 from wattline.parsing import envelope, gen1, gen2, limits
 from wattline.parsing._common import _BOUNDS, _NUMBER_RE, FIELD_KIND, Reject, Row, check_device_id
@@ -736,7 +737,7 @@ def parse_object(
             now_ms=now_ms,
             device_id=device_id,
             source_key=source_key,
-            lines=_LinesOnDemand(raw, len(stored)),
+            lines=BlockLines(raw, len(stored), strip_returns=False),  # (a rejected message's record holds its line)
         )
     lines, pretty = envelope.object_lines(raw)
     if not lines or pretty:
@@ -773,36 +774,6 @@ def parse_object(
         source_key=source_key,
         lines=lines,
     )
-
-
-class _LinesOnDemand(Sequence[bytes]):
-    """The `count` lines of a raw object whose every line is one envelope, split only when one is asked for (the
-    record of a rejected message holds its line); a slice is another such view of the same split."""
-
-    def __init__(self, data: bytes, count: int, offset: int = 0, split: list[list[bytes]] | None = None) -> None:
-        self._data, self._count, self._offset = data, count, offset
-        self._split = split if split is not None else []  # [the object's lines], once split: shared with slices
-
-    def __len__(self) -> int:
-        return self._count
-
-    @overload
-    def __getitem__(self, index: int) -> bytes: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> _LinesOnDemand: ...
-
-    def __getitem__(self, index: int | slice) -> bytes | _LinesOnDemand:
-        if isinstance(index, slice):
-            start, stop, step = index.indices(self._count)
-            if step != 1:
-                raise ValueError("only contiguous slices")
-            return _LinesOnDemand(self._data, max(0, stop - start), self._offset + start, self._split)
-        if not -self._count <= index < self._count:
-            raise IndexError(index)
-        if not self._split:
-            self._split.append(envelope.object_lines(self._data)[0])
-        return self._split[0][self._offset + index % self._count]
 
 
 _NOT_A_TOPIC: Final = ""  # a line the typed decoder refused: no topic kind, so `parse_line` reads it

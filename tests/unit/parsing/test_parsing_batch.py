@@ -197,14 +197,16 @@ def test_the_real_payloads_mixed_into_bench_traffic_equal_the_per_message_parser
 
 
 def test_an_object_of_base64_envelopes_only_parses_as_the_per_message_parser() -> None:
-    # Given the real payloads (many rejected) stored only as the rules store them, line after line, past one slice
+    # Given the real payloads (many rejected) stored only as the rules store them, line after line (LF or CRLF, a
+    # rejected line's record keeping its \r as the per-line framing keeps it), past one slice
     stored = [message for message in real_messages() if message[3] is not None]
     many = stored * (BATCH_MESSAGES // len(stored) + 2)
-    data = b"\n".join(lines_of(many)) + b"\n"
-    # When the object is parsed as a batch (framed by one decoder call, rejected lines split out on demand)
-    # Then every message's outcome, a rejected one's record with its whole line, is the per-message parser's
-    for device_id in (None, GEN2_DEVICE):
-        assert_object_agrees(data, device_id=device_id, source_key="raw/some/key")
+    for ending in (b"\n", b"\r\n"):
+        data = ending.join(lines_of(many)) + ending
+        # When the object is parsed as a batch (framed by one decoder call, rejected lines split out on demand)
+        # Then every message's outcome, a rejected one's record with its whole line, is the per-message parser's
+        for device_id in (None, GEN2_DEVICE):
+            assert_object_agrees(data, device_id=device_id, source_key="raw/some/key")
 
 
 def test_two_envelopes_on_a_line_next_to_a_blank_line_are_framed_as_the_per_line_parser_frames_them() -> None:
@@ -807,9 +809,9 @@ def test_typed_capture_columns_of_a_block_equal_those_of_its_lines(lines: list[b
     # Given capture lines, good, odd, blank or holding two values, as one block (CRLF or LF), and the first alone
     # as a file's last line (no break); a line's own final \r is a CRLF's, so none ends with one
     ending = b"\r\n" if crlf else b"\n"
-    blocks = [(BlockLines(b"".join(line + ending for line in lines), len(lines), last=False), lines)]
+    blocks = [(BlockLines(b"".join(line + ending for line in lines), len(lines)), lines)]
     if lines:
-        blocks.append((BlockLines(lines[0], 1, last=True), lines[:1]))
+        blocks.append((BlockLines(lines[0], 1), lines[:1]))
     for block, its_lines in blocks:
         # When read as columns from the block (one decoder call when each line holds one capture) and line by line
         # Then the same
