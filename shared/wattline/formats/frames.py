@@ -161,18 +161,10 @@ def decode_base64_each(texts: Sequence[str]) -> list[bytes | None]:
 
 
 def decode_captures(lines: Sequence[bytes | str]) -> list[Capture | None]:
-    """`decode_capture` of many lines."""
+    """Each capture line with the expected types, or None: the general rule (`wattline.parsing.lines`) then reads
+    it and accepts it or says why not (nesting deeper than msgspec goes included). A line holds exactly one JSON
+    value; a block decoded in one call is `formats.blocks.decode_capture_lines`, which checks that."""
     return decode_each(CAPTURE.decode, lines)
-
-
-def decode_capture(line: bytes | str) -> Capture | None:
-    """One capture line with the expected types, or None: the general rule (`wattline.parsing.lines`) then reads it
-    and accepts it or says why not. Exactly one JSON value per line (msgspec's `decode_lines` would take two objects
-    on one line, so lines are split here, not there)."""
-    try:
-        return CAPTURE.decode(line)
-    except (msgspec.DecodeError, RecursionError):  # nesting deeper than msgspec goes: the general rule says so
-        return None
 
 
 class _StoredLine(msgspec.Struct, gc=False):

@@ -160,9 +160,9 @@ def _template(no_channel: bool, generation: str, names: tuple[str, ...]) -> tupl
     if not no_channel:
         slots["channel"] = ("%s", 0)
     slots |= {name: ("%s", index + 4) for index, name in enumerate(names)}
-    template = ",".join(f'"{name}":{slots[name][0]}' for name in sorted(slots))
-    order = tuple(argument for _name, (_text, argument) in sorted(slots.items()) if argument is not None)
-    return "{" + template + "}", order
+    ordered = sorted(slots.items())
+    template = ",".join(f'"{name}":{text}' for name, (text, _argument) in ordered)
+    return "{" + template + "}", tuple(argument for _name, (_text, argument) in ordered if argument is not None)
 
 
 def _encoded(

@@ -49,8 +49,9 @@ def _transpile(sql: str) -> str:
     return ";\n".join(statements)
 
 
+@cache
 def cache_file() -> Path:
-    """Where this sqlglot version's translations are kept."""
+    """Where this sqlglot version's translations are kept (decided once per process, as they are read once)."""
     folder = os.environ.get("WATTLINE_CACHE_DIR") or Path(
         os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "wattline"
     )

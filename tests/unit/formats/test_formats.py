@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wattline.formats.frames import decode_capture, envelope_fields
+from wattline.formats.frames import decode_captures, envelope_fields
 from wattline.formats.readings import reading_line, ts_text
 from wattline.models import Generation, Reading, format_ts
 from wattline.parsing._common import ts_from_seconds, ts_from_us
@@ -140,7 +140,7 @@ def test_a_capture_line_decodes_only_with_a_text_topic_text_payload_and_a_number
     # Given a capture-shaped line with any types
     line = json.dumps({"topic": topic, "payload": payload, "received_at": received_at}).encode()
     # When the bulk decoder reads it
-    capture = decode_capture(line)
+    (capture,) = decode_captures([line])
     # Then it takes it only with the expected types and finite values, as the plain decoder reads them
     plain = json.loads(line)
     number = type(plain["received_at"]) in (int, float)
