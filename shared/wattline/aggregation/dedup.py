@@ -190,9 +190,10 @@ class StoredEnvelopes(NamedTuple):
 def stored_envelopes(
     objects: Sequence[tuple[str, bytes]], window_ms: int = DEFAULT_DEDUP_WINDOW_MS
 ) -> StoredEnvelopes | None:
-    """`split_object` + `dedup` of a day's objects (key, bytes) in columns, for the common day: every non-blank line
-    of every object a stored envelope with `payload_b64` (what the IoT rules and imports write), framed by one
-    typed C decoder call per line. None otherwise: `split_object` and `dedup` then frame message by message."""
+    """`split_object` + `dedup` of a day's objects (key, bytes) in columns, for the common day: every line of every
+    object a stored envelope with `payload_b64` (what the IoT rules and imports write), framed by one typed C
+    decoder call per object (`formats.blocks`). None otherwise: `split_object` and `dedup` then frame message by
+    message."""
     topics: list[str] = []
     received_ms: list[int] = []
     encoded: list[str | None] = []
@@ -216,11 +217,12 @@ def stored_envelopes(
         payloads_b64 = [payloads_b64[i] for i in order]
         received_ms = received[order].tolist()
 
+    if len(set(payloads_b64)) == len(payloads_b64):  # no payload twice, so no identity twice (a Gen2 day)
+        return StoredEnvelopes(topics, received_ms, payloads_b64, 0)
+
     def timed(position: int) -> bool:
         return topics[position].endswith(_EVENTS_RPC) and _has_device_time(_b64_json(payloads_b64[position]))
 
-    if len(set(payloads_b64)) == len(payloads_b64):  # no payload twice, so no identity twice (a Gen2 day)
-        return StoredEnvelopes(topics, received_ms, payloads_b64, 0)
     may_be_timed = any(topic.endswith(_EVENTS_RPC) for topic in set(topics))  # (a Gen1 day: none)
     kept = _kept(list(zip(topics, payloads_b64, strict=True)), received_ms, timed if may_be_timed else None, window_ms)
     if len(kept) == len(topics):
