@@ -224,25 +224,31 @@ class EventQueue:
         temp.write_text(event.to_json(), encoding="utf-8")
         os.replace(temp, folder / f"{event.id}.json")
 
-    def _list(self, folder: Path) -> list[Path]:
-        if not folder.is_dir():
+    def _names(self, folder: Path) -> list[str]:
+        """The event files' names, unsorted (a listing per event handled: only what asks for order sorts)."""
+        try:
+            return [name for name in os.listdir(folder) if name.endswith(".json") and not name.startswith(".")]
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        names = sorted(name for name in os.listdir(folder) if name.endswith(".json") and not name.startswith("."))
-        return [folder / name for name in names]
+
+    def _list(self, folder: Path) -> list[Path]:
+        return [folder / name for name in sorted(self._names(folder))]
 
     def pending(self) -> list[Event]:
         return [Event.from_json(path.read_text(encoding="utf-8")) for path in self._list(self.home.pending)]
 
     def pending_count(self) -> int:
         """How many events wait (without reading them: a progress bar asks after every event)."""
-        return len(self._list(self.home.pending))
+        return len(self._names(self.home.pending))
 
     def dead(self) -> list[Event]:
         return [Event.from_json(path.read_text(encoding="utf-8")) for path in self._list(self.home.dead)]
 
     def next(self) -> Event | None:
-        paths = self._list(self.home.pending)
-        return Event.from_json(paths[0].read_text(encoding="utf-8")) if paths else None
+        names = self._names(self.home.pending)
+        if not names:
+            return None
+        return Event.from_json((self.home.pending / min(names)).read_text(encoding="utf-8"))
 
     def done(self, event: Event) -> None:
         (self.home.pending / f"{event.id}.json").unlink(missing_ok=True)
