@@ -7,6 +7,7 @@ Everything here works on plain arrays: timestamps in Unix seconds (float64, stri
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -14,10 +15,20 @@ from numpy.typing import NDArray
 from wattline import defaults
 
 F64 = NDArray[np.float64]
+Number = TypeVar("Number", np.int64, np.float64)
 I64 = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 J_PER_WH = 3600.0
+
+
+def sorted_distinct(values: NDArray[Number]) -> NDArray[Number]:
+    """`np.unique(values)` of a 1-d array without NaN (times), without the import of `numpy.ma` that the first plain
+    `np.unique` call makes (~20 ms of a command: numpy looks for a masked array there)."""
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
 
 
 def signed_areas(p0: F64, p1: F64, dt: F64, *, locf: bool) -> tuple[F64, F64]:

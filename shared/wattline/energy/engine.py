@@ -22,6 +22,7 @@ from wattline.energy.core import (
     cumulative_at,
     extremes,
     integrate_series,
+    sorted_distinct,
 )
 from wattline.energy.counters import RESET, CounterSeries, build_counter
 from wattline.energy.hours import local_hour_edges
@@ -386,7 +387,7 @@ def _with_counters(
         # Where power coverage starts or stops: so each segment is either wholly covered by power or not at all.
         gap_starts, gap_ends = power.gap_runs()
         cuts.extend((power.ts[[0, -1]], gap_starts, gap_ends))
-    bounds = np.unique(np.concatenate(cuts))
+    bounds = sorted_distinct(np.concatenate(cuts))
     bounds = bounds[(bounds >= span0) & (bounds <= span1)]
     a, b = bounds[:-1], bounds[1:]
     length = b - a
@@ -444,7 +445,7 @@ def _with_counters(
 
     min_w, max_w = extremes(power, edges)
     # Distinct observation instants: the power samples plus the counter readings at other instants (few).
-    readings = np.unique(np.concatenate([series.ts for _, series in counters]))
+    readings = sorted_distinct(np.concatenate([series.ts for _, series in counters]))
     if n:
         at = np.clip(np.searchsorted(power.ts, readings), 0, n - 1)
         readings = readings[power.ts[at] != readings]

@@ -9,6 +9,8 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
+from wattline.energy.core import sorted_distinct
+
 # Every UTC offset in use today is a whole number of quarter hours, so every local hour starts on a UTC quarter hour.
 _QUARTER_S = 900
 
@@ -43,7 +45,7 @@ def _edges_between(first: int, last: int, tz: tzinfo) -> NDArray[np.float64]:
     for hour in hours[~steady].tolist():
         quarters = range(hour, hour + 3600, _QUARTER_S)
         found.append(np.array([q for q in quarters if (q + _offset_s(q, tz)) % 3600 == 0], dtype=np.int64))
-    starts = np.unique(np.concatenate(found))
+    starts = sorted_distinct(np.concatenate(found))
     edges: NDArray[np.float64] = starts[(starts >= first) & (starts <= last)].astype(np.float64)
     edges.flags.writeable = False
     return edges
