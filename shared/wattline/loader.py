@@ -484,36 +484,60 @@ class ParsedFiles:
     whole from here (windows of a file stand for the whole file, so the rows are the same). The columns are shared
     between loads: their arrays are made read-only. Two files: a load parses its day, then looks for the previous
     one among the files parsed before. What it holds (~30 MB a file for 1 Hz two-channel days) is the caller's to
-    let go."""
+    let go.
 
-    def __init__(self, size: int = 2) -> None:
+    Files can also be handed over before any load (`hand_over`: the aggregator that wrote them in this process
+    knows their columns): they wait, up to `handed_bytes` of columns, until a load reads them, and are never parsed.
+    Keyed by the exact bytes, so a file changed on its way is parsed as usual."""
+
+    def __init__(self, size: int = 2, *, handed_bytes: int = 0) -> None:
         self.size = size
+        self.handed_bytes = handed_bytes
         self._files: dict[bytes, ReadingColumns] = {}
+        self._handed: dict[bytes, ReadingColumns] = {}
         self._lock = threading.Lock()
 
+    def hand_over(self, data: bytes, columns: ReadingColumns) -> None:
+        """Hold `columns`, which are `read_columns(data)`, until `data` is read; not taken when they would not fit
+        in `handed_bytes` with the files already waiting (the first written are the first loaded)."""
+        with self._lock:
+            if sum(map(_nbytes, self._handed.values())) + _nbytes(columns) <= self.handed_bytes:
+                self._handed[data] = _freeze(columns)
+
     def read(self, data: bytes) -> ReadingColumns:
-        """`read_columns(data)`, parsed once while among the last `size` files."""
+        """`read_columns(data)`, parsed once while among the last `size` files (or never, when handed over)."""
         with self._lock:
             found = self._files.pop(data, None)
             if found is None:
+                found = self._handed.pop(data, None)
+            if found is None:
                 self._keep(self.size - 1)  # before parsing: the oldest is not held through the parse's peak
         if found is None:
-            found = read_columns(data)
-            for column in dataclasses.fields(found):
-                getattr(found, column.name).flags.writeable = False
+            found = _freeze(read_columns(data))
         with self._lock:
             self._files[data] = found  # the most recent last
             self._keep(self.size)
         return found
 
     def find(self, data: bytes) -> ReadingColumns | None:
-        """The columns of `data` when it is among the last files read."""
+        """The columns of `data` when it is among the last files read or the files handed over."""
         with self._lock:
-            return self._files.get(data)
+            found = self._files.get(data)
+            return self._handed.get(data) if found is None else found
 
     def _keep(self, count: int) -> None:
         while len(self._files) > count:
             del self._files[next(iter(self._files))]
+
+
+def _freeze(columns: ReadingColumns) -> ReadingColumns:
+    for column in dataclasses.fields(columns):
+        getattr(columns, column.name).flags.writeable = False
+    return columns
+
+
+def _nbytes(columns: ReadingColumns) -> int:
+    return sum(getattr(columns, column.name).nbytes for column in dataclasses.fields(columns))
 
 
 class _Neighbours:

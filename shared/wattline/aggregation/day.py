@@ -6,7 +6,7 @@ import gzip
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,6 +25,7 @@ from wattline.aggregation.common import (
 )
 from wattline.aggregation.dedup import RawEnvelope, dedup, split_object, stored_envelopes
 from wattline.errors import NotFoundError, PermanentError
+from wattline.formats.columns import ReadingColumns, written_columns
 from wattline.formats.readings import daily_file_bytes, float_shape_lines, json_string, reading_lines
 from wattline.models import DailyManifest, QuarantineRecord, Reading, readings_from_file
 from wattline.parsing import Row, parse_line_rows, row_from_reading
@@ -131,6 +132,7 @@ def aggregate_day(
     *,
     concurrency: int = 8,
     dedup_window_ms: int = DEFAULT_DEDUP_WINDOW_MS,
+    hand_over: Callable[[bytes, ReadingColumns], None] | None = None,
 ) -> AggregateResult:
     """Build `daily/dt=<day>/device=<id>/readings.jsonl.gz` + `manifest.json` from the device-day's raw objects.
 
@@ -142,6 +144,10 @@ def aggregate_day(
 
     If the aggregation state names raw objects that are gone (the archiver moved them after the last run), the new
     raw objects are merged into the existing daily file instead of rebuilding it from what is left.
+
+    `hand_over`, when given, is called once the day is written with the daily file's bytes and the columns
+    `read_columns` gives for them, taken from the rows the file was written from (a loader in the same process
+    takes them instead of parsing the file again).
     """
     if not keys.is_safe_device_id(device_id) or device_id == INVALID_DEVICE_SEGMENT:
         raise PermanentError(f"device id {device_id!r} is not aggregatable")
@@ -174,8 +180,11 @@ def aggregate_day(
             store, day, device_id, to_read, concurrency=concurrency, window_ms=dedup_window_ms
         )
         counts = previous_counts.merged(counts)
-        lines = daily_lines(RowColumns.concat([RowColumns.from_rows(previous), *parts]))
+        rows = RowColumns.concat([RowColumns.from_rows(previous), *parts])
+        lines = daily_lines(rows)
         data = daily_file_bytes(lines.lines)
+        columns = daily_columns(rows, lines) if hand_over is not None else None
+        del rows, parts
     sha256 = hashlib.sha256(data).hexdigest()
     manifest = DailyManifest(
         device_id=device_id,
@@ -199,7 +208,24 @@ def aggregate_day(
     )
     store.put(keys.daily_manifest_key(day, device_id), manifest.to_bytes(), content_type="application/json")
     cleared = _clear_dirty(store, day, device_id, dirty_marker)
+    if hand_over is not None and columns is not None:
+        hand_over(data, columns)
     return AggregateResult(device_id, day, mode, counts, len(lines.lines), len(sources), manifest, cleared)
+
+
+def daily_columns(rows: RowColumns, lines: DailyLines) -> ReadingColumns:
+    """The columns `read_columns` gives for the daily file of `lines` (`daily_lines(rows)`), without reading it."""
+    return written_columns(
+        lines.rows,
+        devices=rows.devices,
+        device=rows.device,
+        channel=rows.channel,
+        ts_us=rows.ts_us,
+        received_ms=rows.received_ms,
+        gen2=rows.gen2,
+        quantities={name: rows.values[:, column] for column, name in enumerate(QUANTITIES)},
+        states=rows.state,
+    )
 
 
 def _aggregate_objects(
@@ -269,13 +295,14 @@ def canonical_lines(readings: Iterable[Reading]) -> list[tuple[str, str]]:
 
 
 class DailyLines(NamedTuple):
-    """A daily file's lines in file order, the formatted times of its first and last (None when empty), and of
-    every line when asked for."""
+    """A daily file's lines in file order, the formatted times of its first and last (None when empty), of every
+    line when asked for, and the row each line was written from."""
 
     lines: list[str]
     first_ts: str | None
     last_ts: str | None
     times: list[str]
+    rows: NDArray[np.intp]
 
 
 def daily_lines(rows: RowColumns, *, with_times: bool = False) -> DailyLines:
@@ -284,7 +311,7 @@ def daily_lines(rows: RowColumns, *, with_times: bool = False) -> DailyLines:
     redelivery) only the first is kept."""
     n = len(rows)
     if not n:
-        return DailyLines([], None, None, [])
+        return DailyLines([], None, None, [], np.zeros(0, np.intp))
     texts = _ts_texts(rows.ts_us)
     lines = _lines(rows, texts)
     order = np.lexsort((np.arange(n), rows.received_ms, rows.channel, rows.ts_us))
@@ -307,7 +334,7 @@ def daily_lines(rows: RowColumns, *, with_times: bool = False) -> DailyLines:
                 keep[position] = False
     kept = order[keep]
     times = texts[kept].tolist() if with_times else []
-    return DailyLines([lines[i] for i in kept.tolist()], str(texts[kept[0]]), str(texts[kept[-1]]), times)
+    return DailyLines([lines[i] for i in kept.tolist()], str(texts[kept[0]]), str(texts[kept[-1]]), times, kept)
 
 
 def _ts_texts(ts_us: NDArray[np.int64]) -> NDArray[np.object_]:

@@ -165,6 +165,53 @@ def _online(value: Any) -> int:
     return -1 if value is None else int(bool(value))
 
 
+def written_columns(
+    lines: NDArray[np.intp],
+    *,
+    devices: Sequence[str],
+    device: NDArray[np.integer[Any]],
+    channel: NDArray[np.int64],
+    ts_us: NDArray[np.int64],
+    received_ms: NDArray[np.int64],
+    gen2: NDArray[np.bool_],
+    quantities: Mapping[str, NDArray[np.float64]],
+    states: NDArray[np.object_],
+) -> ReadingColumns:
+    """What `read_columns` gives for the daily file the writer makes of these readings, without the file: the
+    columns of readings `lines[0]`, `lines[1]`, … (the file's lines in order) of the arrays given, one entry per
+    reading. `device`: each reading's index into `devices`; `channel`: `NO_CHANNEL` for a device-level reading;
+    `quantities`: the values by their line key (NaN: not carried, so not written); `states`: each reading's
+    `{"online": …}` / `{"relay": …}` or None.
+
+    The line keeps the writer's rules, so the columns do too: the time truncated to the millisecond (`ts_text`),
+    the generation only as "gen2" or not, and the device ids as wide as the longest one written."""
+    used, index = np.unique(device[lines], return_inverse=True)
+    names = np.asarray([devices[i] for i in used.tolist()], dtype=np.str_)  # dtype: the longest id read back
+    online = np.full(len(lines), -1, np.int8)
+    picked = states[lines]
+    for position in np.flatnonzero(picked.astype(np.bool_)).tolist():  # (a few device-level readings a day)
+        online[position] = _online(picked[position].get("online"))
+
+    def quantity(name: str) -> NDArray[np.float64]:
+        values = quantities.get(name)
+        return np.full(len(lines), math.nan) if values is None else values[lines]
+
+    return ReadingColumns.from_arrays(
+        {
+            "device_id": names[index.ravel()],
+            "channel": channel[lines],
+            "ts_us": ts_us[lines] // 1000 * 1000,
+            "received_ms": received_ms[lines],
+            "gen2": gen2[lines],
+            "power_w": quantity("power_w"),
+            "energy_total_wh": quantity("energy_total_wh"),
+            "energy_returned_wh": quantity("energy_returned_total_wh"),
+            "voltage_v": quantity("voltage_v"),
+            "online": online,
+        }
+    )
+
+
 def read_columns(data: bytes) -> ReadingColumns:
     """Parse a `readings.jsonl.gz` (or plain JSONL) file into columns. Raises PermanentError on a bad line."""
     return _read(data, plain=False)

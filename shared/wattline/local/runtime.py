@@ -71,6 +71,9 @@ ENERGY_TOPIC = "energy-updated"
 ALERTS_TOPIC = "alerts"
 DEAD_LETTER_TOPIC = "alerts-dead-letter"
 MAX_ATTEMPTS = 3
+HANDED_OVER_BYTES = 128 << 20
+"""How much of the aggregated days' columns waits for their loads (~28 MB a 1 Hz two-channel day): a run's first
+days are loaded from them, later ones parse their files."""
 EMULATOR_PROJECT = "wattline-local"  # the GCP project the emulator stack uses on every emulator
 
 
@@ -82,6 +85,10 @@ class EventKind(StrEnum):
     STORAGE = "storage"
     PUBSUB = "pubsub"
     ARCHIVE = "archive"
+
+
+_DAILY_FILE_STAGES = frozenset({EventKind.AGGREGATE, EventKind.TRANSFER, EventKind.STORAGE})
+"""The stages between which `Runtime.daily_files` is kept: from a day's aggregation to its load."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -502,7 +509,7 @@ class Runtime:
         self.publisher: Publisher = QueuePublisher(self.queue)
         self._thresholds = thresholds
         self._warehouse: ColumnarWarehouse | None = warehouse
-        self._loaded_files: ParsedFiles | None = None  # shared by consecutive storage events; see _dispatch
+        self._daily_files: ParsedFiles | None = None  # shared by consecutive aggregate to storage events; see _dispatch
         self.closers: builtins.list[Callable[[], None]] = []  # e.g. stop the emulator servers behind the stores
         self.inbound: Callable[[], int] | None = None  # pulls external deliveries into the queue when it is empty
         # Remote functions (the emulator stack): GCS finalize is delivered by whoever `deliver_copied` calls
@@ -626,6 +633,8 @@ class Runtime:
             str(event["device_id"]),
             concurrency=options.concurrency,
             dedup_window_ms=options.dedup_window_ms,
+            # The loader runs here too (unless remote functions load): it takes the day's columns, not its bytes.
+            hand_over=self.daily_files().hand_over if self.deliver_copied is None else None,
         )
 
     def on_transfer(self, event: dict[str, Any], report: RunReport) -> None:
@@ -689,21 +698,28 @@ class Runtime:
         return restore_statuses(self.s3, self.bundles(), device_ids, first, last)
 
     def on_storage_finalized(self, event: dict[str, Any], report: RunReport) -> None:
-        from wattline.loader import FinalizedObject, ParsedFiles, load_daily_file
+        from wattline.loader import FinalizedObject, load_daily_file
 
         attributes, data = event["attributes"], event["data"]
         if attributes.get("type") != "google.cloud.storage.object.v1.finalized":
             return
-        if self._loaded_files is None:
-            self._loaded_files = ParsedFiles()
         load_daily_file(
             FinalizedObject.from_cloud_event(attributes, data),
             store=self.gcs,
             warehouse=self.warehouse,
             publisher=self.publisher,
             options=self.loader_options(),
-            files=self._loaded_files,
+            files=self.daily_files(),
         )
+
+    def daily_files(self) -> ParsedFiles:
+        """The daily files' columns the aggregations hand over and the loads parse, for the loads that follow (the
+        same process runs both stages here; each Cloud Function keeps nothing)."""
+        from wattline.loader import ParsedFiles
+
+        if self._daily_files is None:
+            self._daily_files = ParsedFiles(handed_bytes=HANDED_OVER_BYTES)
+        return self._daily_files
 
     def on_pubsub(self, event: dict[str, Any], report: RunReport) -> None:
         topic = str(event["topic"])
@@ -858,10 +874,10 @@ class Runtime:
 
     def _dispatch(self, event: Event, report: RunReport) -> None:
         handler = self.handlers[event.kind]
-        if event.kind is not EventKind.STORAGE:
-            # The files the last loads parsed help only the loads right after them (consecutive days): let them
-            # go before any other stage runs (detection's DuckDB read would peak with them).
-            self._loaded_files = None
+        if event.kind not in _DAILY_FILE_STAGES:
+            # The files aggregated or parsed last help only the loads right after them (consecutive days): let
+            # them go before any other stage runs (detection's DuckDB read would peak with them).
+            self._daily_files = None
         if event.kind is EventKind.STORAGE and event.attempts == 0:
             # Eventarc delivers within seconds of the write; a queued event that waited while nothing ran (the
             # machine was off) is delivered now, so the loader's maximum event age counts from here.

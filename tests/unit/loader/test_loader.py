@@ -6,7 +6,7 @@ import gzip
 import hashlib
 import json
 import random
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from helpers.gcp_daily_files import (
     write_day,
 )
 
-from wattline import keys
+from wattline import keys, loader
 from wattline.errors import TransientError
 from wattline.formats.columns import read_columns as read_readings
 from wattline.loader import (
@@ -364,3 +364,66 @@ def test_parsed_files_keep_the_last_few_read_only():
     assert parsed.find(files[1]) is not None and parsed.find(files[2]) is not None
     with pytest.raises(ValueError, match="read-only"):
         first.power_w[0] = 1.0
+
+
+def test_files_handed_over_are_loaded_without_being_parsed(history, monkeypatch):
+    # Given four days' files, and their columns handed over as the aggregator that wrote them would
+    store = VersionedStore()
+    for day in DAYS:
+        write_day(store, history[day], day)
+    plain = MemoryWarehouse()
+    for day in DAYS:
+        load(store, plain, MemoryPublisher(), event_for(store, day))
+    files = ParsedFiles(handed_bytes=1 << 30)
+    for data in files_of(store).values():
+        files.hand_over(data, read_readings(data))
+    # When they are loaded with nothing allowed to parse a file or a window of one
+    monkeypatch.setattr(loader, "read_columns", lambda data: pytest.fail("a handed-over file was parsed"))
+    monkeypatch.setattr(loader, "read_jsonl", lambda data: pytest.fail("a handed-over neighbour was parsed"))
+    handed = MemoryWarehouse()
+    for day in DAYS:
+        event = event_for(store, day)
+        load_daily_file(
+            event, store=store, warehouse=handed, publisher=MemoryPublisher(), options=OPTIONS, now=NOW, files=files
+        )
+    # Then the rows are those of loads that parsed every file, bit for bit
+    assert exact_rows(handed) == exact_rows(plain)
+
+
+def test_a_file_changed_between_its_hand_over_and_its_load_is_parsed(history):
+    # Given a day's columns handed over, then its file replaced by other bytes (another day's readings)
+    store = VersionedStore()
+    write_day(store, history[DAYS[1]], DAYS[1])
+    files = ParsedFiles(handed_bytes=1 << 30)
+    written = files_of_day(store, DAYS[1])
+    files.hand_over(written, read_readings(written))
+    write_day(store, [r.model_copy(update={"power_w": 1.0}) for r in history[DAYS[1]]], DAYS[1])
+    assert files_of_day(store, DAYS[1]) != written
+    # When it is loaded with and without what was handed over
+    handed, plain = MemoryWarehouse(), MemoryWarehouse()
+    event = event_for(store, DAYS[1])
+    load_daily_file(
+        event, store=store, warehouse=handed, publisher=MemoryPublisher(), options=OPTIONS, now=NOW, files=files
+    )
+    load(store, plain, MemoryPublisher(), event)
+    # Then the file as it is now was parsed: the same rows
+    assert exact_rows(handed) == exact_rows(plain)
+
+
+def test_hand_overs_beyond_the_budget_are_not_kept_and_a_read_one_is_kept_as_parsed():
+    # Given room for one file's columns
+    data = [gzip.compress(f'{{"device_id":"d","ts":"2026-11-2{i}T00:00:00.000Z"}}\n'.encode(), mtime=0) for i in (0, 1)]
+    columns = [read_readings(one) for one in data]
+    files = ParsedFiles(handed_bytes=sum(getattr(columns[0], f.name).nbytes for f in fields(columns[0])))
+    # When two are handed over
+    files.hand_over(data[0], columns[0])
+    files.hand_over(data[1], columns[1])
+    # Then only the first is kept, read-only, and reading it takes it
+    assert files.find(data[0]) is columns[0] and files.find(data[1]) is None
+    assert files.read(data[0]) is columns[0]
+    with pytest.raises(ValueError, match="read-only"):
+        columns[0].ts_us[0] = 0
+
+
+def files_of_day(store: VersionedStore, day: date) -> bytes:
+    return store.get(keys.daily_readings_key(day, DEVICE))
