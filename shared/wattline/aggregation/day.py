@@ -184,7 +184,7 @@ def aggregate_day(
         lines = daily_lines(rows)
         data = daily_file_bytes(lines.lines)
         columns = daily_columns(rows, lines) if hand_over is not None else None
-        del rows, parts
+        del rows, parts  # (not held through the writes: the lines and columns are all the rest needs)
     sha256 = hashlib.sha256(data).hexdigest()
     manifest = DailyManifest(
         device_id=device_id,

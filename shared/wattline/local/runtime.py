@@ -72,7 +72,7 @@ ALERTS_TOPIC = "alerts"
 DEAD_LETTER_TOPIC = "alerts-dead-letter"
 MAX_ATTEMPTS = 3
 HANDED_OVER_BYTES = 128 << 20
-"""How much of the aggregated days' columns waits for their loads (~28 MB a 1 Hz two-channel day): a run's first
+"""How much of the aggregated days' columns waits for their loads (~26 MB a 1 Hz two-channel day): a run's first
 days are loaded from them, later ones parse their files."""
 EMULATOR_PROJECT = "wattline-local"  # the GCP project the emulator stack uses on every emulator
 

@@ -137,7 +137,7 @@ def test_the_golden_daily_files_are_handed_over_as_the_reader_reads_them(layout:
         assert_same_columns(columns, read_columns(data))
 
 
-def test_without_a_hand_over_a_day_is_aggregated_as_before() -> None:
+def test_a_hand_over_changes_nothing_the_aggregation_writes() -> None:
     # Given one device-day's raw object in two stores
     day, device = date(2026, 11, 20), "shellyem-A1"
     key = keys.raw_key(day, device, 1_763_596_800_000, "00000000-0000-4000-8000-000000000000")
