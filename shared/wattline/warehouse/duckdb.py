@@ -74,9 +74,12 @@ class DuckDBWarehouse:
         bucket: str | None = None,
         extra_tariffs: Iterable[Tariff] = (),
         read_only: bool = False,
+        threads: int | None = None,
     ) -> None:
+        """`threads`: DuckDB's worker threads (default: one per core)."""
         self._path = str(path)
         self._read_only = read_only
+        self._threads = threads
         self._dataset = identifier(dataset)
         self._timezone = timezone
         self._tariff = tariff
@@ -105,6 +108,8 @@ class DuckDBWarehouse:
                         "writing: is the local loader or another wattline command running?)"
                     ) from exc
                 con.execute("SET TimeZone = 'UTC'")
+                if self._threads is not None:
+                    con.execute(f"SET threads = {int(self._threads)}")
                 row = con.execute("SELECT current_database()").fetchone()
                 catalog = str(row[0]) if row else "memory"
                 if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]*$", catalog):
