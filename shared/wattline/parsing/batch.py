@@ -20,9 +20,9 @@ import dataclasses
 import functools
 import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, cast
+from typing import Annotated, Any, Final, NamedTuple, cast
 
 import msgspec
 import numpy as np
@@ -397,25 +397,33 @@ _OTHER_FIELDS: Final[dict[str, tuple[tuple[str, Any], ...]]] = {
     ),
     "emdata": (("id", _Scalar), ("total_act", _Scalar), ("total_act_ret", _Scalar), ("errors", _Flat)),
 }
+_NOT_CARRIED: Final = float("nan")
+"""A source field the component does not carry (null is None): one object for every Struct, so a field no message
+of a batch carries is seen by identity (`list.count`) before any conversion."""
 
 
 def _component_struct(kind: str) -> type:
+    """The kind's Struct: its source fields first, in `gen2._SPECS` order, then the others. Frozen, so that one empty
+    instance stands for the component wherever it is absent; compared by identity (eq=False), so that finding the
+    absent ones in a column of bodies reads no field."""
     specs, _width = gen2._SPECS[kind]
-    fields: list[tuple[str, Any, None]] = [
-        (source, Annotated[float, msgspec.Meta(ge=low, le=high)] | None, None)
+    fields: list[tuple[str, Any, Any]] = [
+        (source, Annotated[float, msgspec.Meta(ge=low, le=high)] | None, _NOT_CARRIED)
         for source, (_offset, _field, low, high) in specs.items()
     ]
     fields += [(name, kind_of, None) for name, kind_of in _OTHER_FIELDS[kind]]
-    return msgspec.defstruct(f"Batch_{kind}", fields, forbid_unknown_fields=True, gc=False)
+    return msgspec.defstruct(f"Batch_{kind}", fields, forbid_unknown_fields=True, frozen=True, eq=False, gc=False)
 
 
 _COMPONENT_STRUCTS: Final = {kind: _component_struct(kind) for kind in gen2._SPECS}
+_ABSENT: Final = {kind: struct() for kind, struct in _COMPONENT_STRUCTS.items()}
 _Params: Final = msgspec.defstruct(
     "BatchParams",
     [("ts", "float | None", None)]
-    # A component absent is UNSET; one that is null is refused (the per-message parser: wrong_type).
+    # A component absent is its kind's empty instance; one that is null is refused (the per-message parser:
+    # wrong_type).
     + [
-        (key.replace(":", "_"), _COMPONENT_STRUCTS[key.split(":")[0]] | msgspec.UnsetType, msgspec.UNSET)
+        (key.replace(":", "_"), _COMPONENT_STRUCTS[key.split(":")[0]], _ABSENT[key.split(":")[0]])
         for key in _BATCH_KEYS
     ],
     rename={key.replace(":", "_"): key for key in _BATCH_KEYS},
@@ -432,18 +440,19 @@ class _Frame(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 _FRAME: Final = msgspec.json.Decoder(_Frame)
+_NO_FRAME: Final = _Frame()  # a payload the decoder refused: no method, so not taken
 
 
 @dataclass(frozen=True)
 class _BatchComponent:
-    """How the batch path reads one component key: its attribute on `_Params`, the getter of its source fields
-    (a tuple per component), the (channel, Reading field column) each feeds, an all-null component."""
+    """How the batch path reads one component key: the (channel, Reading field column) each source field feeds, in
+    the Struct's order; the Struct's number of fields; its absent instance; its decoder (a `status/<component>`
+    payload)."""
 
-    attribute: Callable[[Any], Any]
-    sources: tuple[Callable[[Any], Any], ...]
     targets: tuple[tuple[int, int], ...]
-    empty: Any
-    decoder: msgspec.json.Decoder[Any]  # of the component alone (a `status/<component>` payload)
+    fields: int
+    absent: Any
+    decoder: msgspec.json.Decoder[Any]
 
 
 def _batch_component(key: str) -> _BatchComponent:
@@ -451,15 +460,22 @@ def _batch_component(key: str) -> _BatchComponent:
     specs, width = gen2._SPECS[kind]
     first = width * int(index)
     return _BatchComponent(
-        operator.attrgetter(key.replace(":", "_")),
-        tuple(map(operator.attrgetter, specs)),
         tuple((first + offset, _COLUMN[field]) for offset, field, _low, _high in specs.values()),
-        _COMPONENT_STRUCTS[kind](),
+        len(msgspec.structs.fields(_COMPONENT_STRUCTS[kind])),
+        _ABSENT[kind],
         msgspec.json.Decoder(_COMPONENT_STRUCTS[kind]),
     )
 
 
 _COMPONENTS: Final = tuple(_batch_component(key) for key in _BATCH_KEYS)
+_PARAMS_FIELDS: Final = len(msgspec.structs.fields(_Params))  # ts, then a field per `_BATCH_KEYS` key
+
+
+def _columns(structs: Sequence[Any], fields: int, count: int) -> list[list[Any]]:
+    """The first `count` fields of Structs of `fields` fields each, a list per field: each Struct's values in one C
+    call, appended to one list (in place: `iconcat`), the columns cut from it."""
+    values: list[Any] = functools.reduce(operator.iconcat, map(msgspec.structs.astuple, structs), [])
+    return [values[field::fields] for field in range(count)]
 
 
 def _notifications(
@@ -472,26 +488,35 @@ def _notifications(
 ) -> tuple[_Part | None, NDArray[np.intp]]:
     """Gen2 `<device>/events/rpc` messages (all of one device, receive times in the window): (their rows, the
     members left to the per-message parser)."""
-    data = _payload_data(members, payloads, payloads_b64)
-    decoded = frames.decode_each(_FRAME.decode, [b"" if text is None else text for text in data])
-    if decoded.count(None) or not _plainly_notifications(decoded, device_id):
-        taken = [
-            position
-            for position, frame in enumerate(decoded)
-            if frame is not None
-            and (frame.src is None or frame.src == device_id)
-            and (frame.method == gen2.NOTIFY_STATUS or frame.method == gen2.NOTIFY_FULL_STATUS)
-            and frame.params is not None
-        ]
+    decoded = frames.decode_each(_FRAME.decode, _decodable(_payload_data(members, payloads, payloads_b64)))
+    if decoded.count(None):
+        decoded = [_NO_FRAME if frame is None else frame for frame in decoded]
+    n = len(decoded)
+    sources = list(map(_SRC, decoded))
+    methods = list(map(_METHOD, decoded))
+    params = list(map(_PARAMS, decoded))
+    if (
+        _count(sources, device_id, None) == n
+        and _count(methods, gen2.NOTIFY_STATUS, gen2.NOTIFY_FULL_STATUS) == n
+        and not params.count(None)
+    ):  # (the common batch: every message a notification of the device, with params)
+        taken = np.arange(n, dtype=np.intp)
     else:
-        taken = list(range(len(decoded)))
-    if not taken:
-        return None, members
-    taken_array = np.array(taken, np.intp)
-    params = list(map(_PARAMS, decoded if len(taken) == len(decoded) else [decoded[i] for i in taken]))
+        taken = np.array(
+            [
+                position
+                for position, (source, method, body) in enumerate(zip(sources, methods, params, strict=True))
+                if (source is None or source == device_id) and method in _NOTIFY_METHODS and body is not None
+            ],
+            np.intp,
+        )
+        if not len(taken):
+            return None, members
+        params = [params[position] for position in taken.tolist()]
+    ts, *bodies = _columns(params, _PARAMS_FIELDS, _PARAMS_FIELDS)
     # The message time: params.ts (Unix seconds), else the receive time; one out of the window is the per-message
     # parser's to judge. Microseconds as `ts_from_seconds` makes them (round half even).
-    seconds = np.array(list(map(_TS, params)), np.float64)  # None → NaN
+    seconds = np.array(ts, np.float64)  # None → NaN
     absent = np.isnan(seconds)
     with np.errstate(over="ignore"):  # 1e307 s: infinite ms, out of the window
         ts_ms = seconds * 1000.0
@@ -500,74 +525,72 @@ def _notifications(
     whole = np.floor(seconds)
     ts_us = np.where(
         absent,
-        received[members[taken_array]] * 1000,
+        received[members[taken]] * 1000,
         whole.astype(np.int64) * 1_000_000 + np.rint((seconds - whole) * 1e6).astype(np.int64),
     )
-    channels, readable = _meter_values(
-        [(component, list(map(component.attribute, params))) for component in _COMPONENTS]
-    )
-    return _meter_rows(device_id, channels, good & readable, taken_array, members, ts_us, received)
+    channels, readable = _meter_values(list(zip(_COMPONENTS, bodies, strict=True)))
+    return _meter_rows(device_id, channels, good & readable, taken, members, ts_us, received)
 
 
 _SRC: Final = operator.attrgetter("src")
 _METHOD: Final = operator.attrgetter("method")
 _PARAMS: Final = operator.attrgetter("params")
-_TS: Final = operator.attrgetter("ts")
+_NOTIFY_METHODS: Final = frozenset({gen2.NOTIFY_STATUS, gen2.NOTIFY_FULL_STATUS})
 
 
-def _plainly_notifications(frames: list[Any], device_id: str) -> bool:
-    """Every frame (none None) from `device_id` or naming none, a NotifyStatus or NotifyFullStatus, with params."""
-    n = len(frames)
-    sources = list(map(_SRC, frames))
-    methods = list(map(_METHOD, frames))
-    return (
-        sources.count(device_id) + sources.count(None) == n
-        and methods.count(gen2.NOTIFY_STATUS) + methods.count(gen2.NOTIFY_FULL_STATUS) == n
-        and not list(map(_PARAMS, frames)).count(None)
-    )
+def _count(values: list[Any], first: Any, second: Any) -> int:
+    """How many of `values` are `first` or `second` (the second looked for only when not all are the first)."""
+    firsts = values.count(first)
+    return firsts if firsts == len(values) else firsts + values.count(second)
+
+
+def _decodable(data: list[bytes | str | None]) -> list[bytes | str]:
+    """The payloads for a typed decoder: one that is not text or bytes is empty, which no decoder takes."""
+    return [b"" if text is None else text for text in data] if data.count(None) else cast(list[bytes | str], data)
+
+
+class _Channel(NamedTuple):
+    """One channel's values in the messages of a batch."""
+
+    values: NDArray[np.float64]  # (message, `QUANTITIES` column), NaN where not carried
+    carried: NDArray[np.bool_]  # the messages that carried any value of the channel
 
 
 def _meter_values(
     components: Sequence[tuple[_BatchComponent, list[Any]]],
-) -> tuple[dict[int, NDArray[np.float64]], NDArray[np.bool_]]:
-    """The components' bodies (one per message, UNSET where a message has none) as (channel → the values of each
-    message, NaN where not carried; which messages the batch path can take: those with a measured value, and no
-    two components feeding one value — em1:0 and em:0: which wins depends on their order in the message, which
-    the typed frame does not keep)."""
+) -> tuple[dict[int, _Channel], NDArray[np.bool_]]:
+    """The components' bodies (one per message, the absent instance where a message has none) as (channel → its
+    values in the messages; which messages the batch path can take: those with a measured value, and no two
+    components feeding one value — em1:0 and em:0: which wins depends on their order in the message, which the
+    typed frame does not keep)."""
     n = len(components[0][1])
-    channels: dict[int, NDArray[np.float64]] = {}
+    channels: dict[int, _Channel] = {}
     good = np.ones(n, np.bool_)
     for component, bodies in components:
-        missing = bodies.count(msgspec.UNSET)
-        if missing == n:
+        if bodies[0] is component.absent and bodies.count(component.absent) == n:
             continue
-        if missing:
-            bodies = [component.empty if body is msgspec.UNSET else body for body in bodies]
-        for source, (target, field) in zip(component.sources, component.targets, strict=True):
-            column = list(map(source, bodies))
-            absent = column.count(None)
-            if absent == n:
+        columns = _columns(bodies, component.fields, len(component.targets))
+        for column, (target, field) in zip(columns, component.targets, strict=True):
+            if column[0] is _NOT_CARRIED and column.count(_NOT_CARRIED) == n:
                 continue
-            found_values = np.array(column, np.float64)  # None → NaN
-            values = channels.get(target)
-            if values is None:
-                values = channels[target] = np.full((n, len(QUANTITIES)), np.nan)
-            if not absent:  # (the common column: every message carries the field)
-                good &= np.isnan(values[:, field])
-                values[:, field] = found_values
-                continue
+            found_values = np.array(column, np.float64)  # null → NaN
             found = ~np.isnan(found_values)
-            good &= ~(found & ~np.isnan(values[:, field]))
-            values[found, field] = found_values[found]
+            channel = channels.get(target)
+            if channel is None:
+                channel = channels[target] = _Channel(np.full((n, len(QUANTITIES)), np.nan), np.zeros(n, np.bool_))
+            values = channel.values[:, field]
+            good &= ~found | np.isnan(values)
+            np.copyto(values, found_values, where=found)
+            channel.carried[found] = True
     any_value = np.zeros(n, np.bool_)
-    for values in channels.values():
-        any_value |= ~np.isnan(values).all(axis=1)
+    for channel in channels.values():
+        any_value |= channel.carried
     return channels, good & any_value  # no measured value at all: the per-message parser says why (no_readings, …)
 
 
 def _meter_rows(
     device_id: str,
-    channels: dict[int, NDArray[np.float64]],
+    channels: dict[int, _Channel],
     good: NDArray[np.bool_],
     taken: NDArray[np.intp],
     members: NDArray[np.intp],
@@ -579,20 +602,22 @@ def _meter_rows(
     if not good.any():
         return None, members
     numbers = sorted(channels)
-    parts = [(np.flatnonzero(good & ~np.isnan(channels[number]).all(axis=1)), number) for number in numbers]
+    parts = [(np.flatnonzero(good & channels[number].carried), number) for number in numbers]
     if len(parts) == 1:  # (one channel: its rows are in message order)
         positions, number = parts[0]
-        channel, values = np.full(len(positions), number, np.int64), channels[number][positions]
+        channel, values = np.full(len(positions), number, np.int64), channels[number].values[positions]
         message = members[taken[positions]]
     elif all(np.array_equal(rows, parts[0][0]) for rows, _number in parts[1:]):  # (each message feeds every channel)
         positions = np.repeat(parts[0][0], len(numbers))  # message order, then channel order
         channel = np.tile(np.array(numbers, np.int64), len(parts[0][0]))
-        values = np.stack([channels[number][parts[0][0]] for number in numbers], axis=1).reshape(-1, len(QUANTITIES))
+        values = np.stack([channels[number].values[parts[0][0]] for number in numbers], axis=1).reshape(
+            -1, len(QUANTITIES)
+        )
         message = members[taken[positions]]
     else:
         positions = np.concatenate([rows for rows, _number in parts])
         channel = np.concatenate([np.full(len(rows), number, np.int64) for rows, number in parts])
-        values = np.concatenate([channels[number][rows] for rows, number in parts])
+        values = np.concatenate([channels[number].values[rows] for rows, number in parts])
         message = members[taken[positions]]
         order = np.lexsort((channel, message))
         positions, channel, values, message = positions[order], channel[order], values[order], message[order]
@@ -624,12 +649,15 @@ def _component_status(
     """Gen2 `<device>/status/<component>` messages of one topic (the component's full status, no device time):
     (their rows, the members left to the per-message parser)."""
     component = _COMPONENTS[_BATCH_KEYS.index(key)]
-    data = _payload_data(members, payloads, payloads_b64)
-    bodies = frames.decode_each(component.decoder.decode, [b"" if text is None else text for text in data])
-    taken = np.flatnonzero(np.array([body is not None for body in bodies], np.bool_))
-    if not len(taken):
-        return None, members
-    channels, good = _meter_values([(component, [bodies[k] for k in taken.tolist()])])
+    bodies = frames.decode_each(component.decoder.decode, _decodable(_payload_data(members, payloads, payloads_b64)))
+    if bodies.count(None):
+        taken = np.flatnonzero(np.array([body is not None for body in bodies], np.bool_))
+        if not len(taken):
+            return None, members
+        bodies = [bodies[k] for k in taken.tolist()]
+    else:
+        taken = np.arange(len(bodies), dtype=np.intp)
+    channels, good = _meter_values([(component, bodies)])
     return _meter_rows(device_id, channels, good, taken, members, received[members[taken]] * 1000, received)
 
 

@@ -524,6 +524,28 @@ SPECIAL: dict[str, list[Message]] = {
             (f"shellies/{GEN1_DEVICE}/relay/0", RECEIVED_MS, "off", None),
         )
     ],
+    # Fields and components present in some messages of a batch only: absent, null or carried, the first message
+    # carrying them or not (the batch path skips a column no message carries before converting it)
+    "coming-and-going": [
+        (RPC, RECEIVED_MS + step, frame({"ts": TS + step, **params}), None)
+        for step, params in enumerate(
+            [
+                {"em1:0": {"voltage": 230}},
+                {"em1:0": {"act_power": 3, "voltage": None}},
+                {"em1:1": {"act_power": None, "current": 1}, "em1:0": {}},
+                {"em1:0": {"act_power": 4, "id": 0}, "em1:1": {"pf": 0.5, "errors": []}},
+                {"em1data:2": {"total_act_energy": 7}, "em1:2": {"voltage": 229}},
+                {"em1:0": {"act_power": None}, "em1:1": {"current": 2}},
+                {"em:0": {"b_voltage": 231, "c_act_power": None}, "emdata:0": {"a_total_act_energy": 9}},
+            ]
+        )
+    ]
+    + [
+        (f"{GEN2_DEVICE}/status/em1:0", RECEIVED_MS + step, json.dumps(body), None)
+        for step, body in enumerate(
+            [{"id": 0, "voltage": 230}, {"act_power": 3, "voltage": None}, {}, {"current": 1, "pf": 0.5}]
+        )
+    ],
 }
 SPECIAL["everything"] = [message for messages in SPECIAL.values() for message in messages]
 
@@ -555,6 +577,20 @@ def test_the_batch_path_itself_reads_the_plain_special_cases(monkeypatch: pytest
     # When parsed as a batch / Then the batch path decides them itself (the comparisons test it, not the fallback)
     assert handed_over(plain, monkeypatch) == []
     assert all(isinstance(outcome, list) and outcome for outcome in batch_of(plain))
+
+
+def test_fields_and_components_in_some_messages_only_are_read_by_the_batch_path_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given notifications and component statuses whose fields and components come and go from message to message
+    messages = SPECIAL["coming-and-going"]
+    expected = per_message(messages)
+    # When parsed as a batch / Then each outcome is the per-message parser's, and the batch path decided every
+    # message that gives rows itself
+    assert_same(batch_of(messages), expected)
+    readable = [message for message, outcome in zip(messages, expected, strict=True) if isinstance(outcome, list)]
+    assert len(readable) >= 8
+    assert handed_over(readable, monkeypatch) == []
 
 
 def test_two_components_feeding_one_value_keep_the_per_message_parsers_winner() -> None:
