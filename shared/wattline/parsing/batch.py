@@ -341,12 +341,13 @@ def _payload_data(
         return list(payloads)
     index = members.tolist()
     encoded = [payloads_b64[i] for i in index]
-    stored = not encoded.count(None) and [payloads[i] for i in index].count(None) == len(index)
-    if stored and max(map(len, cast(list[str], encoded))) <= _MAX_B64_CHARS:  # base64 only, as the rules store
-        stored_bytes: list[bytes | str | None] = list(frames.decode_base64_each(cast(list[str], encoded)))
-        if (
-            not stored_bytes.count(None)
-            and max(map(len, cast(list[bytes], stored_bytes))) * 4 <= limits.MAX_PAYLOAD_BYTES
+    no_text = payloads.count(None) == len(payloads) or [payloads[i] for i in index].count(None) == len(index)
+    longest = None if encoded.count(None) else max(map(len, cast(list[str], encoded)))
+    if no_text and longest is not None and longest <= _MAX_B64_CHARS:  # base64 only, as the rules store
+        stored_bytes = cast(list[bytes | str | None], frames.decode_base64_each(cast(list[str], encoded)))
+        if not stored_bytes.count(None) and (
+            longest * 3 <= limits.MAX_PAYLOAD_BYTES  # (base64 of n characters holds at most 3n/4 bytes)
+            or max(map(len, cast(list[bytes], stored_bytes))) * 4 <= limits.MAX_PAYLOAD_BYTES
         ):
             return stored_bytes
     if encoded.count(None) == len(encoded):

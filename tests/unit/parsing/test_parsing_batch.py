@@ -37,7 +37,7 @@ from wattline.models import READING_QUANTITIES, Generation, QuarantineRecord
 from wattline.parsing import Row, parse_line_rows, parse_message, parse_object_rows
 from wattline.parsing import envelope as envelope_module
 from wattline.parsing.batch import BATCH_MESSAGES, ParsedBatch, RowColumns, parse_messages, parse_object
-from wattline.parsing.limits import MAX_FUTURE_MS, MIN_TIMESTAMP_MS
+from wattline.parsing.limits import MAX_FUTURE_MS, MAX_PAYLOAD_BYTES, MIN_TIMESTAMP_MS
 from wattline.parsing.lines import typed_capture, typed_capture_columns
 from wattline.simulator.scenario import simulate
 
@@ -591,6 +591,26 @@ def test_fields_and_components_in_some_messages_only_are_read_by_the_batch_path_
     readable = [message for message, outcome in zip(messages, expected, strict=True) if isinstance(outcome, list)]
     assert len(readable) >= 8
     assert handed_over(readable, monkeypatch) == []
+
+
+def test_base64_payloads_about_the_size_limits_parse_as_the_per_message_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given Gen1 numbers and Gen2 notifications padded with white space to about a quarter of the payload limit
+    # (the most the batch path reads itself) and past the limit, base64 as the rules store them
+    quarter = MAX_PAYLOAD_BYTES // 4
+    sizes = (quarter - 1, quarter, quarter + 1, MAX_PAYLOAD_BYTES + 1)
+    texts = {gen1_topic(): "12.5", RPC: frame({"ts": TS, "em1:0": {"act_power": 3}})}
+    messages = [
+        (topic, RECEIVED_MS + size, None, b64(text + " " * (size - len(text))))
+        for topic, text in texts.items()
+        for size in sizes
+    ]
+    # When parsed as a batch, all together and each alone / Then each outcome is the per-message parser's
+    for batch in (messages, *([message] for message in messages)):
+        assert_messages_agree(batch)
+    # And the batch path itself took those of at most a quarter of the limit
+    assert sorted(handed_over(messages, monkeypatch)) == sorted(
+        (topic, RECEIVED_MS + size) for topic in texts for size in sizes if size > quarter
+    )
 
 
 def test_two_components_feeding_one_value_keep_the_per_message_parsers_winner() -> None:
