@@ -104,7 +104,7 @@ class RowColumns:
             self.ts_us[rows],
             self.received_ms[rows],
             self.gen2[rows],
-            self.values[rows],
+            _rows_of(self.values, rows),
             self.state[rows],
             self.message[rows],
         )
@@ -153,6 +153,11 @@ class RowColumns:
 
     def rows(self) -> list[Row]:
         return [self.row(index) for index in range(len(self))]
+
+
+def _rows_of(values: NDArray[np.float64], rows: NDArray[np.intp]) -> NDArray[np.float64]:
+    """`values[rows]` of a 2-D array: numpy's take copies whole rows, several times faster than fancy indexing."""
+    return np.take(values, rows, axis=0)
 
 
 @dataclass(frozen=True)
@@ -606,19 +611,18 @@ def _meter_rows(
     parts = [(np.flatnonzero(good & channels[number].carried), number) for number in numbers]
     if len(parts) == 1:  # (one channel: its rows are in message order)
         positions, number = parts[0]
-        channel, values = np.full(len(positions), number, np.int64), channels[number].values[positions]
+        channel, values = np.full(len(positions), number, np.int64), _rows_of(channels[number].values, positions)
         message = members[taken[positions]]
     elif all(np.array_equal(rows, parts[0][0]) for rows, _number in parts[1:]):  # (each message feeds every channel)
         positions = np.repeat(parts[0][0], len(numbers))  # message order, then channel order
         channel = np.tile(np.array(numbers, np.int64), len(parts[0][0]))
-        values = np.stack([channels[number].values[parts[0][0]] for number in numbers], axis=1).reshape(
-            -1, len(QUANTITIES)
-        )
+        values = np.concatenate([_rows_of(channels[number].values, parts[0][0]) for number in numbers], axis=1)
+        values = values.reshape(-1, len(QUANTITIES))
         message = members[taken[positions]]
     else:
         positions = np.concatenate([rows for rows, _number in parts])
         channel = np.concatenate([np.full(len(rows), number, np.int64) for rows, number in parts])
-        values = np.concatenate([channels[number].values[rows] for rows, number in parts])
+        values = np.concatenate([_rows_of(channels[number].values, rows) for rows, number in parts])
         message = members[taken[positions]]
         order = np.lexsort((channel, message))
         positions, channel, values, message = positions[order], channel[order], values[order], message[order]
