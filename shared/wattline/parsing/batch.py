@@ -757,21 +757,17 @@ def parse_object(
     the typed envelope decoder, a line it refuses left to `parse_line`, which records it with its reason."""
     raw = envelope._as_bytes(data)
     stored = blocks.decode_stored_lines(raw, limits.MAX_LINE_BYTES)
-    if (
-        stored is not None
-        and list(map(_PAYLOAD, stored)).count(None) == len(stored)
-        and not (list(map(_PAYLOAD_B64, stored)).count(None))
-    ):  # the common object: a line per envelope, every payload base64, as the rules store them
-        return parse_messages(
-            list(map(_TOPIC, stored)),
-            list(map(_RECEIVED_MS, stored)),
-            [None] * len(stored),
-            list(map(_PAYLOAD_B64, stored)),
-            now_ms=now_ms,
-            device_id=device_id,
-            source_key=source_key,
-            lines=BlockLines(raw, len(stored), strip_returns=False),  # (a rejected message's record holds its line)
-        )
+    if stored is not None:
+        columns = _columns(stored, _ENVELOPE_FIELDS, _ENVELOPE_FIELDS)  # topics, received_ms, payloads, payloads_b64
+        if columns[2].count(None) == len(stored) and not columns[3].count(None):
+            # the common object: a line per envelope, every payload base64, as the rules store them
+            return parse_messages(
+                *columns,
+                now_ms=now_ms,
+                device_id=device_id,
+                source_key=source_key,
+                lines=BlockLines(raw, len(stored), strip_returns=False),  # (a rejected message's record: its line)
+            )
     lines, pretty = envelope.object_lines(raw)
     if not lines or pretty:
         # empty, or perhaps one envelope pretty-printed over several lines: the per-message framing decides
@@ -809,6 +805,7 @@ def parse_object(
     )
 
 
+_ENVELOPE_FIELDS: Final = len(msgspec.structs.fields(frames.StoredEnvelope))
 _NOT_A_TOPIC: Final = ""  # a line the typed decoder refused: no topic kind, so `parse_line` reads it
 _TOPIC: Final = operator.attrgetter("topic")
 _RECEIVED_MS: Final = operator.attrgetter("received_ms")
