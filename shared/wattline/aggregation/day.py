@@ -26,7 +26,14 @@ from wattline.aggregation.common import (
 from wattline.aggregation.dedup import RawEnvelope, dedup, split_object, stored_envelopes
 from wattline.errors import NotFoundError, PermanentError
 from wattline.formats.columns import ReadingColumns, written_columns
-from wattline.formats.readings import daily_file_bytes, float_shape_lines, json_string, reading_lines
+from wattline.formats.readings import (
+    daily_text_bytes,
+    float_shape_template,
+    float_shape_text,
+    json_string,
+    reading_lines,
+    templated_text,
+)
 from wattline.models import DailyManifest, QuarantineRecord, Reading, readings_from_file
 from wattline.parsing import Row, parse_line_rows, row_from_reading
 from wattline.parsing.batch import NO_CHANNEL, QUANTITIES, RowColumns, parse_messages
@@ -182,14 +189,14 @@ def aggregate_day(
         counts = previous_counts.merged(counts)
         rows = RowColumns.concat([RowColumns.from_rows(previous), *parts])
         lines = daily_lines(rows)
-        data = daily_file_bytes(lines.lines)
+        data = daily_text_bytes(lines.pieces)
         columns = daily_columns(rows, lines) if hand_over is not None else None
         del rows, parts  # (not held through the writes: the lines and columns are all the rest needs)
     sha256 = hashlib.sha256(data).hexdigest()
     manifest = DailyManifest(
         device_id=device_id,
         date=day.isoformat(),
-        readings=len(lines.lines),
+        readings=lines.line_count,
         envelopes=counts.envelopes,
         duplicates=counts.duplicates,
         quarantined=counts.quarantined,
@@ -210,7 +217,7 @@ def aggregate_day(
     cleared = _clear_dirty(store, day, device_id, dirty_marker)
     if hand_over is not None and columns is not None:
         hand_over(data, columns)
-    return AggregateResult(device_id, day, mode, counts, len(lines.lines), len(sources), manifest, cleared)
+    return AggregateResult(device_id, day, mode, counts, lines.line_count, len(sources), manifest, cleared)
 
 
 def daily_columns(rows: RowColumns, lines: DailyLines) -> ReadingColumns:
@@ -295,25 +302,30 @@ def canonical_lines(readings: Iterable[Reading]) -> list[tuple[str, str]]:
 
 
 class DailyLines(NamedTuple):
-    """A daily file's lines in file order, the formatted times of its first and last (None when empty), of every
+    """A daily file's text in pieces (whole lines, each ending in a line break: `daily_text_bytes` compresses them
+    without joining), its number of lines, the formatted times of its first and last (None when empty), of every
     line when asked for, and the row each line was written from."""
 
-    lines: list[str]
+    pieces: list[str]
+    line_count: int
     first_ts: str | None
     last_ts: str | None
     times: list[str]
     rows: NDArray[np.intp]
 
+    @property
+    def lines(self) -> list[str]:
+        """The lines in file order."""
+        return "".join(self.pieces).split("\n")[:-1]
+
 
 def daily_lines(rows: RowColumns, *, with_times: bool = False) -> DailyLines:
     """The JSON line of each distinct row, in file order: sorted by (ts, channel — none first —, received_ms,
     position in `rows`); of rows equal in everything but `received_ms` (the same observation, an MQTT QoS 1
-    redelivery) only the first is kept."""
+    redelivery) only the first is kept. Only the rows kept are written, in file order."""
     n = len(rows)
     if not n:
-        return DailyLines([], None, None, [], np.zeros(0, np.intp))
-    texts = _ts_texts(rows.ts_us)
-    lines = _lines(rows, texts)
+        return DailyLines([], 0, None, None, [], np.zeros(0, np.intp))
     order = np.lexsort((np.arange(n), rows.received_ms, rows.channel, rows.ts_us))
     ts_us, channel = rows.ts_us[order], rows.channel[order]
     repeated = np.flatnonzero((ts_us[1:] == ts_us[:-1]) & (channel[1:] == channel[:-1])) + 1
@@ -333,8 +345,9 @@ def daily_lines(rows: RowColumns, *, with_times: bool = False) -> DailyLines:
             if any(_same_observation(row(other), row(position)) for other in range(start, position)):
                 keep[position] = False
     kept = order[keep]
-    times = texts[kept].tolist() if with_times else []
-    return DailyLines([lines[i] for i in kept.tolist()], str(texts[kept[0]]), str(texts[kept[-1]]), times, kept)
+    texts = _ts_texts(rows.ts_us[kept])  # (in file order: a time's rows are next to each other)
+    times = texts.tolist() if with_times else []
+    return DailyLines(_pieces(rows, kept, texts), len(kept), str(texts[0]), str(texts[-1]), times, kept)
 
 
 def _ts_texts(ts_us: NDArray[np.int64]) -> NDArray[np.object_]:
@@ -358,52 +371,58 @@ _SECOND_TEXTS: Final = np.array([f"{second:02d}." for second in range(60)], obje
 _MILLISECOND_TEXTS: Final = np.array([f"{millisecond:03d}Z" for millisecond in range(1000)], object)
 
 
-def _lines(rows: RowColumns, texts: NDArray[np.object_]) -> list[str]:
-    """The JSON line of each row, a shape (channel or none, generation, the quantities carried) at a time."""
-    n = len(rows)
-    present = ~np.isnan(rows.values)
+def _pieces(rows: RowColumns, kept: NDArray[np.intp], texts: NDArray[np.object_]) -> list[str]:
+    """The text of the lines of rows `kept` (file order; `texts`: their times), in pieces of whole lines, a shape
+    (channel or none, generation, the quantities carried) at a time."""
+    present = ~np.isnan(rows.values[kept])
     shape = present.astype(np.int64) @ (1 << np.arange(len(QUANTITIES), dtype=np.int64))
-    stateful = rows.state.astype(np.bool_)  # None, or a non-empty dict
-    shape |= rows.gen2.astype(np.int64) << 20 | (rows.channel == NO_CHANNEL).astype(np.int64) << 21
+    stateful = rows.state[kept].astype(np.bool_)  # None, or a non-empty dict
+    shape |= rows.gen2[kept].astype(np.int64) << 20 | (rows.channel[kept] == NO_CHANNEL).astype(np.int64) << 21
     shape |= stateful.astype(np.int64) << 22
     quoted = np.array([json_string(device_id) for device_id in rows.devices] or [""], dtype=object)
-    lines: list[str] = []
-    if (shape == shape[0]).all():  # (the common day: one device's one kind of message)
-        kinds, members_of = shape[:1], np.zeros(n, np.intp)
-    else:
-        kinds, members_of = np.unique(shape, return_inverse=True)
+    if (shape == shape[0]).all():  # (the common day, one device's one kind of message: one template repeated)
+        code = int(shape[0])
+        if not code >> 22 & 1:
+            return float_shape_text(*_float_shape(rows, kept, texts, code, quoted))
+    kinds, members_of = np.unique(shape, return_inverse=True)
+    templates, values = np.empty(len(kept), object), np.empty(len(kept), object)
     for kind, code in enumerate(kinds.tolist()):
-        members = np.flatnonzero(members_of.ravel() == kind) if len(kinds) > 1 else np.arange(n)
-        generation = "gen2" if code >> 20 & 1 else "gen1"
-        if code >> 22 & 1:  # online or relay: each through the general writer
-            picked = [rows.row(int(index)) for index in members]
-            written = reading_lines(
-                [row[0] for row in picked],
-                [row[1] for row in picked],
+        members = np.flatnonzero(members_of.ravel() == kind)
+        if code >> 22 & 1:  # online or relay: each line written whole by the general writer, its own template
+            readings = [rows.row(int(index)) for index in kept[members]]
+            lines = reading_lines(
+                [row[0] for row in readings],
+                [row[1] for row in readings],
                 texts[members].tolist(),
-                [row[3] for row in picked],
-                [generation] * len(picked),
-                [row[5] for row in picked],
+                [row[3] for row in readings],
+                ["gen2" if code >> 20 & 1 else "gen1"] * len(readings),
+                [row[5] for row in readings],
             )
+            templates[members] = [line.replace("%", "%%") + "\n" for line in lines]
+            values[members] = [()] * len(members)
         else:
-            names = [column for column in range(len(QUANTITIES)) if code >> column & 1]
-            written = float_shape_lines(
-                bool(code >> 21 & 1),
-                generation,
-                tuple(QUANTITIES[column] for column in names),
-                quoted[rows.device[members]].tolist(),
-                rows.channel[members].tolist(),
-                texts[members].tolist(),
-                rows.received_ms[members].tolist(),
-                [_float_texts(rows.values[members, column]) for column in names],
-            )
-        if len(kinds) == 1:
-            return written
-        if not lines:
-            lines = [""] * n
-        for index, line in zip(members.tolist(), written, strict=True):
-            lines[index] = line
-    return lines
+            template, arguments = float_shape_template(*_float_shape(rows, kept[members], texts[members], code, quoted))
+            templates[members] = template + "\n"
+            values[members] = np.fromiter(zip(*arguments, strict=True), object, len(members))
+    return templated_text(templates, values)
+
+
+def _float_shape(
+    rows: RowColumns, picked: NDArray[np.intp], texts: NDArray[np.object_], code: int, quoted: NDArray[np.object_]
+) -> tuple[bool, str, tuple[str, ...], list[str], list[int], list[str], list[int], list[list[str]]]:
+    """The arguments of `float_shape_text` (or `float_shape_template`) for rows `picked` of the shape `code` (no
+    device-level state), `texts` their times, `quoted` the JSON text of each device id."""
+    names = [column for column in range(len(QUANTITIES)) if code >> column & 1]
+    return (
+        bool(code >> 21 & 1),
+        "gen2" if code >> 20 & 1 else "gen1",
+        tuple(QUANTITIES[column] for column in names),
+        quoted[rows.device[picked]].tolist(),
+        rows.channel[picked].tolist(),
+        texts.tolist(),
+        rows.received_ms[picked].tolist(),
+        [_float_texts(rows.values[picked, column]) for column in names],
+    )
 
 
 def _float_texts(values: NDArray[np.float64]) -> list[str]:

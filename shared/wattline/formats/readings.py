@@ -5,8 +5,10 @@ A daily file (`daily/dt=…/device=…/readings.jsonl.gz`) is gzip (level 6, mti
 `2026-11-27T10:00:00.123Z` (UTC, truncated to the millisecond), numbers as Python's `repr` (the shortest text that
 reads back to the same float).
 
-- Writer: `reading_lines` (many readings at once: the aggregator; `reading_line`, called by `Reading.to_json_line`,
-  is it for one reading) and `daily_file_bytes`, so a file written twice from the same readings is byte-identical.
+- Writer: `reading_lines` (many readings at once; `reading_line`, called by `Reading.to_json_line`, is it for one
+  reading) and `daily_file_bytes`, so a file written twice from the same readings is byte-identical. The aggregator
+  writes the same text without a string per line: `float_shape_text` (a day of one shape) or `templated_text`
+  (several shapes), compressed by `daily_text_bytes`.
 - Readers: `read_columns` (arrays for the loader and the energy engine), `readings_from_file` (Reading objects, for the
   aggregator's merge and the alert detectors), `daily_bytes`, `daily_text_lines`, `text_lines`.
 """
@@ -17,11 +19,16 @@ import gzip
 import json
 import struct
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from itertools import chain
+from typing import TYPE_CHECKING, Any, Final
 
 from wattline.errors import PermanentError
+
+if TYPE_CHECKING:  # (no numpy at run time: the archiver's bundle writes lines and has none)
+    import numpy as np
+    from numpy.typing import NDArray
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MINUTES: dict[int, str] = {}  # minute since the epoch → "YYYY-MM-DDTHH:MM:" (a day's file touches ~1,440)
@@ -135,13 +142,69 @@ def float_shape_lines(
     """The lines of readings of one shape whose values are all floats (finite, Python floats), column by column:
     one `%` template made once per shape, applied to the rows' values in C. `quoted_device_ids`: each id as its
     JSON string (`json_string`); `columns[k]`: the values of `names[k]`, as floats or as their `repr`."""
+    template, arguments = float_shape_template(
+        no_channel, generation, names, quoted_device_ids, channels, ts, received_ms, columns
+    )
+    return list(map(template.__mod__, zip(*arguments, strict=True)))
+
+
+def float_shape_text(
+    no_channel: bool,
+    generation: str,
+    names: tuple[str, ...],
+    quoted_device_ids: Sequence[str],
+    channels: Sequence[int | None],
+    ts: Sequence[str],
+    received_ms: Sequence[int],
+    columns: Sequence[Sequence[float | str]],
+) -> list[str]:
+    """`float_shape_lines` as text: the lines, each followed by its line break, in pieces of up to `_CHUNK_LINES`
+    lines, each piece made by one `%` of the line's template repeated (not a `%` and a string per line)."""
+    template, arguments = float_shape_template(
+        no_channel, generation, names, quoted_device_ids, channels, ts, received_ms, columns
+    )
+    line = template + "\n"
+    whole = line * _CHUNK_LINES
+    pieces = []
+    for start in range(0, len(ts), _CHUNK_LINES):
+        values = tuple(
+            chain.from_iterable(zip(*[column[start : start + _CHUNK_LINES] for column in arguments], strict=True))
+        )
+        count = len(values) // len(arguments)
+        pieces.append((whole if count == _CHUNK_LINES else line * count) % values)
+    return pieces
+
+
+def templated_text(templates: NDArray[np.object_], values: NDArray[np.object_]) -> list[str]:
+    """Lines of several shapes as text, in pieces of up to `_CHUNK_LINES` lines: line i is `templates[i]` (its
+    shape's `%` template, with its line break) filled with the tuple `values[i]`; a piece is one `%` of its lines'
+    templates joined. A line written whole is its own template (any `%` doubled) with no values."""
+    pieces = []
+    for start in range(0, len(templates), _CHUNK_LINES):
+        end = start + _CHUNK_LINES
+        pieces.append("".join(templates[start:end].tolist()) % tuple(chain.from_iterable(values[start:end].tolist())))
+    return pieces
+
+
+def float_shape_template(
+    no_channel: bool,
+    generation: str,
+    names: tuple[str, ...],
+    quoted_device_ids: Sequence[str],
+    channels: Sequence[int | None],
+    ts: Sequence[str],
+    received_ms: Sequence[int],
+    columns: Sequence[Sequence[float | str]],
+) -> tuple[str, list[Sequence[Any]]]:
+    """The `%` template of the shape's line and the columns that fill its slots, in the slots' order (the arguments
+    are `float_shape_lines`')."""
     key = (no_channel, generation, names)
     shape = _TEMPLATES.get(key)
     if shape is None:
         shape = _TEMPLATES[key] = _template(no_channel, generation, names)
     template, order = shape
     arguments = (channels, quoted_device_ids, received_ms, ts, *columns)
-    return list(map(template.__mod__, zip(*[arguments[index] for index in order], strict=True)))
+    return template, [arguments[index] for index in order]
 
 
 json_string: Final = _json_str
@@ -176,15 +239,25 @@ def _encoded(
 
 
 def daily_file_bytes(lines: Sequence[str]) -> bytes:
-    """The bytes of a daily file holding `lines` (in file order): gzip level 6 with mtime 0, so equal lines give
-    equal bytes (and equal checksums in the manifest). The bytes of `gzip.compress(text, 6, mtime=0)`, compressed
-    `_CHUNK_LINES` lines at a time (deflate's output does not depend on how its input is split), so the whole
-    text is never held."""
+    """The bytes of a daily file holding `lines` (in file order): `daily_text_bytes` of their text."""
+    return daily_text_bytes(text_pieces(lines))
+
+
+def text_pieces(lines: Sequence[str]) -> list[str]:
+    """The text of `lines`, each followed by its line break, in pieces of up to `_CHUNK_LINES` lines."""
+    return ["\n".join(lines[start : start + _CHUNK_LINES]) + "\n" for start in range(0, len(lines), _CHUNK_LINES)]
+
+
+def daily_text_bytes(pieces: Iterable[str]) -> bytes:
+    """The bytes of a daily file of the text `pieces` (whole lines, each with its line break): gzip level 6 with
+    mtime 0, so equal lines give equal bytes (and equal checksums in the manifest). The bytes of
+    `gzip.compress(text, 6, mtime=0)`, compressed a piece at a time (deflate's output does not depend on how its
+    input is split), so the whole text is never held."""
     deflate = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
     parts = [_GZIP_HEADER]
     crc = size = 0
-    for start in range(0, len(lines), _CHUNK_LINES):
-        chunk = ("\n".join(lines[start : start + _CHUNK_LINES]) + "\n").encode("utf-8")
+    for piece in pieces:
+        chunk = piece.encode("utf-8")
         crc = zlib.crc32(chunk, crc)
         size += len(chunk)
         parts.append(deflate.compress(chunk))

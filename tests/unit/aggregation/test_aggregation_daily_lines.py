@@ -4,14 +4,16 @@ received_ms, write each with `reading_line`."""
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wattline.aggregation.day import _ts_texts, daily_lines
-from wattline.formats.readings import reading_line, ts_text
+from wattline.formats.readings import daily_file_bytes, daily_text_bytes, reading_line, ts_text
 from wattline.models import Generation
 from wattline.parsing import Row
 from wattline.parsing.batch import QUANTITIES, RowColumns
@@ -53,7 +55,7 @@ state_rows = st.tuples(
     st.sampled_from([Generation.GEN1, Generation.GEN2]),
     st.one_of(
         st.builds(lambda b: {"online": b}, st.booleans()),
-        st.builds(lambda r: {"relay": r}, st.sampled_from(["on", "off"])),
+        st.builds(lambda r: {"relay": r}, st.sampled_from(["on", "off", "50%s%%"])),  # (a `%` in a line written whole)
     ),
 )
 
@@ -66,6 +68,8 @@ def test_the_daily_lines_are_the_plain_rule_s(rows: list[Any]) -> None:
     lines = daily_lines(RowColumns.from_rows(rows, list(range(len(rows)))), with_times=True)
     expected = reference_lines(rows)
     assert lines.lines == expected
+    assert lines.line_count == len(expected)
+    assert all(piece.endswith("\n") for piece in lines.pieces)
     assert lines.first_ts == (lines.times[0] if expected else None)
     assert lines.last_ts == (lines.times[-1] if expected else None)
     assert lines.times == [line.split('"ts":"')[1][:24] for line in expected]
@@ -84,3 +88,22 @@ def test_the_time_texts_of_many_rows_are_each_rows_ts_text(times: list[int]) -> 
     # When their texts are made at once
     # Then each is `ts_text` of its time
     assert _ts_texts(np.array(times, np.int64)).tolist() == [ts_text(us) for us in times]
+
+
+@pytest.mark.parametrize("count", [1, 8192, 8192 * 2 + 5])
+def test_a_day_of_one_shape_is_written_in_pieces_whose_gzip_is_the_plain_lines(count: int) -> None:
+    # Given a day of one shape, up to pieces of 8192 lines and a part-piece
+    rows = [
+        ("shellyproem50-b2", i % 2, T0_US + i * 500_000, 1_795_219_200_000 + i, Generation.GEN2, {"power_w": i / 10})
+        for i in range(count)
+    ]
+    # When its lines are written from columns
+    lines = daily_lines(RowColumns.from_rows(rows, list(range(count))))
+    # Then the pieces hold the plain lines, and the file is gzip of their text as `gzip.compress` writes it
+    expected = reference_lines(rows)
+    assert [len(piece.split("\n")) - 1 for piece in lines.pieces] == [
+        min(8192, count - start) for start in range(0, count, 8192)
+    ]
+    assert "".join(lines.pieces) == "".join(line + "\n" for line in expected)
+    text = "".join(line + "\n" for line in expected).encode()
+    assert daily_text_bytes(lines.pieces) == daily_file_bytes(expected) == gzip.compress(text, 6, mtime=0)
