@@ -7,13 +7,13 @@ import json
 import operator
 import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import Any, Final, NamedTuple, cast
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from wattline.aggregation.common import DEFAULT_DEDUP_WINDOW_MS
 from wattline.formats.blocks import decode_stored_lines
-from wattline.formats.frames import EnvelopeFields, envelope_fields
+from wattline.formats.frames import ENVELOPE_FIELDS, EnvelopeFields, envelope_fields, struct_columns
 from wattline.models import Envelope
 from wattline.parsing import MAX_LINE_BYTES, object_lines
 
@@ -172,12 +172,6 @@ def _raw_envelope(fields: EnvelopeFields, source_key: str, line_no: int) -> RawE
     return RawEnvelope(received_ms, source_key, line_no, topic, payload, payload_b64, raw_payload)
 
 
-_TOPIC: Final = operator.attrgetter("topic")
-_RECEIVED_MS: Final = operator.attrgetter("received_ms")
-_PAYLOAD_B64: Final = operator.attrgetter("payload_b64")
-_PAYLOAD: Final = operator.attrgetter("payload")
-
-
 class StoredEnvelopes(NamedTuple):
     """The kept envelopes of a day as columns, in receive order, and how many were dropped as duplicates."""
 
@@ -196,21 +190,23 @@ def stored_envelopes(
     message."""
     topics: list[str] = []
     received_ms: list[int] = []
-    encoded: list[str | None] = []
+    payloads_b64: list[str] = []
     for _key, data in sorted(objects, key=operator.itemgetter(0)):  # an object at a time: its lines are copies
         decoded = decode_stored_lines(data, MAX_LINE_BYTES)
-        if decoded is None or list(map(_PAYLOAD, decoded)).count(None) != len(decoded):
-            return None  # not a line per envelope, or a payload stored as text or a JSON value
-        topics.extend(map(sys.intern, map(_TOPIC, decoded)))  # one string per topic, not per message
-        received_ms.extend(map(_RECEIVED_MS, decoded))
-        encoded.extend(map(_PAYLOAD_B64, decoded))
-    if not topics or encoded.count(None):
+        if decoded is None:
+            return None  # not a line per envelope
+        its_topics, its_received, its_payloads, its_encoded = struct_columns(decoded, ENVELOPE_FIELDS, ENVELOPE_FIELDS)
+        if its_payloads.count(None) != len(decoded) or its_encoded.count(None):
+            return None  # a payload stored as text or a JSON value, or neither
+        topics.extend(map(sys.intern, its_topics))  # one string per topic, not per message
+        received_ms.extend(its_received)
+        payloads_b64.extend(its_encoded)
+    if not topics:
         return None
     try:
         received = np.array(received_ms, np.int64)
     except OverflowError:
         return None
-    payloads_b64 = cast(list[str], encoded)
     if (np.diff(received) < 0).any():  # objects by key, lines in order; sorted stably: the receive order
         order = np.argsort(received, kind="stable").tolist()
         topics = [topics[i] for i in order]

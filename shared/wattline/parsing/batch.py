@@ -477,13 +477,6 @@ _COMPONENTS: Final = tuple(_batch_component(key) for key in _BATCH_KEYS)
 _PARAMS_FIELDS: Final = len(msgspec.structs.fields(_Params))  # ts, then a field per `_BATCH_KEYS` key
 
 
-def _columns(structs: Sequence[Any], fields: int, count: int) -> list[list[Any]]:
-    """The first `count` fields of Structs of `fields` fields each, a list per field: each Struct's values in one C
-    call, appended to one list (in place: `iconcat`), the columns cut from it."""
-    values: list[Any] = functools.reduce(operator.iconcat, map(msgspec.structs.astuple, structs), [])
-    return [values[field::fields] for field in range(count)]
-
-
 def _notifications(
     device_id: str,
     members: NDArray[np.intp],
@@ -519,7 +512,7 @@ def _notifications(
         if not len(taken):
             return None, members
         params = [params[position] for position in taken.tolist()]
-    ts, *bodies = _columns(params, _PARAMS_FIELDS, _PARAMS_FIELDS)
+    ts, *bodies = frames.struct_columns(params, _PARAMS_FIELDS, _PARAMS_FIELDS)
     # The message time: params.ts (Unix seconds), else the receive time; one out of the window is the per-message
     # parser's to judge. Microseconds as `ts_from_seconds` makes them (round half even).
     seconds = np.array(ts, np.float64)  # None → NaN
@@ -575,7 +568,7 @@ def _meter_values(
     for component, bodies in components:
         if bodies[0] is component.absent and bodies.count(component.absent) == n:
             continue
-        columns = _columns(bodies, component.fields, len(component.targets))
+        columns = frames.struct_columns(bodies, component.fields, len(component.targets))
         for column, (target, field) in zip(columns, component.targets, strict=True):
             if column[0] is _NOT_CARRIED and column.count(_NOT_CARRIED) == n:
                 continue
@@ -758,7 +751,8 @@ def parse_object(
     raw = envelope._as_bytes(data)
     stored = blocks.decode_stored_lines(raw, limits.MAX_LINE_BYTES)
     if stored is not None:
-        columns = _columns(stored, _ENVELOPE_FIELDS, _ENVELOPE_FIELDS)  # topics, received_ms, payloads, payloads_b64
+        # topics, received_ms, payloads, payloads_b64
+        columns = frames.struct_columns(stored, frames.ENVELOPE_FIELDS, frames.ENVELOPE_FIELDS)
         if columns[2].count(None) == len(stored) and not columns[3].count(None):
             # the common object: a line per envelope, every payload base64, as the rules store them
             return parse_messages(
@@ -805,7 +799,6 @@ def parse_object(
     )
 
 
-_ENVELOPE_FIELDS: Final = len(msgspec.structs.fields(frames.StoredEnvelope))
 _NOT_A_TOPIC: Final = ""  # a line the typed decoder refused: no topic kind, so `parse_line` reads it
 _TOPIC: Final = operator.attrgetter("topic")
 _RECEIVED_MS: Final = operator.attrgetter("received_ms")
