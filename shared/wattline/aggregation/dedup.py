@@ -10,6 +10,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 from wattline.aggregation.common import DEFAULT_DEDUP_WINDOW_MS
 from wattline.formats.blocks import decode_stored_lines
@@ -96,22 +97,27 @@ def dedup(envelopes: Iterable[RawEnvelope], window_ms: int = DEFAULT_DEDUP_WINDO
         known = known_timed.get(position)
         return dedup_key(ordered[position])[0] if known is None else known
 
-    kept = _kept(identities, [envelope.received_ms for envelope in ordered], timed, window_ms)
+    kept = _kept(_first_positions(identities), [envelope.received_ms for envelope in ordered], timed, window_ms)
     return [ordered[position] for position in kept], len(ordered) - len(kept)
 
 
-def _kept(
-    identities: Sequence[Hashable], received_ms: Sequence[int], timed: Callable[[int], bool] | None, window_ms: int
-) -> list[int]:
-    """The positions `dedup` keeps of envelopes in receive order, given each one's identity (topic and payload)
-    and whether it carries device time (`timed`, asked once per identity seen more than once, of its first copy:
-    equal identities are equally timed; a timed one is a duplicate however late it comes; None: none does)."""
-    n = len(identities)
+def _first_positions(identities: Sequence[Hashable]) -> NDArray[np.int64]:
+    """The position of each identity's first occurrence."""
     first_seen: dict[Hashable, int] = {}
-    first = np.fromiter(map(first_seen.setdefault, identities, range(n)), np.int64, n)  # each one's first position
-    if len(first_seen) == n:  # (nearly every Gen2 day: each notification carries its own time)
-        return list(range(n))
+    return np.fromiter(map(first_seen.setdefault, identities, range(len(identities))), np.int64, len(identities))
+
+
+def _kept(
+    first: NDArray[np.int64], received_ms: Sequence[int], timed: Callable[[int], bool] | None, window_ms: int
+) -> list[int]:
+    """The positions `dedup` keeps of envelopes in receive order, given the position of the first envelope of each
+    one's identity (topic and payload; `_first_positions`) and whether it carries device time (`timed`, asked once
+    per identity seen more than once, of its first copy: equal identities are equally timed; a timed one is a
+    duplicate however late it comes; None: none does)."""
+    n = len(first)
     positions = np.arange(n)
+    if (first == positions).all():  # (nearly every Gen2 day: each notification carries its own time)
+        return positions.tolist()
     copies = np.flatnonzero(first != positions)
     kept = np.ones(n, np.bool_)
     if timed is not None:
@@ -213,14 +219,21 @@ def stored_envelopes(
         payloads_b64 = [payloads_b64[i] for i in order]
         received_ms = received[order].tolist()
 
-    if len(set(payloads_b64)) == len(payloads_b64):  # no payload twice, so no identity twice (a Gen2 day)
+    first = _first_positions(payloads_b64)
+    repeated = np.flatnonzero(first != np.arange(len(first)))
+    if not len(repeated):  # no payload twice, so no identity twice (a Gen2 day)
         return StoredEnvelopes(topics, received_ms, payloads_b64, 0)
+    if len(repeated) * 4 > len(first):  # (a Gen1 day: its values repeat all day) the identity of every envelope
+        first = _first_positions(list(zip(topics, payloads_b64, strict=True)))
+    else:  # the identities (topic, payload) of only the envelopes whose payload comes more than once
+        among = np.union1d(repeated, first[repeated]).tolist()  # (in receive order)
+        first[among] = np.array(among)[_first_positions([(topics[i], payloads_b64[i]) for i in among])]
 
     def timed(position: int) -> bool:
         return topics[position].endswith(_EVENTS_RPC) and _has_device_time(_b64_json(payloads_b64[position]))
 
     may_be_timed = any(topic.endswith(_EVENTS_RPC) for topic in set(topics))  # (a Gen1 day: none)
-    kept = _kept(list(zip(topics, payloads_b64, strict=True)), received_ms, timed if may_be_timed else None, window_ms)
+    kept = _kept(first, received_ms, timed if may_be_timed else None, window_ms)
     if len(kept) == len(topics):
         return StoredEnvelopes(topics, received_ms, payloads_b64, 0)
     return StoredEnvelopes(
