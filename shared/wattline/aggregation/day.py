@@ -383,7 +383,7 @@ def _pieces(rows: RowColumns, kept: NDArray[np.intp], texts: NDArray[np.object_]
     if (shape == shape[0]).all():  # (the common day, one device's one kind of message: one template repeated)
         code = int(shape[0])
         if not code >> 22 & 1:
-            return float_shape_text(*_float_shape(rows, kept, texts, code, quoted))
+            return float_shape_text(*float_shape_template(*_float_shape(rows, kept, texts, code, quoted)))
     kinds, members_of = np.unique(shape, return_inverse=True)
     templates, values = np.empty(len(kept), object), np.empty(len(kept), object)
     for kind, code in enumerate(kinds.tolist()):
@@ -410,7 +410,7 @@ def _pieces(rows: RowColumns, kept: NDArray[np.intp], texts: NDArray[np.object_]
 def _float_shape(
     rows: RowColumns, picked: NDArray[np.intp], texts: NDArray[np.object_], code: int, quoted: NDArray[np.object_]
 ) -> tuple[bool, str, tuple[str, ...], list[str], list[int], list[str], list[int], list[list[str]]]:
-    """The arguments of `float_shape_text` (or `float_shape_template`) for rows `picked` of the shape `code` (no
+    """The arguments of `float_shape_template` for rows `picked` of the shape `code` (no
     device-level state), `texts` their times, `quoted` the JSON text of each device id."""
     names = [column for column in range(len(QUANTITIES)) if code >> column & 1]
     return (

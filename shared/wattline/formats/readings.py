@@ -120,8 +120,9 @@ def _shape_lines(
     no_channel, generation, names = key
     columns = [[row[name] for row in values] for name in names]
     if all(set(map(type, column)) == _FLOAT for column in columns):
+        quoted_ids = list(map(quoted.__getitem__, device_ids))
         return float_shape_lines(
-            no_channel, generation, names, list(map(quoted.__getitem__, device_ids)), channels, ts, received_ms, columns
+            *float_shape_template(no_channel, generation, names, quoted_ids, channels, ts, received_ms, columns)
         )
     return [
         _encoded(device_id, channel, text, received, generation, row)
@@ -129,44 +130,19 @@ def _shape_lines(
     ]
 
 
-def float_shape_lines(
-    no_channel: bool,
-    generation: str,
-    names: tuple[str, ...],
-    quoted_device_ids: Sequence[str],
-    channels: Sequence[int | None],
-    ts: Sequence[str],
-    received_ms: Sequence[int],
-    columns: Sequence[Sequence[float | str]],
-) -> list[str]:
-    """The lines of readings of one shape whose values are all floats (finite, Python floats), column by column:
-    one `%` template made once per shape, applied to the rows' values in C. `quoted_device_ids`: each id as its
-    JSON string (`json_string`); `columns[k]`: the values of `names[k]`, as floats or as their `repr`."""
-    template, arguments = float_shape_template(
-        no_channel, generation, names, quoted_device_ids, channels, ts, received_ms, columns
-    )
+def float_shape_lines(template: str, arguments: Sequence[Sequence[Any]]) -> list[str]:
+    """The lines of readings of one shape whose values are all floats, from `float_shape_template`'s template and
+    columns: the template applied to each row's values in C."""
     return list(map(template.__mod__, zip(*arguments, strict=True)))
 
 
-def float_shape_text(
-    no_channel: bool,
-    generation: str,
-    names: tuple[str, ...],
-    quoted_device_ids: Sequence[str],
-    channels: Sequence[int | None],
-    ts: Sequence[str],
-    received_ms: Sequence[int],
-    columns: Sequence[Sequence[float | str]],
-) -> list[str]:
+def float_shape_text(template: str, arguments: Sequence[Sequence[Any]]) -> list[str]:
     """`float_shape_lines` as text: the lines, each followed by its line break, in pieces of up to `_CHUNK_LINES`
     lines, each piece made by one `%` of the line's template repeated (not a `%` and a string per line)."""
-    template, arguments = float_shape_template(
-        no_channel, generation, names, quoted_device_ids, channels, ts, received_ms, columns
-    )
     line = template + "\n"
     whole = line * _CHUNK_LINES
     pieces = []
-    for start in range(0, len(ts), _CHUNK_LINES):
+    for start in range(0, len(arguments[0]), _CHUNK_LINES):
         values = tuple(
             chain.from_iterable(zip(*[column[start : start + _CHUNK_LINES] for column in arguments], strict=True))
         )
@@ -196,8 +172,9 @@ def float_shape_template(
     received_ms: Sequence[int],
     columns: Sequence[Sequence[float | str]],
 ) -> tuple[str, list[Sequence[Any]]]:
-    """The `%` template of the shape's line and the columns that fill its slots, in the slots' order (the arguments
-    are `float_shape_lines`')."""
+    """The `%` template of the line of readings of one shape whose values are all floats (finite, Python floats),
+    and the columns that fill its slots, in the slots' order. `quoted_device_ids`: each id as its JSON string
+    (`json_string`); `columns[k]`: the values of `names[k]`, as floats or as their `repr`."""
     key = (no_channel, generation, names)
     shape = _TEMPLATES.get(key)
     if shape is None:
