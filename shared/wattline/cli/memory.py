@@ -58,7 +58,7 @@ def rerun_with_huge_pages() -> None:
     takes half the page faults and ~0.35 CPU-s less, at the same peak; the second start costs ~0.02 CPU-s.
     Tunables are read only when a process starts, hence the exec. Returns when there is nothing to do or the exec
     fails; a user's own GLIBC_TUNABLES naming the setting wins."""
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or not sys.executable:
         return
     try:
         libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
