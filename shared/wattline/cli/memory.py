@@ -55,7 +55,7 @@ def wants_huge_pages(argv: Sequence[str], environ: MutableMapping[str, str], thp
 def rerun_with_huge_pages() -> None:
     """Run this process's command line again (same process id, `exec`) with glibc malloc's transparent huge pages
     on, when `wants_huge_pages`: each fault then maps 2 MiB, not 4 KiB. `wattline run` over 3 days of 1 Hz data
-    takes half the page faults and ~0.35 CPU-s less, at the same peak; the second start costs ~0.02 CPU-s.
+    takes half the page faults and 0.3–0.5 CPU-s less, at the same peak; the second start costs ~0.02 CPU-s.
     Tunables are read only when a process starts, hence the exec. Returns when there is nothing to do or the exec
     fails; a user's own GLIBC_TUNABLES naming the setting wins."""
     if not sys.platform.startswith("linux") or not sys.executable:
