@@ -116,9 +116,9 @@ def _kept(
     duplicate however late it comes; None: none does)."""
     n = len(first)
     positions = np.arange(n)
-    if (first == positions).all():  # (nearly every Gen2 day: each notification carries its own time)
-        return positions.tolist()
     copies = np.flatnonzero(first != positions)
+    if not len(copies):  # (nearly every Gen2 day: each notification carries its own time)
+        return positions.tolist()
     kept = np.ones(n, np.bool_)
     if timed is not None:
         timed_first = [position for position in np.unique(first[copies]).tolist() if timed(position)]
