@@ -217,12 +217,9 @@ def _encoded(
 
 def daily_file_bytes(lines: Sequence[str]) -> bytes:
     """The bytes of a daily file holding `lines` (in file order): `daily_text_bytes` of their text."""
-    return daily_text_bytes(text_pieces(lines))
-
-
-def text_pieces(lines: Sequence[str]) -> list[str]:
-    """The text of `lines`, each followed by its line break, in pieces of up to `_CHUNK_LINES` lines."""
-    return ["\n".join(lines[start : start + _CHUNK_LINES]) + "\n" for start in range(0, len(lines), _CHUNK_LINES)]
+    return daily_text_bytes(
+        "\n".join(lines[start : start + _CHUNK_LINES]) + "\n" for start in range(0, len(lines), _CHUNK_LINES)
+    )
 
 
 def daily_text_bytes(pieces: Iterable[str]) -> bytes:
