@@ -13,8 +13,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from wattline.aggregation.common import DEFAULT_DEDUP_WINDOW_MS
-from wattline.formats.blocks import decode_stored_lines
-from wattline.formats.frames import ENVELOPE_FIELDS, EnvelopeFields, envelope_fields, struct_columns
+from wattline.formats.blocks import stored_columns
+from wattline.formats.frames import EnvelopeFields, envelope_fields
 from wattline.models import Envelope
 from wattline.parsing import MAX_LINE_BYTES, object_lines
 
@@ -198,15 +198,12 @@ def stored_envelopes(
     received_ms: list[int] = []
     payloads_b64: list[str] = []
     for _key, data in sorted(objects, key=operator.itemgetter(0)):  # an object at a time: its lines are copies
-        decoded = decode_stored_lines(data, MAX_LINE_BYTES)
-        if decoded is None:
-            return None  # not a line per envelope
-        its_topics, its_received, its_payloads, its_encoded = struct_columns(decoded, ENVELOPE_FIELDS, ENVELOPE_FIELDS)
-        if its_payloads.count(None) != len(decoded) or its_encoded.count(None):
-            return None  # a payload stored as text or a JSON value, or neither
-        topics.extend(map(sys.intern, its_topics))  # one string per topic, not per message
-        received_ms.extend(its_received)
-        payloads_b64.extend(its_encoded)
+        stored = stored_columns(data, MAX_LINE_BYTES)
+        if stored is None:
+            return None
+        topics.extend(map(sys.intern, stored.topics))  # one string per topic, not per message
+        received_ms.extend(stored.received_ms)
+        payloads_b64.extend(stored.payloads_b64)
     if not topics:
         return None
     try:

@@ -3,21 +3,35 @@
 
 from __future__ import annotations
 
-from typing import Final, TypeVar
+from typing import Final, NamedTuple, TypeVar
 
 import msgspec
 import numpy as np
 
-from wattline.formats.frames import CAPTURE, STORED_ENVELOPE, Capture, StoredEnvelope
+from wattline.formats.frames import CAPTURE, ENVELOPE_FIELDS, STORED_ENVELOPE, Capture, struct_columns
 
 T = TypeVar("T")
 
 
-def decode_stored_lines(data: bytes, max_line_bytes: int) -> list[StoredEnvelope] | None:
-    """Each line of a raw object as a stored envelope, decoded by one C call; None unless every line is exactly
-    one envelope the typed decoder takes (`decode_each_line`): the raw object is then framed line by line
-    (`parsing.object_lines`), and each line decoded on its own."""
-    return decode_each_line(STORED_ENVELOPE, data, max_line_bytes)
+class StoredColumns(NamedTuple):
+    """The envelopes of a raw object as columns, every payload base64."""
+
+    topics: list[str]
+    received_ms: list[int]
+    payloads_b64: list[str]
+
+
+def stored_columns(data: bytes, max_line_bytes: int) -> StoredColumns | None:
+    """The common raw object (what the IoT rules and imports write) as columns: each line exactly one stored
+    envelope (`decode_each_line`, one C call) with its payload as base64. None otherwise: the raw object is then
+    framed line by line (`parsing.object_lines`), and each line decoded on its own."""
+    decoded = decode_each_line(STORED_ENVELOPE, data, max_line_bytes)
+    if decoded is None:
+        return None
+    topics, received_ms, payloads, payloads_b64 = struct_columns(decoded, ENVELOPE_FIELDS, ENVELOPE_FIELDS)
+    if payloads.count(None) != len(decoded) or payloads_b64.count(None):
+        return None  # a payload stored as text or a JSON value, or neither
+    return StoredColumns(topics, received_ms, payloads_b64)
 
 
 def decode_each_line(decoder: msgspec.json.Decoder[T], data: bytes, max_line_bytes: int | None) -> list[T] | None:

@@ -749,19 +749,19 @@ def parse_object(
     """`parse_object_rows` over one stored raw object (newline-delimited envelopes), as a batch: each line framed by
     the typed envelope decoder, a line it refuses left to `parse_line`, which records it with its reason."""
     raw = envelope._as_bytes(data)
-    stored = blocks.decode_stored_lines(raw, limits.MAX_LINE_BYTES)
-    if stored is not None:
-        # topics, received_ms, payloads, payloads_b64
-        columns = frames.struct_columns(stored, frames.ENVELOPE_FIELDS, frames.ENVELOPE_FIELDS)
-        if columns[2].count(None) == len(stored) and not columns[3].count(None):
-            # the common object: a line per envelope, every payload base64, as the rules store them
-            return parse_messages(
-                *columns,
-                now_ms=now_ms,
-                device_id=device_id,
-                source_key=source_key,
-                lines=BlockLines(raw, len(stored), strip_returns=False),  # (a rejected message's record: its line)
-            )
+    stored = blocks.stored_columns(raw, limits.MAX_LINE_BYTES)
+    if stored is not None:  # the common object: a line per envelope, every payload base64, as the rules store them
+        count = len(stored.topics)
+        return parse_messages(
+            stored.topics,
+            stored.received_ms,
+            [None] * count,
+            stored.payloads_b64,
+            now_ms=now_ms,
+            device_id=device_id,
+            source_key=source_key,
+            lines=BlockLines(raw, count, strip_returns=False),  # (a rejected message's record holds its line)
+        )
     lines, pretty = envelope.object_lines(raw)
     if not lines or pretty:
         # empty, or perhaps one envelope pretty-printed over several lines: the per-message framing decides
