@@ -14,11 +14,12 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import overload
+from typing import TypeVar, overload
 
 GZIP_MAGIC = b"\x1f\x8b"
+T = TypeVar("T")
 
 NumberedLine = tuple[int, str]
 """(line number from 1, text without its line break)."""
@@ -42,9 +43,10 @@ class BlockLines(Sequence[bytes]):
     slice is a view of the same split. `strip_returns`: a line's final `\\r` (of a `\\r\\n` break) is removed, as
     `LineReader` reads lines; a raw object's lines keep theirs."""
 
-    def __init__(self, data: bytes, count: int, *, strip_returns: bool = True) -> None:
+    def __init__(self, data: bytes, count: int | None = None, *, strip_returns: bool = True) -> None:
         self.data, self.strip_returns = data, strip_returns
-        self._start, self._count = 0, count
+        self._start, self._count = 0, count  # None: counted when first asked (or told by `decoded`)
+        self._whole = True  # every line of `data` (not a slice)
         self._split: list[list[bytes]] = []  # [every line of `data`], once split: shared with the slices
 
     @property
@@ -68,7 +70,19 @@ class BlockLines(Sequence[bytes]):
         return self._split[0]
 
     def __len__(self) -> int:
+        if self._count is None:
+            self._count = self.data.count(b"\n") + (0 if self.data.endswith(b"\n") or not self.data else 1)
         return self._count
+
+    def decoded(self, decode: Callable[[bytes], list[T] | None]) -> list[T] | None:
+        """`decode` of the whole of `data` in one call (a value per line, or None), unless the lines are a slice's.
+        A value per line also counts the lines, so `data` is not scanned for its line breaks again."""
+        if not self._whole:
+            return None  # (a slice: `data` holds other lines too)
+        values = decode(self.data)
+        if values is not None and self._count is None:
+            self._count = len(values)
+        return values
 
     @overload
     def __getitem__(self, index: int) -> bytes: ...
@@ -78,18 +92,19 @@ class BlockLines(Sequence[bytes]):
 
     def __getitem__(self, index: int | slice) -> bytes | BlockLines:
         if isinstance(index, slice):
-            start, stop, step = index.indices(self._count)
+            start, stop, step = index.indices(len(self))
             if step != 1:
                 raise ValueError("only contiguous slices")
             view = BlockLines(self.data, max(0, stop - start), strip_returns=self.strip_returns)
-            view._start, view._split = self._start + start, self._split
+            view._start, view._split, view._whole = self._start + start, self._split, False
             return view
-        if not -self._count <= index < self._count:
+        count = len(self)
+        if not -count <= index < count:
             raise IndexError(index)
-        return self._lines()[self._start + index % self._count]
+        return self._lines()[self._start + index % count]
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self._lines()[self._start : self._start + self._count])
+        return iter(self._lines()[self._start : self._start + len(self)])
 
 
 class LineReader:
@@ -130,8 +145,8 @@ class LineReader:
                 for line in block.raw_lines():  # raises at the line that passes the limit, as `raw_lines` does
                     self._counted(line, len(line) + (0 if block.last else 1))
             self.bytes_read += len(block.data)
-            self.lines_read += len(block)
             yield first, block
+            self.lines_read += len(block)  # (once the block is read: decoding it in one call counts its lines)
 
     def _blocks(self, block_size: int) -> Iterator[BlockLines]:
         """The complete lines of each next block (the last line perhaps without a break), until the end or a broken
@@ -151,13 +166,16 @@ class LineReader:
                     if rest:
                         yield BlockLines(rest, 1)  # (a last line without its break)
                     return
-                chunk = rest + block if rest else block
-                end = chunk.rfind(b"\n") + 1
-                data, rest = chunk[:end], chunk[end:]
+                end = block.rfind(b"\n") + 1
+                if end:  # the complete lines, copied once: the line begun in the block before, then this block's
+                    data = b"".join((rest, memoryview(block)[:end])) if rest else block[:end]
+                    rest = block[end:]
+                else:  # (no line ends in this block)
+                    data, rest = b"", rest + block
                 if self.max_bytes is not None and len(rest) > self.max_bytes - self.bytes_read:
                     raise InputTooLarge(self.name, self.max_bytes, self.lines_read)
                 if data:
-                    yield BlockLines(data, data.count(b"\n"))
+                    yield BlockLines(data)
 
     def _counted(self, line: bytes, size: int) -> tuple[int, bytes]:
         self.bytes_read += size

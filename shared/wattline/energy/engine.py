@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from wattline import defaults
 from wattline.energy.core import (
@@ -99,15 +98,52 @@ def compute_hourly(
 
 
 class _Columns:
-    __slots__ = ("generation", "power", "received", "returned", "total", "ts")
+    """One (device, channel)'s columns, in the order they were added: ts (s), received_ms, power, the counters.
+    A batch's values are copied into buffers that double when full (array.array's small growth steps moved the
+    whole of each column again and again); a buffer's untouched end costs no memory."""
+
+    __slots__ = ("_buffers", "_length", "_rows", "generation")
+
+    _DTYPES: Final = (np.float64, np.int64, np.float64, np.float64, np.float64)
 
     def __init__(self) -> None:
-        self.ts = array("d")
-        self.received = array("q")
-        self.power = array("d")
-        self.total = array("d")
-        self.returned = array("d")
+        self._buffers: tuple[NDArray[Any], ...] = tuple(np.empty(0, dtype) for dtype in self._DTYPES)
+        self._length = 0
+        self._rows: list[tuple[float, int, float, float, float]] = []  # `add_row`'s, not yet in the buffers
         self.generation = Generation.GEN1
+
+    def add_row(self, ts: float, received_ms: int, power: float, total: float, returned: float) -> None:
+        self._rows.append((ts, received_ms, power, total, returned))
+
+    def add_part(self, *columns: NDArray[Any]) -> None:
+        self._rows_to_buffers()
+        start, end = self._length, self._length + len(columns[0])
+        if end > len(self._buffers[0]):
+            capacity = max(end, 2 * len(self._buffers[0]), 1024)
+            self._buffers = tuple(_grown(buffer, start, capacity) for buffer in self._buffers)
+        for buffer, column in zip(self._buffers, columns, strict=True):
+            buffer[start:end] = column
+        self._length = end
+
+    def _rows_to_buffers(self) -> None:
+        if self._rows:
+            columns = zip(*self._rows, strict=True)  # (a row's five values: a column each)
+            self._rows = []
+            self.add_part(*(np.array(column, dtype) for column, dtype in zip(columns, self._DTYPES, strict=True)))
+
+    def columns(self) -> tuple[NDArray[Any], ...]:
+        """(ts, received_ms, power, total, returned), as long as the rows added."""
+        self._rows_to_buffers()
+        return tuple(buffer[: self._length] for buffer in self._buffers)
+
+    def __len__(self) -> int:
+        return self._length + len(self._rows)
+
+
+def _grown(buffer: NDArray[Any], length: int, capacity: int) -> NDArray[Any]:
+    grown = np.empty(capacity, buffer.dtype)
+    grown[:length] = buffer[:length]
+    return grown
 
 
 _NAN: Final = float("nan")
@@ -132,11 +168,13 @@ class EnergyColumns:
         col = self._columns.get((device_id, channel))
         if col is None:
             col = self._columns[(device_id, channel)] = _Columns()
-        col.ts.append(ts_us / 1e6)  # == Reading.ts.timestamp(): both divide the whole microseconds, rounded once
-        col.received.append(received_ms)
-        col.power.append(values.get("power_w", _NAN))
-        col.total.append(values.get("energy_total_wh", _NAN))
-        col.returned.append(values.get("energy_returned_total_wh", _NAN))
+        col.add_row(
+            ts_us / 1e6,  # == Reading.ts.timestamp(): both divide the whole microseconds, rounded once
+            received_ms,
+            values.get("power_w", _NAN),
+            values.get("energy_total_wh", _NAN),
+            values.get("energy_returned_total_wh", _NAN),
+        )
         if generation is Generation.GEN2:
             col.generation = Generation.GEN2
 
@@ -160,11 +198,13 @@ class EnergyColumns:
             col = self._columns.get(identity)
             if col is None:
                 col = self._columns[identity] = _Columns()
-            col.ts.frombytes((rows.ts_us[members] / 1e6).tobytes())
-            col.received.frombytes(rows.received_ms[members].astype(np.int64).tobytes())
-            col.power.frombytes(rows.values[members, _POWER].tobytes())
-            col.total.frombytes(rows.values[members, _TOTAL].tobytes())
-            col.returned.frombytes(rows.values[members, _RETURNED].tobytes())
+            col.add_part(
+                rows.ts_us[members] / 1e6,
+                rows.received_ms[members].astype(np.int64),
+                rows.values[members, _POWER],
+                rows.values[members, _TOTAL],
+                rows.values[members, _RETURNED],
+            )
             if rows.gen2[members].any():
                 col.generation = Generation.GEN2
 
@@ -173,7 +213,7 @@ class EnergyColumns:
             self.add_row(row_from_reading(reading))
 
     def __len__(self) -> int:
-        return sum(len(col.ts) for col in self._columns.values())
+        return sum(map(len, self._columns.values()))
 
     def compute(
         self,
@@ -187,16 +227,17 @@ class EnergyColumns:
         """`compute_hourly` over the columns, (device, channel) in sorted order."""
         result = EnergyResult()
         for (device_id, channel), col in sorted(self._columns.items()):
+            ts, received_ms, power, total, returned = col.columns()
             result.extend(
                 compute_hourly_arrays(
                     device_id,
                     channel,
-                    np.frombuffer(col.ts, dtype=np.float64),
-                    np.frombuffer(col.power, dtype=np.float64),
-                    np.frombuffer(col.total, dtype=np.float64),
-                    np.frombuffer(col.returned, dtype=np.float64),
+                    ts,
+                    power,
+                    total,
+                    returned,
                     generation=col.generation,
-                    received_ms=np.frombuffer(col.received, dtype=np.int64),
+                    received_ms=received_ms,
                     tz=tz,
                     method=method,
                     max_gap_s=max_gap_s,

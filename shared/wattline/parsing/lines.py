@@ -131,7 +131,7 @@ def typed_capture_columns(lines: Sequence[bytes | str], *, now_ms: int) -> Captu
     """The capture lines that decode with the expected types (one decoder call each) and meet the rule (see the
     module docstring; the receive time rounded half to even, as `round`), as columns; the rule over all of them
     as arrays."""
-    block = decode_capture_lines(lines.data) if isinstance(lines, BlockLines) else None
+    block = lines.decoded(decode_capture_lines) if isinstance(lines, BlockLines) else None
     captures = decode_captures(lines) if block is None else cast(list[Capture | None], block)
     if captures.count(None):
         seconds = [math.nan if capture is None else capture.received_at for capture in captures]
