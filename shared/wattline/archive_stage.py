@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wattline.archive import (
     ArchiveResult,
@@ -24,17 +23,19 @@ from wattline.archive import (
     restore_day,
     restore_status,
 )
+from wattline.env_settings import EnvSettings
 from wattline.settings import S3BucketSettings
 
 if TYPE_CHECKING:
     from wattline.ports import ObjectStore
 
 
-class ArchiveSettings(BaseSettings):
+class ArchiveSettings(EnvSettings):
     """WATTLINE_ARCHIVE_STORAGE_CLASS, _MIN_AGE_DAYS, _LOOKBACK_DAYS, _CONCURRENCY, _RESTORE_DAYS, _RESTORE_TIER,
     _ON_SCHEDULE: what the archiver does, deployed (services/aws-archiver) and on a home alike."""
 
-    model_config = SettingsConfigDict(env_prefix="WATTLINE_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
+    env_prefix = "WATTLINE_"
 
     archive_storage_class: StorageClass = Field(
         StorageClass.GLACIER, description="GLACIER or DEEP_ARCHIVE (a home's directory bucket has no classes)"
@@ -54,6 +55,9 @@ class ArchiveSettings(BaseSettings):
 class ArchiverSettings(S3BucketSettings, ArchiveSettings):
     """The archiver on S3: WATTLINE_BUCKET (required), WATTLINE_S3_ENDPOINT_URL, AWS_REGION, WATTLINE_MAX_ATTEMPTS
     (S3BucketSettings') and the archive settings every runtime shares (ArchiveSettings)."""
+
+    def __init__(self, /, **values: Any) -> None:  # required fields from the environment (S3BucketSettings')
+        super().__init__(**values)
 
 
 class ArchiveRequest(BaseModel):

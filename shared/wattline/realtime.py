@@ -38,8 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
 from wattline.adapters.pubsub_rest import PUBSUB_SCOPE
 from wattline.alerts.detect import over_rated, over_rated_alert
@@ -61,9 +60,9 @@ class RealtimeSettings(Settings):
     detect function's (WATTLINE_ALERTS__OFFLINE_S, WATTLINE_ALERTS__SITE_ONSET_S, …): set them alike on both sides,
     or the watchdog opens alerts the batch path never sees."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="WATTLINE_", env_nested_delimiter="__", extra="ignore", populate_by_name=True
-    )
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    env_prefix = "WATTLINE_"
+    env_nested_delimiter = "__"
 
     realtime_alerts: bool = Field(False, description="forward LWT offline and over-rated power, watch for silence")
     gcp_project: str | None = Field(None, description="GCP project of the alerts topic")

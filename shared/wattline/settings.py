@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
 from wattline import defaults
+from wattline.env_settings import EnvSettings, NoDecode
 from wattline.solar import CHANNELS_FORM, ChannelKey, ChannelRole, channel_key_text, parse_channel_roles
 
 if TYPE_CHECKING:
@@ -29,10 +29,11 @@ class IntegrationMethod(StrEnum):
     LOCF = "locf"
 
 
-class Settings(BaseSettings):
+class Settings(EnvSettings):
     """Site-wide settings. Every field can be set as WATTLINE_<NAME> or in `<home>/wattline.toml`."""
 
-    model_config = SettingsConfigDict(env_prefix="WATTLINE_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
+    env_prefix = "WATTLINE_"
 
     home: Path = Field(Path(".wattline"), description="where local state lives (buckets, warehouse, outbox)")
     timezone: str = Field(defaults.TIMEZONE, description="the site's IANA time zone: local days and tariff hours")
@@ -77,11 +78,12 @@ class Settings(BaseSettings):
         return parse_channel_roles(dict(self.channels))
 
 
-class S3BucketSettings(BaseSettings):
+class S3BucketSettings(EnvSettings):
     """The data bucket of an AWS service (env prefix WATTLINE_): WATTLINE_BUCKET (required),
     WATTLINE_S3_ENDPOINT_URL, AWS_REGION (set by Lambda), WATTLINE_MAX_ATTEMPTS. Services subclass it."""
 
-    model_config = SettingsConfigDict(env_prefix="WATTLINE_", extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    env_prefix = "WATTLINE_"
 
     bucket: str = Field(
         min_length=3, max_length=63, description="the data bucket holding raw/, daily/, state/, archive/"
@@ -92,6 +94,11 @@ class S3BucketSettings(BaseSettings):
         description="AWS region (Lambda sets AWS_REGION)",
     )
     max_attempts: int = Field(5, ge=1, le=20, description="botocore adaptive-retry attempts per S3 call")
+
+    def __init__(self, /, **values: Any) -> None:
+        # The environment supplies `bucket` and `region`: without this signature the pydantic mypy plugin would
+        # require them as arguments (it generates one for every model class that does not define its own).
+        super().__init__(**values)
 
     def s3_store(self, bucket: str | None = None) -> S3ObjectStore:
         """An S3 store of `bucket` (default: the data bucket) with these endpoint, region and retry settings."""

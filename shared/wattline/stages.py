@@ -17,8 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ConfigDict, Field, model_validator
 
 # The archiver's stage lives in its own light module (its Lambda and the CLI's --help import it without the
 # loader); it is one of the stages all the same.
@@ -30,6 +29,7 @@ from wattline.archive_stage import (
     run_archive,
     run_restore,
 )
+from wattline.env_settings import EnvSettings
 from wattline.loader import LoaderOptions
 from wattline.warehouse.settings import WarehouseSettings
 
@@ -45,10 +45,11 @@ __all__ = [
 ]
 
 
-class AggregationSettings(BaseSettings):
+class AggregationSettings(EnvSettings):
     """WATTLINE_GRACE_HOURS, WATTLINE_LOOKBACK_DAYS, WATTLINE_CONCURRENCY, WATTLINE_DEDUP_WINDOW_MS."""
 
-    model_config = SettingsConfigDict(env_prefix="WATTLINE_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
+    env_prefix = "WATTLINE_"
 
     grace_hours: float = Field(2.0, ge=0, le=72, description="wait this long after UTC midnight before a day is closed")
     lookback_days: int = Field(7, ge=1, le=400, description="how many closed days plan looks back for missing files")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wattline.settings import S3BucketSettings
 from wattline.stages import AggregationSettings
@@ -19,6 +19,9 @@ class AggregatorSettings(S3BucketSettings, AggregationSettings):
     """Environment: WATTLINE_BUCKET (required), WATTLINE_S3_ENDPOINT_URL, AWS_REGION (set by Lambda),
     WATTLINE_MAX_ATTEMPTS (S3BucketSettings'), and the aggregation settings every runtime shares
     (wattline.stages.AggregationSettings: WATTLINE_GRACE_HOURS, _LOOKBACK_DAYS, _CONCURRENCY, _DEDUP_WINDOW_MS)."""
+
+    def __init__(self, /, **values: Any) -> None:  # required fields from the environment (S3BucketSettings')
+        super().__init__(**values)
 
 
 @lru_cache(maxsize=1)

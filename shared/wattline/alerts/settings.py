@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import AwareDatetime, Field, SecretStr, model_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic import AwareDatetime, ConfigDict, Field, SecretStr, model_validator
 
 from wattline.alerts.deliver import Policy, parse_quiet_hours
 from wattline.alerts.model import Severity
@@ -26,7 +25,9 @@ if TYPE_CHECKING:
 
 
 class AlertSettings(WarehouseSettings):
-    model_config = SettingsConfigDict(env_prefix="WATTLINE_", env_nested_delimiter="__", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
+    env_prefix = "WATTLINE_"
+    env_nested_delimiter = "__"
 
     alerts: Thresholds = Field(default_factory=Thresholds, description="detection thresholds (nested)")
     publisher: Literal["pubsub", "outbox"] = Field("pubsub", description="where new alert states are published")

@@ -51,19 +51,18 @@ from wattline.ports import ColumnarWarehouse, ObjectInfo, ObjectStore, Publisher
 from wattline.settings import Settings, load_toml_overrides
 
 if TYPE_CHECKING:
-    from pydantic_settings import BaseSettings
-
     from wattline.aggregation import DayItem
     from wattline.alerts.settings import AlertSettings
     from wattline.alerts.thresholds import Thresholds
     from wattline.archive import ArchiveResult, BundleStore, RestoreResult, RestoreStatus
     from wattline.archive_stage import ArchiveRequest, ArchiveSettings
+    from wattline.env_settings import EnvSettings
     from wattline.loader import LoaderOptions, ParsedFiles
     from wattline.stages import AggregationSettings
     from wattline.transfer import SyncReport
 
 logger = logging.getLogger(__name__)
-StageSettings = TypeVar("StageSettings", bound="BaseSettings")
+StageSettings = TypeVar("StageSettings", bound="EnvSettings")
 
 RAW_BUCKET = "wattline-raw"
 GCS_BUCKET = "wattline-daily"

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ConfigDict, Field, SecretStr
+
+from wattline.env_settings import EnvSettings
 
 
-class ServeSettings(BaseSettings):
+class ServeSettings(EnvSettings):
     """WATTLINE_MQTT_* and WATTLINE_SERVE_* (environment or `<home>/wattline.toml`)."""
 
-    model_config = SettingsConfigDict(env_prefix="WATTLINE_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
+    env_prefix = "WATTLINE_"
 
     mqtt_host: str = Field("127.0.0.1", description="the MQTT broker the meters publish to")
     mqtt_port: int = Field(1883, ge=1, le=65535, description="its port (8883 is the usual one with TLS)")
