@@ -2,14 +2,16 @@
 
 pydantic-settings cost every process start ~0.06 CPU-s of imports (asyncio, dotenv, email, ssl …) for one thing:
 reading os.environ into a model. `EnvSettings` does that with its default rules, unchanged, so every WATTLINE_*
-variable means what it meant (tests/unit/settings/test_env_settings.py compares both on random environments):
+variable means what it meant (tests/unit/runtime/test_env_settings.py compares both on random environments):
 
 - `<prefix><field>` or, for a field with a validation alias, each alias name without the prefix (first found
   wins, in choice order; the prefixed field name too when the model populates by name); names case-insensitive;
 - complex fields (models, dicts, lists, sets, tuples and unions holding them) are JSON text, unless annotated
   `NoDecode`; with a nested delimiter, `<name>__<key>` values are merged into the field's dict (over its JSON);
 - values passed to the constructor win over the environment (dicts deep-merged); empty strings are values;
-- `Model.model_validate(...)` never reads the environment: only the constructor does.
+- `Model.model_validate(values)` reads it too, under `values`: pydantic validates a model that has its own
+  `__init__` through it (BaseSettings has one as well), so `runtime.stage_settings` and the CLI's overrides work
+  as before.
 
 No dotenv, secrets directory or CLI source: nothing uses them. Alias paths are not supported (no field has one).
 """
@@ -67,25 +69,34 @@ class _Reader:
 
     def values(self, init: dict[str, Any]) -> dict[str, Any]:
         """The model's input: the environment's values, under the constructor's (dicts deep-merged)."""
-        found: dict[str, Any] = {}
+        given, rest = _init_values(self.model, init)
+        values: dict[str, Any] = {}
         for name, field in self.model.model_fields.items():
-            value = self.field_value(name, field)
-            if value is not None:
-                found[_alias_names(name, field)[0]] = (
-                    _canonical_keys(field, value) if isinstance(value, dict) else value
-                )
-        return _deep_update(found, _init_values(self.model, init))
+            key, value = self.field_value(name, field)
+            value = _canonical_keys(field, value) if isinstance(value, dict) else value
+            if name in given:
+                key, init_value = given[name]
+                both = isinstance(value, dict) and isinstance(init_value, dict)
+                value = _deep_update(value, init_value) if both else init_value
+                values[key] = value
+            elif value is not None:
+                values[key] = value
+        return {**values, **rest}
 
-    def field_value(self, name: str, field: FieldInfo) -> Any:
-        env_names = _env_names(self.model.env_prefix, name, field, self.model.model_config)
-        found = next((env_name for env_name in env_names if env_name in self.environ), None)
+    def field_value(self, name: str, field: FieldInfo) -> tuple[str, Any]:
+        """(the input key, the value or None), the key as pydantic-settings gives it (errors name it)."""
+        entries = _env_entries(self.model.env_prefix, name, field, self.model.model_config)
+        env_names = [env_name for _, env_name in entries]
+        key, found = next(((key, env_name) for key, env_name in entries if env_name in self.environ), entries[-1])
         is_complex, may_fail = _complexity(field)
-        if found is None:
-            return (self.explode(field, env_names) or None) if is_complex else None
+        by_name = key == name and (may_fail or _by_name(self.model.model_config))
+        key = key if by_name else _alias_names(name, field)[0]
+        if found not in self.environ:
+            return key, (self.explode(field, env_names) or None) if is_complex else None
         if not is_complex:
-            return self.environ[found]
+            return key, self.environ[found]
         value = self.decode(found, field, may_fail)
-        return _deep_update(value, self.explode(field, env_names)) if isinstance(value, dict) else value
+        return key, _deep_update(value, self.explode(field, env_names)) if isinstance(value, dict) else value
 
     def decode(self, env_name: str, field: FieldInfo | None, may_fail: bool) -> Any:
         """JSON text to values, unless the field is `NoDecode` (or text may stay text when it is not JSON)."""
@@ -129,10 +140,11 @@ class _Reader:
         return result
 
 
-def _env_names(prefix: str, name: str, field: FieldInfo, config: Mapping[str, Any]) -> list[str]:
-    """The variables a field is read from, lower-cased, in order: its alias names, then the prefixed name."""
-    aliases = [alias.lower() for alias in _alias_names(name, field)] if field.validation_alias is not None else []
-    return aliases + ([(prefix + name).lower()] if not aliases or _by_name(config) else [])
+def _env_entries(prefix: str, name: str, field: FieldInfo, config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(input key, variable lower-cased) a field is read from, in order: its aliases, then the prefixed name."""
+    aliases = _alias_names(name, field) if field.validation_alias is not None else []
+    by_name = [(name, (prefix + name).lower())] if not aliases or _by_name(config) else []
+    return [(alias, alias.lower()) for alias in aliases] + by_name
 
 
 def _alias_names(name: str, field: FieldInfo) -> list[str]:
@@ -164,7 +176,8 @@ def _next_field(prefix: str, source: Source, key: str) -> Source:
     if _is_subclass(annotation, BaseModel) and annotation is not BaseModel:
         model = cast(type[BaseModel], annotation)
         for name, field in model.model_fields.items():
-            if key.lower() in (name.lower(), *_env_names(prefix, name, field, model.model_config)):
+            env_names = [env_name for _, env_name in _env_entries(prefix, name, field, model.model_config)]
+            if key.lower() in (name.lower(), *env_names):
                 return field
     return None
 
@@ -183,20 +196,20 @@ def _canonical_keys(field: FieldInfo, values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _init_values(model: type[EnvSettings], init: dict[str, Any]) -> dict[str, Any]:
-    """Constructor values keyed as the environment's are (a field's first alias), matched case-insensitively."""
-    left = dict(init)
-    out: dict[str, Any] = {}
+def _init_values(model: type[EnvSettings], init: dict[str, Any]) -> tuple[dict[str, tuple[str, Any]], dict[str, Any]]:
+    """Constructor values by field, matched case-insensitively ({field: (input key, value)}), and the others.
+
+    The key is the name given when pydantic takes it as it is, else the field's first alias (or its name)."""
+    rest = dict(init)
+    given: dict[str, tuple[str, Any]] = {}
     for name, field in model.model_fields.items():
-        names = [alias.lower() for alias in _alias_names(name, field)] + (
-            [name] if _by_name(model.model_config) else []
-        )
-        matched = [key for wanted in names for key in left if key.lower() == wanted.lower()]
+        names = _alias_names(name, field) + ([name] if _by_name(model.model_config) else [])
+        matched = [key for wanted in names for key in rest if key.lower() == wanted.lower()]
         if matched:
-            out[_alias_names(name, field)[0]] = left[matched[0]]
+            given[name] = next((key for key in matched if key in names), names[0]), rest[matched[0]]
             for key in matched:
-                left.pop(key, None)
-    return {**out, **left}
+                rest.pop(key, None)
+    return given, rest
 
 
 def _complexity(field: FieldInfo) -> tuple[bool, bool]:
@@ -235,6 +248,7 @@ def _is_subclass(value: Any, kinds: type | tuple[type, ...]) -> bool:
 
 
 def _deep_update(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """`update` over `base`, dicts in both merged (pydantic's deep_update)."""
     out = dict(base)
     for key, value in update.items():
         both = isinstance(out.get(key), dict) and isinstance(value, dict)
