@@ -24,11 +24,11 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, is_dataclass
-from typing import Annotated, Any, ClassVar, cast, get_args, get_origin
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Union, cast, get_args, get_origin
 
 from pydantic import AliasChoices, BaseModel, ConfigDict
 from pydantic.fields import FieldInfo
-from typing_inspection.introspection import is_union_origin
 
 
 class NoDecode:
@@ -216,7 +216,7 @@ def _complexity(field: FieldInfo) -> tuple[bool, bool]:
     """(whether the field's variable is JSON, whether text that is not JSON then stays text: unions)."""
     if _is_complex(field.annotation):
         return True, False
-    union = is_union_origin(get_origin(field.annotation))
+    union = _is_union_origin(get_origin(field.annotation))
     return (True, True) if union and any(_is_complex(arg) for arg in get_args(field.annotation)) else (False, False)
 
 
@@ -236,11 +236,15 @@ def _is_container(annotation: Any) -> bool:
 def _model_of(annotation: Any) -> type[BaseModel] | None:
     """The model of a `Model`, `Model | None` or `Annotated[Model, ...]` annotation."""
     args = get_args(annotation)
-    if is_union_origin(get_origin(annotation)) and len(args) == 2 and type(None) in args:
+    if _is_union_origin(get_origin(annotation)) and len(args) == 2 and type(None) in args:
         annotation = next(arg for arg in args if arg is not type(None))
     if get_origin(annotation) is Annotated:
         annotation = get_args(annotation)[0]
     return annotation if _is_subclass(annotation, BaseModel) else None
+
+
+def _is_union_origin(origin: Any) -> bool:
+    return origin is Union or origin is UnionType
 
 
 def _is_subclass(value: Any, kinds: type | tuple[type, ...]) -> bool:

@@ -69,6 +69,12 @@ def test_every_requirement_is_a_hashed_pin_of_the_version_in_uv_lock(service: st
 
 
 @pytest.mark.parametrize("service", sorted(ENTRY_MODULES))
+def test_no_bundle_carries_pydantic_settings(service: str, exported: dict[str, str]) -> None:
+    # wattline.env_settings reads the environment; pydantic-settings is only the tests' reference.
+    assert not {"pydantic-settings", "python-dotenv"} & set(pins(exported[service]))
+
+
+@pytest.mark.parametrize("service", sorted(ENTRY_MODULES))
 def test_no_bundle_carries_the_cli_the_local_stack_or_the_workspace(service: str, exported: dict[str, str]) -> None:
     names = set(pins(exported[service]))
     assert not names & (CLI_ONLY | LOCAL_ONLY)
@@ -84,7 +90,7 @@ def test_the_aggregator_publishes_over_rest_without_the_grpc_client(exported: di
 
 def test_the_archiver_leaves_out_numpy_and_google_auth(exported: dict[str, str]) -> None:
     names = set(pins(exported["aws-archiver"]))
-    assert {"boto3", "aws-lambda-powertools", "aws-xray-sdk", "pydantic-settings"} <= names
+    assert {"boto3", "aws-lambda-powertools", "aws-xray-sdk", "pydantic"} <= names
     assert not names & ({"numpy", "google-auth", "cryptography", "pyasn1-modules"} | GRPC)
 
 
