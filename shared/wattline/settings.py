@@ -1,4 +1,4 @@
-"""Settings: one pydantic-settings model, env prefix WATTLINE_, validated once at start-up.
+"""Settings: one model read from the environment (prefix WATTLINE_, wattline.env_settings), validated once at start.
 
 Logic never reads os.environ: it receives a Settings (or the values it needs) as a parameter.
 """

@@ -1,4 +1,4 @@
-"""The service's settings: one pydantic-settings model, read from the environment once (at the first invocation)."""
+"""The service's settings: one model read from the environment (wattline.env_settings) at the first invocation."""
 
 from __future__ import annotations
 
