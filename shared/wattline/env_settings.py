@@ -13,7 +13,8 @@ variable means what it meant (tests/unit/runtime/test_env_settings.py compares b
   `__init__` through it (BaseSettings has one as well), so `runtime.stage_settings` and the CLI's overrides work
   as before.
 
-No dotenv, secrets directory or CLI source: nothing uses them. Alias paths are not supported (no field has one).
+No dotenv, secrets directory or CLI source, nor pydantic-settings' rules for types no setting has (alias paths,
+RootModel, Json, type aliases, unions as a dict's values): the comparison test is there to catch one.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class EnvSettings(BaseModel):
         super().__init__(**_Reader.of(type(self)).values(values))
 
 
-Source = FieldInfo | Any  # a field, or a raw type (a dict's value type) while walking a nested name
+_Source = FieldInfo | Any  # a field, or a raw type (a dict's value type) while walking a nested name
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class _Reader:
             if prefix is None:
                 continue
             *keys, last = env_name[len(prefix) :].split(delimiter)
-            target: Source = field
+            target: _Source = field
             node: Any = result
             for key in keys:
                 target = _next_field(self.model.env_prefix, target, key)
@@ -162,7 +163,7 @@ def _by_name(config: Mapping[str, Any]) -> bool:
     return bool(config.get("validate_by_name", config.get("populate_by_name", False)))
 
 
-def _next_field(prefix: str, source: Source, key: str) -> Source:
+def _next_field(prefix: str, source: _Source, key: str) -> _Source:
     """What `key` names below `source`: a dict's value type, or the sub-model field (by name or env name)."""
     if not source:
         return None
