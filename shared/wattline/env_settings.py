@@ -1,6 +1,6 @@
 """Settings models read from the environment: the part of pydantic-settings' `BaseSettings` wattline uses.
 
-pydantic-settings cost every process start ~0.06 CPU-s of imports (asyncio, dotenv, email, ssl …) for one thing:
+pydantic-settings cost every process start ~0.05 CPU-s of imports (asyncio, dotenv, ssl …) for one thing:
 reading os.environ into a model. `EnvSettings` does that with its default rules, unchanged, so every WATTLINE_*
 variable means what it meant (tests/unit/runtime/test_env_settings.py compares both on random environments):
 
