@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -23,7 +24,7 @@ from wattline.aggregation.common import (
     list_keys,
     reference_now_ms,
 )
-from wattline.aggregation.dedup import RawEnvelope, dedup, split_object, stored_envelopes
+from wattline.aggregation.dedup import RawEnvelope, StoredEnvelopes, dedup, split_object, stored_envelopes
 from wattline.errors import NotFoundError, PermanentError
 from wattline.formats.columns import ReadingColumns, written_columns
 from wattline.formats.readings import (
@@ -36,7 +37,7 @@ from wattline.formats.readings import (
 )
 from wattline.models import DailyManifest, QuarantineRecord, Reading, readings_from_file
 from wattline.parsing import Row, parse_line_rows, row_from_reading
-from wattline.parsing.batch import NO_CHANNEL, QUANTITIES, RowColumns, parse_messages
+from wattline.parsing.batch import NO_CHANNEL, QUANTITIES, ParsedBatch, RowColumns, parse_messages
 from wattline.parsing.gc import paused_gc
 from wattline.ports import ObjectInfo, ObjectStore
 
@@ -140,6 +141,7 @@ def aggregate_day(
     concurrency: int = 8,
     dedup_window_ms: int = DEFAULT_DEDUP_WINDOW_MS,
     hand_over: Callable[[bytes, ReadingColumns], None] | None = None,
+    validated: Callable[[str, bytes], ParsedBatch | None] | None = None,
 ) -> AggregateResult:
     """Build `daily/dt=<day>/device=<id>/readings.jsonl.gz` + `manifest.json` from the device-day's raw objects.
 
@@ -155,6 +157,11 @@ def aggregate_day(
     `hand_over`, when given, is called once the day is written with the daily file's bytes and the columns
     `read_columns` gives for them, taken from the rows the file was written from (a loader in the same process
     takes them instead of parsing the file again).
+
+    `validated`, when given, gives what validating a raw object (its key, its bytes) parsed, if it was parsed in the
+    same process: `parse_object` of the object, as `validate_object` ran it (the same reference time and device).
+    A day whose every object it gives is not parsed again; the rows are the same (a message's rows depend on that
+    message alone).
     """
     if not keys.is_safe_device_id(device_id) or device_id == INVALID_DEVICE_SEGMENT:
         raise PermanentError(f"device id {device_id!r} is not aggregatable")
@@ -184,7 +191,7 @@ def aggregate_day(
     with paused_gc():  # the day's rows and lines: millions of acyclic objects (see `paused_gc`)
         previous = [row_from_reading(reading) for reading in previous_readings]
         counts, parts = _aggregate_objects(
-            store, day, device_id, to_read, concurrency=concurrency, window_ms=dedup_window_ms
+            store, day, device_id, to_read, concurrency=concurrency, window_ms=dedup_window_ms, validated=validated
         )
         counts = previous_counts.merged(counts)
         rows = RowColumns.concat([RowColumns.from_rows(previous), *parts])
@@ -243,6 +250,7 @@ def _aggregate_objects(
     *,
     concurrency: int,
     window_ms: int,
+    validated: Callable[[str, bytes], ParsedBatch | None] | None = None,
 ) -> tuple[DayCounts, list[RowColumns]]:
     """Reads, frames, deduplicates and parses the objects: (the counts, the rows in file-building order). A message
     whose readings name another device than the partition's `device_id` is quarantined (device_mismatch)."""
@@ -251,9 +259,12 @@ def _aggregate_objects(
     now_ms = reference_now_ms(day)
     objects = list(zip(object_keys, read_objects(store, object_keys, concurrency=concurrency), strict=True))
     stored = stored_envelopes(objects, window_ms)  # the common day, in columns
+    batch: ParsedBatch | None = None
     if stored is not None:
+        if validated is not None:
+            batch = _validated_batch(objects, stored, validated)
         objects.clear()  # (their bytes are not needed any more)
-        topics, received_ms, payloads_b64, counts.duplicates = stored
+        topics, received_ms, payloads_b64, counts.duplicates, _origins = stored
         payloads: list[Any] = [None] * len(topics)
         encoded: list[str | None] = list(payloads_b64)
         counts.envelopes = len(topics) + counts.duplicates
@@ -275,11 +286,50 @@ def _aggregate_objects(
         received_ms = [envelope.received_ms for envelope in kept]
         payloads = [envelope.payload for envelope in kept]
         encoded = [envelope.payload_b64 for envelope in kept]
-    batch = parse_messages(topics, received_ms, payloads, encoded, now_ms=now_ms, device_id=device_id)
+    if batch is None:
+        batch = parse_messages(topics, received_ms, payloads, encoded, now_ms=now_ms, device_id=device_id)
     for _index, record in batch.quarantined:
         counts.add_quarantine(record)
     counts.reasons = dict(sorted(counts.reasons.items()))
     return counts, [RowColumns.from_rows(unframed), batch.rows]
+
+
+def _validated_batch(
+    objects: Sequence[tuple[str, bytes]],
+    stored: StoredEnvelopes,
+    validated: Callable[[str, bytes], ParsedBatch | None],
+) -> ParsedBatch | None:
+    """What `parse_messages` gives for the kept envelopes of `stored`, from what validating each object parsed: its
+    kept messages' rows and records, in the kept order. None unless every object was validated in this process."""
+    batches = [validated(key, data) for key, data in sorted(objects, key=lambda item: item[0])]  # (key order)
+    if any(batch is None for batch in batches):
+        return None
+    parsed = cast(list[ParsedBatch], batches)
+    starts = np.cumsum([0] + [batch.messages for batch in parsed])
+    if starts[-1] != len(stored.origins) + stored.duplicates:
+        return None  # (not the objects framed: never, unless an object changed in between)
+    rank = np.full(int(starts[-1]), -1, np.int64)  # each of the day's envelopes: its place among the kept, or -1
+    rank[stored.origins] = np.arange(len(stored.origins))
+    rows = RowColumns.concat(
+        [
+            dataclasses.replace(batch.rows, message=batch.rows.message + start)
+            for batch, start in zip(parsed, starts[:-1].tolist(), strict=True)
+        ]
+    )
+    place = rank[rows.message]
+    picked = np.flatnonzero(place >= 0)
+    picked = picked[np.argsort(place[picked], kind="stable")]  # (a message's rows stay in their order)
+    rows = dataclasses.replace(rows.take(picked), message=place[picked])
+    quarantined = sorted(
+        (
+            (int(rank[start + index]), record)
+            for batch, start in zip(parsed, starts[:-1].tolist(), strict=True)
+            for index, record in batch.quarantined
+            if rank[start + index] >= 0
+        ),
+        key=lambda item: item[0],
+    )
+    return ParsedBatch(rows, quarantined, len(stored.origins))
 
 
 def read_objects(store: ObjectStore, object_keys: Sequence[str], *, concurrency: int = 8) -> Iterator[bytes]:

@@ -179,12 +179,14 @@ def _raw_envelope(fields: EnvelopeFields, source_key: str, line_no: int) -> RawE
 
 
 class StoredEnvelopes(NamedTuple):
-    """The kept envelopes of a day as columns, in receive order, and how many were dropped as duplicates."""
+    """The kept envelopes of a day as columns, in receive order, and how many were dropped as duplicates.
+    `origins`: where each kept envelope is among all the day's, the objects in key order and their lines in order."""
 
     topics: list[str]
     received_ms: list[int]
     payloads_b64: list[str]
     duplicates: int
+    origins: NDArray[np.intp]
 
 
 def stored_envelopes(
@@ -210,16 +212,18 @@ def stored_envelopes(
         received = np.array(received_ms, np.int64)
     except OverflowError:
         return None
+    origins = np.arange(len(topics), dtype=np.intp)
     if (np.diff(received) < 0).any():  # objects by key, lines in order; sorted stably: the receive order
-        order = np.argsort(received, kind="stable").tolist()
+        origins = np.argsort(received, kind="stable")
+        order = origins.tolist()
         topics = [topics[i] for i in order]
         payloads_b64 = [payloads_b64[i] for i in order]
-        received_ms = received[order].tolist()
+        received_ms = received[origins].tolist()
 
     first = _first_positions(payloads_b64)
     repeated = np.flatnonzero(first != np.arange(len(first)))
     if not len(repeated):  # no payload twice, so no identity twice (a Gen2 day)
-        return StoredEnvelopes(topics, received_ms, payloads_b64, 0)
+        return StoredEnvelopes(topics, received_ms, payloads_b64, 0, origins)
     if len(repeated) * 4 > len(first):  # (a Gen1 day: its values repeat all day) the identity of every envelope
         first = _first_positions(list(zip(topics, payloads_b64, strict=True)))
     else:  # the identities (topic, payload) of only the envelopes whose payload comes more than once
@@ -232,10 +236,11 @@ def stored_envelopes(
     may_be_timed = any(topic.endswith(_EVENTS_RPC) for topic in set(topics))  # (a Gen1 day: none)
     kept = _kept(first, received_ms, timed if may_be_timed else None, window_ms)
     if len(kept) == len(topics):
-        return StoredEnvelopes(topics, received_ms, payloads_b64, 0)
+        return StoredEnvelopes(topics, received_ms, payloads_b64, 0, origins)
     return StoredEnvelopes(
         [topics[i] for i in kept],
         [received_ms[i] for i in kept],
         [payloads_b64[i] for i in kept],
         len(topics) - len(kept),
+        origins[kept],
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from wattline import keys
 from wattline.aggregation.common import is_aggregatable_device, reference_now_ms
 from wattline.models import QuarantineRecord
-from wattline.parsing.batch import parse_object
+from wattline.parsing.batch import ParsedBatch, parse_object
 from wattline.parsing.gc import paused_gc
 from wattline.ports import ObjectStore
 
@@ -40,7 +40,9 @@ class ValidationResult:
         }
 
 
-def validate_object(store: ObjectStore, key: str) -> ValidationResult:
+def validate_object(
+    store: ObjectStore, key: str, *, keep: Callable[[str, bytes, ParsedBatch], None] | None = None
+) -> ValidationResult:
     """Parse every envelope of one raw object; write the invalid ones to quarantine; mark late data dirty.
 
     A message whose readings name a device other than its partition's (the device its topic names) is quarantined
@@ -49,6 +51,9 @@ def validate_object(store: ObjectStore, key: str) -> ValidationResult:
     Valid envelopes stay where they are (the aggregator reads them). The quarantine key is derived from the source
     key and the output bytes only from the object's content, so a re-run writes the same object again. Raises
     `NotFoundError` when the object is gone and `TransientError` when the store fails; never raises on bad data.
+
+    `keep`, when given, is called with the key, the bytes and what they parsed to, for an object of an aggregatable
+    partition: its aggregation in the same process may take them (`aggregate_day`'s `validated`).
     """
     data = store.get(key)
     location = keys.parse_raw_key(key)
@@ -56,6 +61,8 @@ def validate_object(store: ObjectStore, key: str) -> ValidationResult:
     partition = location[1] if location is not None and is_aggregatable_device(location[1]) else None
     with paused_gc():
         parsed = parse_object(data, source_key=key, now_ms=now_ms, device_id=partition)
+    if keep is not None and partition is not None:
+        keep(key, data, parsed)
     records = [record for _index, record in parsed.quarantined]
     reasons: dict[str, int] = {}
     for record in records:

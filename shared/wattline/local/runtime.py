@@ -33,6 +33,7 @@ import threading
 import time
 import traceback
 import uuid
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from wattline.archive_stage import ArchiveRequest, ArchiveSettings
     from wattline.env_settings import EnvSettings
     from wattline.loader import LoaderOptions, ParsedFiles
+    from wattline.parsing.batch import ParsedBatch
     from wattline.stages import AggregationSettings
     from wattline.transfer import SyncReport
 
@@ -73,6 +75,9 @@ MAX_ATTEMPTS = 3
 HANDED_OVER_BYTES = 128 << 20
 """How much of the aggregated days' columns waits for their loads (~26 MB a 1 Hz two-channel day): a run's first
 days are loaded from them, later ones parse their files."""
+VALIDATED_BYTES = 96 << 20
+"""How much of what the validations parsed waits for the aggregations in one run (~22 MB of rows a 1 Hz
+two-channel day): the first days a run aggregates take their rows from it, later ones parse their objects."""
 EMULATOR_PROJECT = "wattline-local"  # the GCP project the emulator stack uses on every emulator
 
 
@@ -88,6 +93,37 @@ class EventKind(StrEnum):
 
 _DAILY_FILE_STAGES = frozenset({EventKind.AGGREGATE, EventKind.TRANSFER, EventKind.STORAGE})
 """The stages between which `Runtime.daily_files` is kept: from a day's aggregation to its load."""
+_VALIDATED_STAGES = frozenset({EventKind.S3, EventKind.SCHEDULE, EventKind.AGGREGATE})
+"""The stages between which `Runtime.validated_objects` is kept: from an object's validation to its aggregation."""
+
+
+class ValidatedObjects:
+    """What validating raw objects parsed (`validate_object`'s `keep`), for their aggregation later in the same run
+    (`aggregate_day`'s `validated`), up to `budget` bytes of rows: a raw object is parsed once, not twice. Taken
+    once, and only while the object's size and CRC-32 are still those validated."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._kept: dict[str, tuple[int, int, ParsedBatch]] = {}
+        self._bytes = 0
+
+    def keep(self, key: str, data: bytes, parsed: ParsedBatch) -> None:
+        self._forget(key)
+        if self._bytes + parsed.rows.nbytes <= self.budget:
+            self._kept[key] = (len(data), zlib.crc32(data), parsed)
+            self._bytes += parsed.rows.nbytes
+
+    def take(self, key: str, data: bytes) -> ParsedBatch | None:
+        kept = self._forget(key)
+        if kept is None or kept[:2] != (len(data), zlib.crc32(data)):
+            return None
+        return kept[2]
+
+    def _forget(self, key: str) -> tuple[int, int, ParsedBatch] | None:
+        kept = self._kept.pop(key, None)
+        if kept is not None:
+            self._bytes -= kept[2].rows.nbytes
+        return kept
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -509,6 +545,7 @@ class Runtime:
         self._thresholds = thresholds
         self._warehouse: ColumnarWarehouse | None = warehouse
         self._daily_files: ParsedFiles | None = None  # shared by consecutive aggregate to storage events; see _dispatch
+        self._validated: ValidatedObjects | None = None  # shared by consecutive s3 to aggregate events; see _dispatch
         self.closers: builtins.list[Callable[[], None]] = []  # e.g. stop the emulator servers behind the stores
         self.inbound: Callable[[], int] | None = None  # pulls external deliveries into the queue when it is empty
         # Remote functions (the emulator stack): GCS finalize is delivered by whoever `deliver_copied` calls
@@ -614,7 +651,7 @@ class Runtime:
             if not key.startswith(keys.RAW_PREFIX):
                 continue
             try:
-                validate_object(self.s3, key)
+                validate_object(self.s3, key, keep=self.validated_objects().keep)
             except NotFoundError:
                 logger.warning("raw object %s is gone; nothing to validate", key)
 
@@ -637,6 +674,7 @@ class Runtime:
             dedup_window_ms=options.dedup_window_ms,
             # The loader runs here too (unless remote functions load): it takes the day's columns, not its bytes.
             hand_over=self.daily_files().hand_over if self.deliver_copied is None else None,
+            validated=self.validated_objects().take,
         )
 
     def on_transfer(self, event: dict[str, Any], report: RunReport) -> None:
@@ -713,6 +751,12 @@ class Runtime:
             options=self.loader_options(),
             files=self.daily_files(),
         )
+
+    def validated_objects(self) -> ValidatedObjects:
+        """What this run's validations parsed, until its aggregations take it (`ValidatedObjects`)."""
+        if self._validated is None:
+            self._validated = ValidatedObjects(VALIDATED_BYTES)
+        return self._validated
 
     def daily_files(self) -> ParsedFiles:
         """The daily files' columns the aggregations hand over and the loads parse, for the loads that follow (the
@@ -872,6 +916,7 @@ class Runtime:
             self._dispatch(event, report)
             if on_event is not None:
                 on_event(event)
+        self._validated = None  # (what arrives after this run is aggregated by a later one: from the objects)
         return report
 
     def _dispatch(self, event: Event, report: RunReport) -> None:
@@ -880,6 +925,8 @@ class Runtime:
             # The files aggregated or parsed last help only the loads right after them (consecutive days): let
             # them go before any other stage runs (detection's DuckDB read would peak with them).
             self._daily_files = None
+        if event.kind not in _VALIDATED_STAGES:
+            self._validated = None
         if event.kind is EventKind.STORAGE and event.attempts == 0:
             # Eventarc delivers within seconds of the write; a queued event that waited while nothing ran (the
             # machine was off) is delivered now, so the loader's maximum event age counts from here.

@@ -62,6 +62,12 @@ class RowColumns:
     def __len__(self) -> int:
         return len(self.ts_us)
 
+    @property
+    def nbytes(self) -> int:
+        """The bytes of the columns (the device-level rows' dicts not counted: they are few)."""
+        columns = (self.device, self.channel, self.ts_us, self.received_ms, self.gen2, self.values, self.state)
+        return sum(column.nbytes for column in columns) + self.message.nbytes
+
     @classmethod
     def empty(cls) -> RowColumns:
         return cls.from_rows([])

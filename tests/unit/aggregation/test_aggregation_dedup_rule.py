@@ -5,6 +5,7 @@ keeps exactly what `split_object` + `dedup` keep."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 
 import pytest
@@ -105,6 +106,10 @@ def test_a_day_deduplicated_in_columns_keeps_what_split_object_and_dedup_keep(
     assert list(zip(columns.topics, columns.received_ms, columns.payloads_b64, strict=True)) == [
         (e.topic, e.received_ms, e.payload_b64) for e in kept
     ]
+    # …and each kept envelope's origin is its place among all the day's envelopes, objects in key order
+    starts = itertools.accumulate([0] + [len(lines) for lines in objects])  # (key-0, key-1, …: in key order)
+    first_line = dict(zip(sorted(key for key, _data in raw), starts, strict=False))
+    assert columns.origins.tolist() == [first_line[e.source_key] + e.line_no for e in kept]
 
 
 def _line(received_ms: int, payload: bytes = b"1.5") -> str:
