@@ -107,14 +107,15 @@ def import_files(
 
 
 def _report_problems(result: ImportResult, refused: list[str]) -> None:
-    from rich.console import Console
+    from wattline.cli.output import invalid_lines, print_stderr
 
-    from wattline.cli.output import report_invalid_lines
-
-    err = Console(stderr=True)
     if result.invalid_lines:
-        err.print(f"skipped {result.invalid_lines} invalid lines:", highlight=False)
-        report_invalid_lines(err, result.invalid_lines, result.invalid_examples, "invalid")
+        print_stderr(
+            [
+                f"skipped {result.invalid_lines} invalid lines:",
+                *invalid_lines(result.invalid_lines, result.invalid_examples, "invalid"),
+            ]
+        )
     for problem in result.file_errors:
         typer.echo(f"warning: {problem}", err=True)
     for problem in refused:

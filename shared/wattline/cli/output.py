@@ -10,8 +10,6 @@ from collections.abc import Callable, Sequence
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-
 from wattline.models import DailyEnergy
 
 if TYPE_CHECKING:
@@ -42,6 +40,8 @@ def print_daily(days: Sequence[DailyEnergy], output: str, solar: Sequence[SolarD
             writer.writerow([row.get(key) for key in keys])
     else:
         # The tables' modules are imported here: JSON and CSV output (scripts, the benchmark) never build one.
+        from rich.console import Console
+
         from wattline.report.tables import solar_tables
 
         console = Console()
@@ -108,22 +108,32 @@ def _duration(seconds: float) -> str:
 
 
 def report_input_stats(stats: InputStats) -> None:
-    err = Console(stderr=True)
     quarantined = sum(stats.quarantined.values())
-    err.print(
-        f"read {stats.lines} lines: {stats.messages} MQTT messages, {stats.readings} readings, "
-        f"{quarantined} messages rejected, {stats.invalid_lines} unusable lines"
+    print_stderr(
+        [
+            f"read {stats.lines} lines: {stats.messages} MQTT messages, {stats.readings} readings, "
+            f"{quarantined} messages rejected, {stats.invalid_lines} unusable lines",
+            *(f"  rejected {count} × {reason}" for reason, count in sorted(stats.quarantined.items())),
+            *invalid_lines(stats.invalid_lines, stats.invalid_examples, "unusable line"),
+            *(f"  warning: {problem}" for problem in stats.file_errors),
+        ]
     )
-    for reason, count in sorted(stats.quarantined.items()):
-        err.print(f"  rejected {count} × {reason}")
-    report_invalid_lines(err, stats.invalid_lines, stats.invalid_examples, "unusable line")
-    for problem in stats.file_errors:
-        err.print(f"  warning: {problem}", markup=False, highlight=False, soft_wrap=True)
 
 
-def report_invalid_lines(err: Console, count: int, examples: Sequence[str], label: str) -> None:
+def invalid_lines(count: int, examples: Sequence[str], label: str) -> list[str]:
     """Each kept example (`file:line: why`), then how many more there were."""
-    for example in examples:
-        err.print(f"  {label} {example}", markup=False, highlight=False, soft_wrap=True)
-    if count > len(examples):
-        err.print(f"  … and {count - len(examples)} more")
+    more = [f"  … and {count - len(examples)} more"] if count > len(examples) else []
+    return [f"  {label} {example}" for example in examples] + more
+
+
+def print_stderr(lines: Sequence[str]) -> None:
+    """The lines on stderr: on a terminal through rich (numbers highlighted); elsewhere (a log, a pipe) as they are,
+    a line each, not wrapped at 80 columns (and rich is not imported)."""
+    if not sys.stderr.isatty():
+        sys.stderr.write("".join(line + "\n" for line in lines))
+        return
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    for line in lines:
+        err.print(line, markup=False, soft_wrap=True)
