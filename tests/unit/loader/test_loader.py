@@ -415,12 +415,15 @@ def test_hand_overs_beyond_the_budget_are_not_kept_and_a_read_one_is_kept_as_par
     data = [gzip.compress(f'{{"device_id":"d","ts":"2026-11-2{i}T00:00:00.000Z"}}\n'.encode(), mtime=0) for i in (0, 1)]
     columns = [read_readings(one) for one in data]
     files = ParsedFiles(handed_bytes=sum(getattr(columns[0], f.name).nbytes for f in fields(columns[0])))
+    assert files.has_room()
     # When two are handed over
     files.hand_over(data[0], columns[0])
     files.hand_over(data[1], columns[1])
-    # Then only the first is kept, read-only, and reading it takes it
+    # Then only the first is kept, read-only, and reading it takes it; only then is there room for another like it
     assert files.find(data[0]) is columns[0] and files.find(data[1]) is None
+    assert not files.has_room()
     assert files.read(data[0]) is columns[0]
+    assert files.has_room()
     with pytest.raises(ValueError, match="read-only"):
         columns[0].ts_us[0] = 0
 
