@@ -445,7 +445,7 @@ def _pieces(rows: RowColumns, kept: NDArray[np.intp], texts: NDArray[np.object_]
                 [row[1] for row in readings],
                 texts[members].tolist(),
                 [row[3] for row in readings],
-                ["gen2" if code >> 20 & 1 else "gen1"] * len(readings),
+                [_generation(code)] * len(readings),
                 [row[5] for row in readings],
             )
             templates[members] = [line.replace("%", "%%") + "\n" for line in lines]
@@ -465,7 +465,7 @@ def _float_shape(
     names = [column for column in range(len(QUANTITIES)) if code >> column & 1]
     return (
         bool(code >> 21 & 1),
-        "gen2" if code >> 20 & 1 else "gen1",
+        _generation(code),
         tuple(QUANTITIES[column] for column in names),
         quoted[rows.device[picked]].tolist(),
         rows.channel[picked].tolist(),
@@ -473,6 +473,11 @@ def _float_shape(
         rows.received_ms[picked].tolist(),
         [_float_texts(rows.values[picked, column]) for column in names],
     )
+
+
+def _generation(code: int) -> str:
+    """The generation a `_pieces` shape code names (its bit 20)."""
+    return "gen2" if code >> 20 & 1 else "gen1"
 
 
 def _float_texts(values: NDArray[np.float64]) -> list[str]:
