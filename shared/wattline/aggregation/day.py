@@ -435,7 +435,9 @@ def _pieces(rows: RowColumns, kept: NDArray[np.intp], texts: NDArray[np.object_]
         if not code >> 22 & 1:
             return float_shape_text(*float_shape_template(*_float_shape(rows, kept, texts, code, quoted)))
     kinds, members_of = np.unique(shape, return_inverse=True)
-    templates, values = np.empty(len(kept), object), np.empty(len(kept), object)
+    templates = np.empty(len(kept), object)
+    slots = np.zeros(len(kept), np.int64)  # how many values each line's template takes
+    filled: list[tuple[NDArray[np.intp], list[Sequence[Any]]]] = []
     for kind, code in enumerate(kinds.tolist()):
         members = np.flatnonzero(members_of.ravel() == kind)
         if code >> 22 & 1:  # online or relay: each line written whole by the general writer, its own template
@@ -449,12 +451,18 @@ def _pieces(rows: RowColumns, kept: NDArray[np.intp], texts: NDArray[np.object_]
                 [row[5] for row in readings],
             )
             templates[members] = [line.replace("%", "%%") + "\n" for line in lines]
-            values[members] = [()] * len(members)
         else:
             template, arguments = float_shape_template(*_float_shape(rows, kept[members], texts[members], code, quoted))
             templates[members] = template + "\n"
-            values[members] = np.fromiter(zip(*arguments, strict=True), object, len(members))
-    return templated_text(templates, values)
+            slots[members] = len(arguments)
+            filled.append((members, arguments))
+    ends = np.cumsum(slots)
+    values = np.empty(int(ends[-1]), object)  # every line's values, in line order
+    for members, arguments in filled:
+        first = ends[members] - slots[members]
+        for slot, column in enumerate(arguments):
+            values[first + slot] = column
+    return templated_text(templates, values, ends)
 
 
 def _float_shape(

@@ -151,14 +151,19 @@ def float_shape_text(template: str, arguments: Sequence[Sequence[Any]]) -> list[
     return pieces
 
 
-def templated_text(templates: NDArray[np.object_], values: NDArray[np.object_]) -> list[str]:
+def templated_text(
+    templates: NDArray[np.object_], arguments: NDArray[np.object_], ends: NDArray[np.int64]
+) -> list[str]:
     """Lines of several shapes as text, in pieces of up to `_CHUNK_LINES` lines: line i is `templates[i]` (its
-    shape's `%` template, with its line break) filled with the tuple `values[i]`; a piece is one `%` of its lines'
-    templates joined. A line written whole is its own template (any `%` doubled) with no values."""
+    shape's `%` template, with its line break) filled with its values, `arguments[ends[i - 1]:ends[i]]` (every
+    line's values in one array, in line order); a piece is one `%` of its lines' templates joined. A line written
+    whole is its own template (any `%` doubled) with no values."""
     pieces = []
     for start in range(0, len(templates), _CHUNK_LINES):
-        end = start + _CHUNK_LINES
-        pieces.append("".join(templates[start:end].tolist()) % tuple(chain.from_iterable(values[start:end].tolist())))
+        end = min(start + _CHUNK_LINES, len(templates))
+        first = int(ends[start - 1]) if start else 0
+        values = tuple(arguments[first : int(ends[end - 1])].tolist())
+        pieces.append("".join(templates[start:end].tolist()) % values)
     return pieces
 
 
