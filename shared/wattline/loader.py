@@ -504,14 +504,17 @@ class ParsedFiles:
         size = _nbytes(columns)
         with self._lock:
             self._largest = max(self._largest, size)
-            if sum(map(_nbytes, self._handed.values())) + size <= self.handed_bytes:
+            if self._waiting_bytes() + size <= self.handed_bytes:
                 self._handed[data] = _freeze(columns)
 
     def has_room(self) -> bool:
         """Whether columns as large as the largest offered so far would be taken now: an aggregator need not build
         a day's columns (15-40 ms for 1 Hz) that would not be (the days of a long backfill past the first few)."""
         with self._lock:
-            return sum(map(_nbytes, self._handed.values())) + self._largest <= self.handed_bytes
+            return self._waiting_bytes() + self._largest <= self.handed_bytes
+
+    def _waiting_bytes(self) -> int:
+        return sum(map(_nbytes, self._handed.values()))
 
     def read(self, data: bytes) -> ReadingColumns:
         """`read_columns(data)`, parsed once while among the last `size` files (or never, when handed over)."""

@@ -66,7 +66,7 @@ class RowColumns:
     def nbytes(self) -> int:
         """The bytes of the columns (the device-level rows' dicts not counted: they are few)."""
         columns = (self.device, self.channel, self.ts_us, self.received_ms, self.gen2, self.values, self.state)
-        return sum(column.nbytes for column in columns) + self.message.nbytes
+        return sum(column.nbytes for column in (*columns, self.message))
 
     @classmethod
     def empty(cls) -> RowColumns:
