@@ -11,13 +11,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aws_aggregator.events import AggregateRequest
 from aws_aggregator.settings import METRICS_NAMESPACE, SERVICE, get_settings, get_store
-from wattline import observability
+from wattline import observability, process_memory
 from wattline.aggregation import aggregate_day
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
 observability.configure(SERVICE)  # cold start: this logger's JSON for the wattline.* loggers too
+process_memory.keep_freed_memory_for_the_next_day()  # a warm container aggregates one day after another
 
 
 @metrics.log_metrics

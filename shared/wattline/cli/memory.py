@@ -7,7 +7,8 @@ import os
 import sys
 from collections.abc import MutableMapping, Sequence
 
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number (malloc.h)
+from wattline.process_memory import M_MMAP_THRESHOLD, set_malloc_option
+
 MMAP_THRESHOLD_BYTES = 16 * 1024 * 1024
 
 # The commands that read, parse and write whole captures or days: their fresh memory is worth 2 MiB pages.
@@ -21,15 +22,7 @@ def return_large_blocks_to_the_system() -> None:
     32 MiB), so later large buffers (a day's lines, a file's bytes, numpy columns) are carved from the heap, whose
     freed pages stay resident: a `wattline run` over 3 days of 1 Hz data then peaks ~30 MB higher. Blocks above a
     fixed threshold are mapped and unmapped on their own. Elsewhere than glibc (macOS, musl) nothing is done."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes  # (here: the launcher imports this module before anything else)
-
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):  # not glibc
-        return
-    mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    set_malloc_option(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
 def wants_huge_pages(argv: Sequence[str], environ: MutableMapping[str, str], thp_mode: str, libc: str) -> bool:
