@@ -8,7 +8,7 @@ from typing import Final, NamedTuple, TypeVar
 import msgspec
 import numpy as np
 
-from wattline.formats.frames import CAPTURE, ENVELOPE_FIELDS, STORED_ENVELOPE, Capture, struct_columns
+from wattline.formats.frames import B64_ENVELOPE_FIELDS, CAPTURE, STORED_B64_ENVELOPE, Capture, struct_columns
 
 T = TypeVar("T")
 
@@ -25,12 +25,10 @@ def stored_columns(data: bytes, max_line_bytes: int) -> StoredColumns | None:
     """The common raw object (what the IoT rules and imports write) as columns: each line exactly one stored
     envelope (`decode_each_line`, one C call) with its payload as base64. None otherwise: the raw object is then
     framed line by line (`parsing.object_lines`), and each line decoded on its own."""
-    decoded = decode_each_line(STORED_ENVELOPE, data, max_line_bytes)
+    decoded = decode_each_line(STORED_B64_ENVELOPE, data, max_line_bytes)
     if decoded is None:
-        return None
-    topics, received_ms, payloads, payloads_b64 = struct_columns(decoded, ENVELOPE_FIELDS, ENVELOPE_FIELDS)
-    if payloads.count(None) != len(decoded) or payloads_b64.count(None):
-        return None  # a payload stored as text or a JSON value, or neither
+        return None  # (a payload stored as text or a JSON value, or neither, among others)
+    topics, received_ms, payloads_b64 = struct_columns(decoded, B64_ENVELOPE_FIELDS, B64_ENVELOPE_FIELDS)
     return StoredColumns(topics, received_ms, payloads_b64)
 
 

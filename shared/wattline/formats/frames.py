@@ -40,7 +40,19 @@ class StoredEnvelope(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 STORED_ENVELOPE: Final = msgspec.json.Decoder(StoredEnvelope)
-ENVELOPE_FIELDS: Final = len(msgspec.structs.fields(StoredEnvelope))  # topic, received_ms, payload, payload_b64
+
+
+class StoredB64Envelope(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A stored envelope line as the IoT rules and imports write nearly every one: its payload base64. A line with
+    a `payload`, or without a `payload_b64` string, is not one."""
+
+    topic: str
+    received_ms: int
+    payload_b64: str
+
+
+STORED_B64_ENVELOPE: Final = msgspec.json.Decoder(StoredB64Envelope)
+B64_ENVELOPE_FIELDS: Final = len(msgspec.structs.fields(StoredB64Envelope))  # topic, received_ms, payload_b64
 _JSON: Final = json.JSONDecoder()
 _RECEIVED_MS_RE: Final = re.compile(rb'"received_ms"\s*:\s*[-+0-9.eE]+')
 
