@@ -452,7 +452,8 @@ def _pieces(rows: RowColumns, kept: NDArray[np.intp], texts: NDArray[np.object_]
             )
             templates[members] = [line.replace("%", "%%") + "\n" for line in lines]
         else:
-            template, arguments = float_shape_template(*_float_shape(rows, kept[members], texts[members], code, quoted))
+            arrays = _float_shape(rows, kept[members], texts[members], code, quoted, listed=False)
+            template, arguments = float_shape_template(*arrays)
             templates[members] = template + "\n"
             slots[members] = len(arguments)
             filled.append((members, arguments))
@@ -466,20 +467,37 @@ def _pieces(rows: RowColumns, kept: NDArray[np.intp], texts: NDArray[np.object_]
 
 
 def _float_shape(
-    rows: RowColumns, picked: NDArray[np.intp], texts: NDArray[np.object_], code: int, quoted: NDArray[np.object_]
-) -> tuple[bool, str, tuple[str, ...], list[str], list[int], list[str], list[int], list[list[str]]]:
-    """The arguments of `float_shape_template` for rows `picked` of the shape `code` (no
-    device-level state), `texts` their times, `quoted` the JSON text of each device id."""
+    rows: RowColumns,
+    picked: NDArray[np.intp],
+    texts: NDArray[np.object_],
+    code: int,
+    quoted: NDArray[np.object_],
+    *,
+    listed: bool = True,
+) -> tuple[bool, str, tuple[str, ...], Sequence[str], Sequence[int], Sequence[str], Sequence[int], list[Sequence[str]]]:
+    """The arguments of `float_shape_template` for rows `picked` of the shape `code` (no device-level state),
+    `texts` their times, `quoted` the JSON text of each device id. Each column a list (`listed`, for the lines of
+    one shape) or an array of Python objects (to fill the array of every line's values without a list between)."""
     names = [column for column in range(len(QUANTITIES)) if code >> column & 1]
+    columns: list[Any] = [
+        quoted[rows.device[picked]],
+        rows.channel[picked].astype(object),
+        texts,
+        rows.received_ms[picked].astype(object),
+        *(_float_texts(rows.values[picked, column]) for column in names),
+    ]
+    if listed:
+        columns = [column.tolist() for column in columns]
+    device_ids, channels, times, received_ms, *values = columns
     return (
         bool(code >> 21 & 1),
         _generation(code),
         tuple(QUANTITIES[column] for column in names),
-        quoted[rows.device[picked]].tolist(),
-        rows.channel[picked].tolist(),
-        texts.tolist(),
-        rows.received_ms[picked].tolist(),
-        [_float_texts(rows.values[picked, column]) for column in names],
+        device_ids,
+        channels,
+        times,
+        received_ms,
+        values,
     )
 
 
@@ -488,12 +506,13 @@ def _generation(code: int) -> str:
     return "gen2" if code >> 20 & 1 else "gen1"
 
 
-def _float_texts(values: NDArray[np.float64]) -> list[str]:
+def _float_texts(values: NDArray[np.float64]) -> NDArray[np.object_]:
     """`repr` of each value (what the line writes for a float), made once per distinct value: a day repeats its
     readings' values (power to 0.1 W, voltage, counters) many times. Distinct by bits, so -0.0 stays "-0.0"."""
     bits, index = np.unique(values.view(np.int64), return_inverse=True)
     texts = np.array(list(map(repr, bits.view(np.float64).tolist())), dtype=object)
-    return cast(list[str], texts[index.ravel()].tolist())
+    taken: NDArray[np.object_] = texts[index.ravel()]
+    return taken
 
 
 def _same_observation(a: Row, b: Row) -> bool:
