@@ -209,7 +209,7 @@ def stored_envelopes(
     if not topics:
         return None
     try:
-        received = np.array(received_ms, np.int64)
+        received = np.fromiter(received_ms, np.int64, len(received_ms))
     except OverflowError:
         return None
     origins = np.arange(len(topics), dtype=np.intp)

@@ -210,10 +210,10 @@ def parse_messages(
     accepted: list[_Part] = []
     pending = np.zeros(n, np.bool_)  # messages the batch path did not take
     try:
-        received = np.array(received_ms, np.int64)
-    except OverflowError:
+        received = np.fromiter(received_ms, np.int64, n)
+    except (OverflowError, ValueError, TypeError):  # (a time that is no 64-bit integer: each message's rule says)
         received = None
-    if received is None or received.shape != (n,):
+    if received is None:
         pending[:] = True
     else:
         in_window = (received >= limits.MIN_TIMESTAMP_MS) & (received <= now_ms + limits.MAX_FUTURE_MS)
@@ -296,7 +296,7 @@ def _by_topic(topics: Sequence[str]) -> list[tuple[str, NDArray[np.intp]]]:
     if topics.count(topics[0]) == len(topics):
         return [(topics[0], np.arange(len(topics), dtype=np.intp))]
     names = list(dict.fromkeys(topics))
-    codes = np.array(list(map({name: code for code, name in enumerate(names)}.__getitem__, topics)), np.intp)
+    codes = np.fromiter(map({name: code for code, name in enumerate(names)}.__getitem__, topics), np.intp, len(topics))
     order = np.argsort(codes, kind="stable")
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
     return list(zip(names, np.split(order, bounds), strict=True))
@@ -521,7 +521,7 @@ def _notifications(
     ts, *bodies = frames.struct_columns(params, _PARAMS_FIELDS, _PARAMS_FIELDS)
     # The message time: params.ts (Unix seconds), else the receive time; one out of the window is the per-message
     # parser's to judge. Microseconds as `ts_from_seconds` makes them (round half even).
-    seconds = np.array(ts, np.float64)  # None → NaN
+    seconds = np.fromiter(ts, np.float64, len(ts))  # None → NaN (`fromiter`: no type discovery per element)
     absent = np.isnan(seconds)
     with np.errstate(over="ignore"):  # 1e307 s: infinite ms, out of the window
         ts_ms = seconds * 1000.0
@@ -578,7 +578,7 @@ def _meter_values(
         for column, (target, field) in zip(columns, component.targets, strict=True):
             if column[0] is _NOT_CARRIED and column.count(_NOT_CARRIED) == n:
                 continue
-            found_values = np.array(column, np.float64)  # null → NaN
+            found_values = np.fromiter(column, np.float64, n)  # null → NaN
             found = ~np.isnan(found_values)
             channel = channels.get(target)
             if channel is None:
@@ -727,7 +727,7 @@ def _plain_numbers(data: Sequence[bytes | str | None]) -> NDArray[np.float64]:
         texts: list[Any] = list(map(bytes.strip, cast(list[bytes], data)))
         if not b" ".join(texts).translate(None, _NUMBER_BYTES):
             try:
-                return np.array(list(map(float, texts)), np.float64)
+                return np.fromiter(map(float, texts), np.float64, len(texts))
             except ValueError:  # "", "-", "1e": the pattern says which
                 pass
         matches: list[Any] = list(map(_NUMBER_BYTES_RE.fullmatch, texts))
