@@ -33,12 +33,15 @@ def stored_columns(data: bytes, max_line_bytes: int) -> StoredColumns | None:
 
 
 def decode_each_line(decoder: msgspec.json.Decoder[T], data: bytes, max_line_bytes: int | None) -> list[T] | None:
-    """`decoder` over each `\n`-ended line of `data` (the last may lack its `\n`), in one C call: the values, or
-    None unless each line is exactly one value the decoder takes, none longer than `max_line_bytes`.
+    """`decoder` (of JSON objects: a Struct's) over each `\n`-ended line of `data` (the last may lack its `\n`), in
+    one C call: the values, or None unless each line is exactly one value the decoder takes, none longer than
+    `max_line_bytes`.
 
-    msgspec's `decode_lines` reads a stream of values, whatever the lines: their count is checked against the
-    lines', and no line may be blank or begin with white space (a line holding no value could hide one holding
-    two, which would then count the same; a line beginning with any other byte up to " " is no JSON either)."""
+    msgspec's `decode_lines` reads a stream of values, whatever the lines (two on one line, one over two): their
+    count is checked against the lines', and each line must begin with `{` and end with `}` (a `\r` after it
+    allowed). An object cut at a line break cannot go on with a line beginning with `{` (after a `}` inside an
+    object or an array only `,`, `}` or `]` may follow), so each line holds whole values, at least one; as many
+    values as lines is then exactly one each."""
     try:
         decoded = decoder.decode_lines(data)
     except (msgspec.DecodeError, RecursionError):
@@ -49,7 +52,7 @@ def decode_each_line(decoder: msgspec.json.Decoder[T], data: bytes, max_line_byt
         lines = data.split(b"\n")
         if not lines[-1]:
             lines.pop()  # (the final `\n` starts no line)
-        if len(decoded) != len(lines) or any(not line or line[0] <= _SPACE for line in lines):
+        if len(decoded) != len(lines) or not all(map(_one_object, lines)):
             return None
         if max_line_bytes is not None and max(map(len, lines)) > max_line_bytes:
             return None
@@ -61,15 +64,27 @@ def decode_each_line(decoder: msgspec.json.Decoder[T], data: bytes, max_line_byt
         starts = starts[:-1]
     else:
         ends = np.append(ends, len(data))
-    if len(decoded) != len(starts) or (text[starts] <= _SPACE).any():  # (JSON's white space is all at most " ")
+    if len(decoded) != len(starts) or (text[starts] != _OPEN).any():
+        return None
+    last = text[ends - 1]  # (each line is at least its `{`)
+    returns = np.flatnonzero(last == _RETURN)
+    last[returns] = text[ends[returns] - 2]
+    if (last != _CLOSE).any():
         return None
     if max_line_bytes is not None and (ends - starts).max() > max_line_bytes:
         return None
     return decoded
 
 
+def _one_object(line: bytes) -> bool:
+    """A line that begins with `{` and ends with `}` (a `\r` after it allowed)."""
+    return line[:1] == b"{" and line.removesuffix(b"\r")[-1:] == b"}"
+
+
 _NEWLINE: Final = ord("\n")
-_SPACE: Final = ord(" ")
+_RETURN: Final = ord("\r")
+_OPEN: Final = ord("{")
+_CLOSE: Final = ord("}")
 _FEW_LINES: Final = 32
 
 

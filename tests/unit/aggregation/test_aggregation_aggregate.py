@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import json
@@ -23,6 +24,7 @@ from wattline import PARSER_VERSION, keys
 from wattline.adapters.memory_store import MemoryObjectStore
 from wattline.aggregation import aggregate_day, aggregation_state_key, validate_object
 from wattline.errors import PermanentError
+from wattline.formats import frames
 from wattline.models import DailyManifest, readings_from_file
 from wattline.ports import ObjectStore
 
@@ -244,3 +246,23 @@ def test_validate_and_aggregate_quarantine_the_same_envelopes(store: ObjectStore
     assert validated.received == aggregated.counts.envelopes
     assert validated.reasons == aggregated.counts.reasons
     assert validated.quarantined == aggregated.counts.quarantined == 3
+
+
+def test_an_envelope_cut_over_two_lines_is_quarantined_line_by_line_even_beside_a_line_of_two() -> None:
+    # Given a batch whose lines hold as many envelopes as there are lines, but not one each: an envelope cut over
+    # two lines, and a line of two envelopes, between two good lines
+    store = MemoryObjectStore()
+    good = [
+        frames.envelope_line(f"{GEN2_DEVICE}/events/rpc", DAY_START_MS + n * 1000, None, payload)
+        for n, payload in enumerate(
+            base64.b64encode(gen2_notify(DAY_START_MS / 1000 + n, 0, {"act_power": 10.0 + n})).decode()
+            for n in range(5)
+        )
+    ]
+    cut = good[1].index('"received_ms"')
+    lines = [good[0], good[1][:cut], good[1][cut:], good[2] + good[3], good[4]]
+    store.put(keys.raw_prefix(DAY, GEN2_DEVICE) + "batch.jsonl", "\n".join(lines).encode() + b"\n")
+    # When the day is aggregated
+    counts = aggregate_day(store, DAY, GEN2_DEVICE, concurrency=1).counts
+    # Then each of those three lines is quarantined on its own, as the per-line rule reads it; the good ones kept
+    assert (counts.envelopes, counts.quarantined, counts.duplicates, counts.kept) == (5, 3, 0, 2)
