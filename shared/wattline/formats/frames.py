@@ -152,13 +152,20 @@ class Capture(msgspec.Struct, gc=False):
 CAPTURE: Final = msgspec.json.Decoder(Capture)
 
 
-def decode_each(decode: Callable[[Any], T], items: Sequence[Any]) -> list[T | None]:
-    """`decode` of every item (a msgspec decoder's or binascii's), None where it raises: a C loop while nothing
-    fails, item by item once something does."""
+def decode_all(decode: Callable[[Any], T], items: Sequence[Any]) -> list[T] | None:
+    """`decode` (a msgspec decoder's or binascii's) of every item in one C loop, or None when one raises."""
     try:
         return list(map(decode, items))
     except (msgspec.DecodeError, RecursionError, ValueError, TypeError):  # binascii.Error is a ValueError
-        pass
+        return None
+
+
+def decode_each(decode: Callable[[Any], T], items: Sequence[Any]) -> list[T | None]:
+    """`decode` of every item, None where it raises: a C loop while nothing fails (`decode_all`), item by item
+    once something does."""
+    decoded = decode_all(decode, items)
+    if decoded is not None:
+        return cast(list[T | None], decoded)
     result: list[T | None] = []
     for item in items:
         try:
@@ -171,14 +178,21 @@ def decode_each(decode: Callable[[Any], T], items: Sequence[Any]) -> list[T | No
 _a2b_strict: Final = functools.partial(binascii.a2b_base64, strict_mode=True)
 
 
-def decode_base64_each(texts: Sequence[str]) -> list[bytes | None]:
-    """Each text's bytes decoded from standard base64 (strictly: padded, nothing outside the alphabet), None where
-    it is not: one C call while every text is (msgspec's decoder, which takes a subset of what binascii's strict
-    mode takes and gives the same bytes), binascii's text by text once one is not."""
+def decode_base64_all(texts: Sequence[str]) -> list[bytes] | None:
+    """Each text's bytes decoded from standard base64 by one C call, or None unless msgspec's decoder takes every
+    one (it takes a subset of what binascii's strict mode takes: padded, nothing outside the alphabet; and gives
+    the same bytes)."""
     try:
-        return cast(list[bytes | None], msgspec.convert(texts, list[bytes]))
+        return msgspec.convert(texts, list[bytes])
     except msgspec.ValidationError:
-        return decode_each(_a2b_strict, texts)
+        return None
+
+
+def decode_base64_each(texts: Sequence[str]) -> list[bytes | None]:
+    """Each text's bytes decoded from standard base64 (strictly), None where it is not: one C call while every text
+    is (`decode_base64_all`), binascii's strict mode text by text once one is not."""
+    decoded = decode_base64_all(texts)
+    return decode_each(_a2b_strict, texts) if decoded is None else cast(list[bytes | None], decoded)
 
 
 def decode_captures(lines: Sequence[bytes | str]) -> list[Capture | None]:

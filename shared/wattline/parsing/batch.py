@@ -16,6 +16,7 @@ No Gen2State: a consumer that keeps one parses message by message.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import operator
@@ -341,47 +342,59 @@ def _topic_kind(topic: str) -> _TopicKind | None:
 _MAX_B64_CHARS: Final = (limits.MAX_PAYLOAD_BYTES * 4) // 3 + 4
 
 
-def _payload_data(
+def _payload_texts(
     members: NDArray[np.intp], payloads: Sequence[Any], payloads_b64: Sequence[str | None]
-) -> list[bytes | str | None]:
-    """Each member's payload text or bytes, None where it is neither plain text nor valid base64, or larger than a
-    quarter of the size limit (the per-message parser then reads it, and says why when it cannot)."""
+) -> list[bytes | str]:
+    """Each member's payload text or bytes; `b""` (which no typed decoder takes, and is no number) where it is
+    neither plain text nor valid base64, or larger than a quarter of the size limit: the per-message parser then
+    reads it, and says why when it cannot."""
     every = len(members) == len(payloads)  # (members are increasing indices)
-    all_text = every and payloads_b64.count(None) == len(payloads) and set(map(type, payloads)) == {str}
-    if all_text and max(map(len, payloads)) * 4 <= limits.MAX_PAYLOAD_BYTES:
+    if (
+        every
+        and payloads[0].__class__ is str  # (before counting: stored envelopes have no payload text)
+        and payloads_b64.count(None) == len(payloads)
+        and set(map(type, payloads)) == {str}
+        and max(map(len, payloads)) * 4 <= limits.MAX_PAYLOAD_BYTES
+    ):
         return list(payloads)
     index = members.tolist()
     encoded = [payloads_b64[i] for i in index]
-    no_text = payloads.count(None) == len(payloads) or [payloads[i] for i in index].count(None) == len(index)
-    longest = None if encoded.count(None) else max(map(len, cast(list[str], encoded)))
-    if no_text and longest is not None and longest <= _MAX_B64_CHARS:  # base64 only, as the rules store
-        stored_bytes = cast(list[bytes | str | None], frames.decode_base64_each(cast(list[str], encoded)))
-        if not stored_bytes.count(None) and (
+    if payloads.count(None) == len(payloads) or [payloads[i] for i in index].count(None) == len(index):
+        try:  # base64 only, as the rules store
+            longest = max(map(len, cast(list[str], encoded)))
+        except TypeError:  # (neither payload: the per-message parser says so)
+            longest = _MAX_B64_CHARS + 1
+        stored = frames.decode_base64_all(cast(list[str], encoded)) if longest <= _MAX_B64_CHARS else None
+        if stored is not None and (
             longest * 3 <= limits.MAX_PAYLOAD_BYTES  # (base64 of n characters holds at most 3n/4 bytes)
-            or max(map(len, cast(list[bytes], stored_bytes))) * 4 <= limits.MAX_PAYLOAD_BYTES
+            or max(map(len, stored)) * 4 <= limits.MAX_PAYLOAD_BYTES
         ):
-            return stored_bytes
+            return cast(list[bytes | str], stored)
     if encoded.count(None) == len(encoded):
         return [
-            payload if payload.__class__ is str and len(payload) * 4 <= limits.MAX_PAYLOAD_BYTES else None
+            payload if payload.__class__ is str and len(payload) * 4 <= limits.MAX_PAYLOAD_BYTES else _UNREADABLE
             for payload in (payloads[i] for i in index)
         ]
-    data: list[bytes | str | None] = []
+    data: list[bytes | str] = []
     decoded = frames.decode_base64_each([text if text is not None else "" for text in encoded])
     for i, text, raw in zip(index, encoded, decoded, strict=True):
         if text is None:
             payload = payloads[i]
-            data.append(payload if payload.__class__ is str and len(payload) * 4 <= limits.MAX_PAYLOAD_BYTES else None)
+            usable = payload.__class__ is str and len(payload) * 4 <= limits.MAX_PAYLOAD_BYTES
+            data.append(payload if usable else _UNREADABLE)
         elif (
             raw is None
             or len(text) > _MAX_B64_CHARS
             or len(raw) * 4 > limits.MAX_PAYLOAD_BYTES
             or payloads[i] is not None
         ):
-            data.append(None)
+            data.append(_UNREADABLE)
         else:
             data.append(raw)
     return data
+
+
+_UNREADABLE: Final = b""
 
 
 # The meter components the batch path reads, by key: the kinds' own source fields, each a number within the bounds
@@ -493,18 +506,21 @@ def _notifications(
 ) -> tuple[_Part | None, NDArray[np.intp]]:
     """Gen2 `<device>/events/rpc` messages (all of one device, receive times in the window): (their rows, the
     members left to the per-message parser)."""
-    decoded = frames.decode_each(_FRAME.decode, _decodable(_payload_data(members, payloads, payloads_b64)))
-    if decoded.count(None):
-        decoded = [_NO_FRAME if frame is None else frame for frame in decoded]
+    texts = _payload_texts(members, payloads, payloads_b64)
+    decoded = frames.decode_all(_FRAME.decode, texts)
+    if decoded is None:
+        decoded = [_NO_FRAME if frame is None else frame for frame in frames.decode_each(_FRAME.decode, texts)]
     n = len(decoded)
     sources = list(map(_SRC, decoded))
     methods = list(map(_METHOD, decoded))
     params = list(map(_PARAMS, decoded))
-    if (
-        _count(sources, device_id, None) == n
-        and _count(methods, gen2.NOTIFY_STATUS, gen2.NOTIFY_FULL_STATUS) == n
-        and not params.count(None)
-    ):  # (the common batch: every message a notification of the device, with params)
+    columns = None
+    if _count(sources, device_id, None) == n and _count(methods, gen2.NOTIFY_STATUS, gen2.NOTIFY_FULL_STATUS) == n:
+        # (the common batch: every message a notification of the device, with params; a message without params
+        # makes `astuple` raise, None being no Struct)
+        with contextlib.suppress(TypeError):
+            columns = frames.struct_columns(params, _PARAMS_FIELDS, _PARAMS_FIELDS)
+    if columns is not None:
         taken = np.arange(n, dtype=np.intp)
     else:
         taken = np.array(
@@ -518,7 +534,8 @@ def _notifications(
         if not len(taken):
             return None, members
         params = [params[position] for position in taken.tolist()]
-    ts, *bodies = frames.struct_columns(params, _PARAMS_FIELDS, _PARAMS_FIELDS)
+        columns = frames.struct_columns(params, _PARAMS_FIELDS, _PARAMS_FIELDS)
+    ts, *bodies = columns
     # The message time: params.ts (Unix seconds), else the receive time; one out of the window is the per-message
     # parser's to judge. Microseconds as `ts_from_seconds` makes them (round half even).
     seconds = np.fromiter(ts, np.float64, len(ts))  # None → NaN (`fromiter`: no type discovery per element)
@@ -547,11 +564,6 @@ def _count(values: list[Any], first: Any, second: Any) -> int:
     """How many of `values` are `first` or `second` (the second looked for only when not all are the first)."""
     firsts = values.count(first)
     return firsts if firsts == len(values) else firsts + values.count(second)
-
-
-def _decodable(data: list[bytes | str | None]) -> list[bytes | str]:
-    """The payloads for a typed decoder: one that is not text or bytes is empty, which no decoder takes."""
-    return [b"" if text is None else text for text in data] if data.count(None) else cast(list[bytes | str], data)
 
 
 class _Channel(NamedTuple):
@@ -653,12 +665,14 @@ def _component_status(
     """Gen2 `<device>/status/<component>` messages of one topic (the component's full status, no device time):
     (their rows, the members left to the per-message parser)."""
     component = _COMPONENTS[_BATCH_KEYS.index(key)]
-    bodies = frames.decode_each(component.decoder.decode, _decodable(_payload_data(members, payloads, payloads_b64)))
-    if bodies.count(None):
-        taken = np.flatnonzero(np.array([body is not None for body in bodies], np.bool_))
+    texts = _payload_texts(members, payloads, payloads_b64)
+    bodies = frames.decode_all(component.decoder.decode, texts)
+    if bodies is None:
+        each = frames.decode_each(component.decoder.decode, texts)
+        taken = np.flatnonzero(np.fromiter((body is not None for body in each), np.bool_, len(each)))
         if not len(taken):
             return None, members
-        bodies = [bodies[k] for k in taken.tolist()]
+        bodies = [each[k] for k in taken.tolist()]
     else:
         taken = np.arange(len(bodies), dtype=np.intp)
     channels, good = _meter_values([(component, bodies)])
@@ -684,14 +698,14 @@ def _emeter_numbers(
         device, column, (low, high) = 0, _COLUMN[field], _FIELD_BOUNDS[field]
     else:
         members = np.concatenate([member_array for _kind, member_array in kinds])
-        order = np.argsort(members, kind="stable")  # message order, as `_payload_data` reads them
+        order = np.argsort(members, kind="stable")  # message order, as `_payload_texts` reads them
         members = members[order]
         sizes = [len(member_array) for _kind, member_array in kinds]
         device = np.repeat(np.array([devices.index(kind[1]) for kind, _members in kinds], np.int32), sizes)[order]
         channel = np.repeat(np.array([kind[2] for kind, _members in kinds], np.int64), sizes)[order]
         column = np.repeat(np.array([_COLUMN[kind[3]] for kind, _members in kinds], np.intp), sizes)[order]
         low, high = np.repeat(np.array([_FIELD_BOUNDS[kind[3]] for kind, _ in kinds]), sizes, axis=0)[order].T
-    values = _plain_numbers(_payload_data(members, payloads, payloads_b64))
+    values = _plain_numbers(_payload_texts(members, payloads, payloads_b64))
     # NaN: not a plain number; -1 counters, out of bounds: the per-message parser
     good = np.isfinite(values) & (values >= low) & (values <= high)
     if not good.any():
