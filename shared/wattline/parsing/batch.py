@@ -362,7 +362,7 @@ def _payload_texts(
     if payloads.count(None) == len(payloads) or [payloads[i] for i in index].count(None) == len(index):
         try:  # base64 only, as the rules store
             longest = max(map(len, cast(list[str], encoded)))
-        except TypeError:  # (neither payload: the per-message parser says so)
+        except (TypeError, ValueError):  # (neither payload: the per-message parser says so; or no members)
             longest = _MAX_B64_CHARS + 1
         stored = frames.decode_base64_all(cast(list[str], encoded)) if longest <= _MAX_B64_CHARS else None
         if stored is not None and (
