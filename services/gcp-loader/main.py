@@ -11,13 +11,14 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from gcp_loader.deps import get_deps
-from wattline import observability
+from wattline import observability, process_memory
 from wattline.errors import PermanentError
 from wattline.loader import FinalizedObject
 from wattline.loader import load_daily_file as load
 
 FINALIZED = "google.cloud.storage.object.v1.finalized"
 logger = observability.configure("gcp-loader")  # cold start: JSON lines for Cloud Logging
+process_memory.keep_freed_memory_for_the_next_day()  # a warm instance loads one daily file after another
 
 
 @functions_framework.cloud_event

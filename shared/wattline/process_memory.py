@@ -27,8 +27,9 @@ def set_malloc_option(parameter: int, value: int) -> bool:
 
 
 def keep_freed_memory_for_the_next_day() -> bool:
-    """For a process that aggregates one device-day after another (the aggregate Lambda's warm container): freed
-    heap memory stays in the process, up to 64 MiB at the heap's top, and blocks up to 32 MiB come from the heap.
+    """For a process that handles one device-day after another (the aggregate Lambda's warm container, the loader
+    function's warm instance): freed heap memory stays in the process, up to 64 MiB at the heap's top, and blocks up
+    to 32 MiB come from the heap.
 
     By default glibc gives a day's large buffers (raw objects, columns, the daily text) back to the kernel when they
     are freed, and the next day faults them in again page by page: aggregating a 100,000-message Gen2 day then takes
