@@ -479,16 +479,20 @@ def _float_shape(
     `texts` their times, `quoted` the JSON text of each device id. Each column a list (`listed`, for the lines of
     one shape) or an array of Python objects (to fill the array of every line's values without a list between)."""
     names = [column for column in range(len(QUANTITIES)) if code >> column & 1]
-    columns: list[Any] = [
-        quoted[rows.device[picked]],
-        rows.channel[picked].astype(object),
-        texts,
-        rows.received_ms[picked].astype(object),
-        *(_float_texts(rows.values[picked, column]) for column in names),
-    ]
-    if listed:
-        columns = [column.tolist() for column in columns]
-    device_ids, channels, times, received_ms, *values = columns
+
+    def as_column(array: NDArray[Any]) -> Any:  # (the numbers made Python objects once, either way)
+        return array.tolist() if listed else array.astype(object, copy=False)
+
+    device_ids, channels, times, received_ms, *values = map(
+        as_column,
+        [
+            quoted[rows.device[picked]],
+            rows.channel[picked],
+            texts,
+            rows.received_ms[picked],
+            *(_float_texts(rows.values[picked, index]) for index in names),
+        ],
+    )
     return (
         bool(code >> 21 & 1),
         _generation(code),

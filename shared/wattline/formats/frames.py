@@ -162,10 +162,13 @@ def decode_all(decode: Callable[[Any], T], items: Sequence[Any]) -> list[T] | No
 
 def decode_each(decode: Callable[[Any], T], items: Sequence[Any]) -> list[T | None]:
     """`decode` of every item, None where it raises: a C loop while nothing fails (`decode_all`), item by item
-    once something does."""
+    once something does (`decode_one_by_one`)."""
     decoded = decode_all(decode, items)
-    if decoded is not None:
-        return cast(list[T | None], decoded)
+    return decode_one_by_one(decode, items) if decoded is None else cast(list[T | None], decoded)
+
+
+def decode_one_by_one(decode: Callable[[Any], T], items: Sequence[Any]) -> list[T | None]:
+    """`decode` of each item on its own, None where it raises: after `decode_all` refused the items."""
     result: list[T | None] = []
     for item in items:
         try:

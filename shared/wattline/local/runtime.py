@@ -666,15 +666,15 @@ class Runtime:
         from wattline.aggregation import aggregate_day
 
         options = self.aggregation_settings()
-        files = self.daily_files()
+        # The loader runs here too (unless remote functions load): it takes the day's columns, not its bytes.
+        files = self.daily_files() if self.deliver_copied is None else None
         aggregate_day(
             self.s3,
             date.fromisoformat(str(event["date"])),
             str(event["device_id"]),
             concurrency=options.concurrency,
             dedup_window_ms=options.dedup_window_ms,
-            # The loader runs here too (unless remote functions load): it takes the day's columns, not its bytes.
-            hand_over=files.hand_over if self.deliver_copied is None and files.has_room() else None,
+            hand_over=files.hand_over if files is not None and files.has_room() else None,
             validated=self.validated_objects().take,
         )
 

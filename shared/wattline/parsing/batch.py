@@ -509,7 +509,8 @@ def _notifications(
     texts = _payload_texts(members, payloads, payloads_b64)
     decoded = frames.decode_all(_FRAME.decode, texts)
     if decoded is None:
-        decoded = [_NO_FRAME if frame is None else frame for frame in frames.decode_each(_FRAME.decode, texts)]
+        each = frames.decode_one_by_one(_FRAME.decode, texts)
+        decoded = [_NO_FRAME if frame is None else frame for frame in each]
     n = len(decoded)
     sources = list(map(_SRC, decoded))
     methods = list(map(_METHOD, decoded))
@@ -668,7 +669,7 @@ def _component_status(
     texts = _payload_texts(members, payloads, payloads_b64)
     bodies = frames.decode_all(component.decoder.decode, texts)
     if bodies is None:
-        each = frames.decode_each(component.decoder.decode, texts)
+        each = frames.decode_one_by_one(component.decoder.decode, texts)
         taken = np.flatnonzero(np.fromiter((body is not None for body in each), np.bool_, len(each)))
         if not len(taken):
             return None, members
